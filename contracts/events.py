@@ -1,0 +1,109 @@
+"""Events: facts that happened, named in the past tense.
+
+Wire format is nameko's: JSON body published to the topic exchange ``{source}.events``
+with the event type as routing key. ``event_id`` is the idempotency key every consumer
+records in its inbox.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timezone
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Event(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    source: ClassVar[str]
+    event_type: ClassVar[str]
+    version: ClassVar[int] = 1
+
+    event_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    occurred_at: datetime = Field(default_factory=utcnow)
+
+    def to_message(self) -> dict:
+        body = self.model_dump(mode="json")
+        body["_v"] = self.version
+        return body
+
+
+class ReporterContact(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+
+
+class ClueFields(BaseModel):
+    """What a clue says, as every channel delivers it (问题线索)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    channel: str
+    title: str
+    description: str
+    subject_unit: str | None = None
+    category: str | None = None
+    kind: str | None = None
+    place: str | None = None
+    occurred_on: date | None = None
+
+
+class ClueSubmitted(Event):
+    """The gateway took a clue from a person or a partner; intake has not stored it yet.
+
+    ``event_id`` equals ``clue_id`` so that a client's retry is the same message.
+    """
+
+    source: ClassVar[str] = "gateway"
+    event_type: ClassVar[str] = "clue_submitted"
+
+    clue_id: str
+    receipt_code: str
+    clue: ClueFields
+    anonymous: bool = True
+    reporter: ReporterContact | None = None
+    submitted_by: str | None = None
+
+
+class ClueAccepted(Event):
+    """Intake stored a clue (线索已受理). Carries no reporter contact."""
+
+    source: ClassVar[str] = "intake"
+    event_type: ClassVar[str] = "clue_accepted"
+
+    clue_id: str
+    clue: ClueFields
+    submitted_at: datetime
+
+
+class ProblemRegistered(Event):
+    """The ledger registered a problem for a clue (登记入台账)."""
+
+    source: ClassVar[str] = "ledger"
+    event_type: ClassVar[str] = "problem_registered"
+
+    problem_id: str
+    clue_id: str
+    unit: str | None = None
+    category: str | None = None
+    kind: str | None = None
+    title: str
+    registered_at: datetime
+
+
+ALL_EVENTS: tuple[type[Event], ...] = (ClueSubmitted, ClueAccepted, ProblemRegistered)
+
+
+def event_class(source: str, event_type: str) -> type[Event]:
+    for cls in ALL_EVENTS:
+        if cls.source == source and cls.event_type == event_type:
+            return cls
+    raise KeyError(f"no contract for event {source}.{event_type}")

@@ -1,0 +1,94 @@
+"""The broker's shape, declared in one place.
+
+Every service declares the whole topology at start, and so does the gateway, so a
+message is never published before the queue that should hold it exists. Event queues
+are quorum queues with a delivery limit; a message that keeps failing is dead-lettered
+(at-least-once) to ``dead-letters`` instead of looping or vanishing.
+Queue names follow nameko's convention ``evt-{source}-{type}--{service}.{method}``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kombu import Exchange, Queue
+
+RPC_EXCHANGE = "nameko-rpc"
+DLX_NAME = "dlx"
+DEAD_LETTER_QUEUE = "dead-letters"
+DELIVERY_LIMIT = 5
+
+
+def event_exchange(source: str) -> Exchange:
+    return Exchange(f"{source}.events", type="topic", durable=True)
+
+
+def dead_letter_exchange() -> Exchange:
+    return Exchange(DLX_NAME, type="fanout", durable=True)
+
+
+def quorum_arguments(delivery_limit: int = DELIVERY_LIMIT) -> dict:
+    return {
+        "x-queue-type": "quorum",
+        "x-delivery-limit": delivery_limit,
+        "x-dead-letter-exchange": DLX_NAME,
+        "x-dead-letter-strategy": "at-least-once",
+        "x-overflow": "reject-publish",
+    }
+
+
+@dataclass(frozen=True)
+class Subscription:
+    source: str
+    event_type: str
+    service: str
+    method: str
+
+    @property
+    def queue_name(self) -> str:
+        return f"evt-{self.source}-{self.event_type}--{self.service}.{self.method}"
+
+    def queue(self) -> Queue:
+        return Queue(
+            self.queue_name,
+            exchange=event_exchange(self.source),
+            routing_key=self.event_type,
+            durable=True,
+            queue_arguments=quorum_arguments(),
+        )
+
+
+SUBSCRIPTIONS: tuple[Subscription, ...] = (
+    Subscription("gateway", "clue_submitted", "intake", "on_clue_submitted"),
+    Subscription("intake", "clue_accepted", "ledger", "on_clue_accepted"),
+    Subscription("intake", "clue_accepted", "audit", "on_clue_accepted"),
+    Subscription("ledger", "problem_registered", "intake", "on_problem_registered"),
+    Subscription("ledger", "problem_registered", "notify", "on_problem_registered"),
+    Subscription("ledger", "problem_registered", "audit", "on_problem_registered"),
+)
+
+
+def subscription(source: str, event_type: str, service: str, method: str) -> Subscription:
+    wanted = Subscription(source, event_type, service, method)
+    if wanted not in SUBSCRIPTIONS:
+        raise LookupError(f"{wanted.queue_name} is not declared in contracts.topology")
+    return wanted
+
+
+def dead_letter_queue() -> Queue:
+    return Queue(
+        DEAD_LETTER_QUEUE,
+        exchange=dead_letter_exchange(),
+        durable=True,
+        queue_arguments={"x-queue-type": "quorum"},
+    )
+
+
+def declare_all(channel) -> None:
+    """Declare exchanges, queues and bindings; safe to repeat."""
+    dead_letter_exchange().declare(channel=channel)
+    dead_letter_queue()(channel).declare()
+    Exchange(RPC_EXCHANGE, type="topic", durable=True).declare(channel=channel)
+    for source in {s.source for s in SUBSCRIPTIONS}:
+        event_exchange(source).declare(channel=channel)
+    for sub in SUBSCRIPTIONS:
+        sub.queue()(channel).declare()

@@ -1,0 +1,83 @@
+"""Start one service: ``python -m kit.run intake``.
+
+Order: green the standard library, migrate the store, declare the broker topology,
+then run the nameko container until SIGINT or SIGTERM.
+"""
+import eventlet
+
+eventlet.monkey_patch()  # noqa: E402 - must precede every other import
+
+import importlib  # noqa: E402
+import logging  # noqa: E402
+import signal  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from kombu import Connection  # noqa: E402
+from nameko.runners import ServiceRunner  # noqa: E402
+
+from contracts.topology import declare_all  # noqa: E402
+from kit.db import green_postgres  # noqa: E402
+from kit.migrate import upgrade  # noqa: E402
+from kit.settings import CommonSettings, service_database_url  # noqa: E402
+
+SERVICES = ("intake", "ledger", "notify", "audit")
+log = logging.getLogger("kit.run")
+
+
+def declare_topology(amqp_uri: str) -> None:
+    with Connection(amqp_uri, connect_timeout=5) as conn:
+        conn.ensure_connection(max_retries=3)
+        declare_all(conn.default_channel)
+
+
+def nameko_config(service: str, settings: CommonSettings) -> dict:
+    return {
+        "AMQP_URI": settings.amqp_uri,
+        "DATABASE_URL": service_database_url(service, settings),
+        "CAMPAIGN_FILE": str(settings.campaign_file),
+        "ENVIRONMENT": settings.environment,
+        "max_workers": settings.max_workers,
+        "serializer": "json",
+        "HEARTBEAT": 30,
+    }
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1 or argv[0] not in SERVICES:
+        print(f"usage: python -m kit.run {{{','.join(SERVICES)}}}", file=sys.stderr)
+        return 2
+    name = argv[0]
+    logging.basicConfig(level=logging.INFO,
+                        format=f"%(asctime)s {name} %(levelname)s %(name)s: %(message)s")
+    settings = CommonSettings()
+    config = nameko_config(name, settings)
+    if not config["DATABASE_URL"].startswith("sqlite"):
+        green_postgres()
+    module = importlib.import_module(f"services.{name}.service")
+    upgrade(Path(module.__file__).parent, config["DATABASE_URL"])
+    declare_topology(settings.amqp_uri)
+    runner = ServiceRunner(config)
+    runner.add_service(module.SERVICE)
+    stopping = eventlet.event.Event()
+
+    def _stop(signum, _frame):
+        log.info("signal %s: stopping", signum)
+        if not stopping.ready():
+            stopping.send(True)
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    runner.start()
+    log.info("%s started", name)
+    runner_thread = eventlet.spawn(runner.wait)
+    stopping.wait()
+    with eventlet.Timeout(20, False):
+        runner.stop()
+    runner.kill()
+    runner_thread.kill()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

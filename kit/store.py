@@ -1,0 +1,82 @@
+"""Outbox and inbox tables, added to each service's own metadata.
+
+Outbox: events written in the same transaction as the state change, published later
+by the relay. Inbox: ids of messages a consumer has applied, written in the same
+transaction as the effect, so a redelivered message changes nothing.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    JSON, BigInteger, Column, DateTime, Integer, MetaData, String, Table, delete, insert,
+    select,
+)
+from sqlalchemy.orm import Session
+
+from contracts.events import Event
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def add_outbox_and_inbox(metadata: MetaData) -> tuple[Table, Table]:
+    outbox = Table(
+        "outbox", metadata,
+        Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+               autoincrement=True),
+        Column("event_id", String(64), nullable=False, unique=True),
+        Column("source", String(64), nullable=False),
+        Column("event_type", String(128), nullable=False),
+        Column("body", JSON, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False, default=_utcnow),
+    )
+    inbox = Table(
+        "inbox", metadata,
+        Column("consumer", String(200), primary_key=True),
+        Column("message_id", String(64), primary_key=True),
+        Column("processed_at", DateTime(timezone=True), nullable=False, default=_utcnow),
+    )
+    return outbox, inbox
+
+
+class Outbox:
+    def __init__(self, table: Table):
+        self.table = table
+
+    def add(self, session: Session, event: Event) -> None:
+        session.execute(insert(self.table).values(
+            event_id=event.event_id, source=event.source, event_type=event.event_type,
+            body=event.to_message(), created_at=_utcnow(),
+        ))
+
+    def pending(self, session: Session, limit: int = 200) -> list[dict]:
+        rows = session.execute(select(self.table).order_by(self.table.c.id).limit(limit))
+        return [dict(r._mapping) for r in rows]
+
+    def remove(self, session: Session, ids: list[int]) -> None:
+        if ids:
+            session.execute(delete(self.table).where(self.table.c.id.in_(ids)))
+
+    def count(self, session: Session) -> int:
+        return len(session.execute(select(self.table.c.id)).all())
+
+
+class Inbox:
+    def __init__(self, table: Table):
+        self.table = table
+
+    def seen(self, session: Session, consumer: str, message_id: str) -> bool:
+        hit = session.execute(select(self.table.c.message_id).where(
+            self.table.c.consumer == consumer, self.table.c.message_id == message_id))
+        return hit.first() is not None
+
+    def record(self, session: Session, consumer: str, message_id: str) -> None:
+        session.execute(insert(self.table).values(
+            consumer=consumer, message_id=message_id, processed_at=_utcnow()))
+
+
+def dumps(body: dict) -> str:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))

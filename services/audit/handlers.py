@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from kit.uow import AlreadyProcessed, UnitOfWork
+from services.audit import domain
+from services.audit.adapters import orm
+
+
+def record(uow: UnitOfWork, consumer: str, observation: domain.Observation) -> None:
+    with uow:
+        try:
+            uow.consume_once(consumer, observation.event_id)
+        except AlreadyProcessed:
+            return
+        orm.add(uow.session, observation)
+        uow.commit()

@@ -1,0 +1,35 @@
+"""audit: the nameko shell."""
+from __future__ import annotations
+
+from nameko.rpc import rpc
+
+from contracts.events import ClueAccepted, ProblemRegistered
+from kit.nameko_ext import Store, reliable_event_handler
+from services.audit import domain, handlers
+from services.audit.adapters import orm
+
+
+class AuditService:
+    name = "audit"
+
+    uow = Store(orm.outbox_table, orm.inbox_table)
+
+    @reliable_event_handler("intake", "clue_accepted")
+    def on_clue_accepted(self, body):
+        msg = ClueAccepted.model_validate(body)
+        handlers.record(self.uow(), "audit.on_clue_accepted", domain.observe(
+            msg.event_id, msg.event_type, msg.clue_id, msg.clue.subject_unit))
+
+    @reliable_event_handler("ledger", "problem_registered")
+    def on_problem_registered(self, body):
+        msg = ProblemRegistered.model_validate(body)
+        handlers.record(self.uow(), "audit.on_problem_registered", domain.observe(
+            msg.event_id, msg.event_type, msg.problem_id, msg.unit))
+
+    @rpc
+    def health(self) -> dict:
+        with self.uow() as uow:
+            return {"service": self.name, "observed": orm.count_by_type(uow.session)}
+
+
+SERVICE = AuditService

@@ -1,0 +1,53 @@
+"""Intake's rules (线索受理), plain Python.
+
+A clue is stored once per id; its public status follows the ledger. A receipt code is
+the only handle an anonymous reporter has, so only its digest is stored and the
+receipt view reveals nothing but progress.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+RECEIVED = "received"
+REGISTERED = "registered"
+
+STATUS_LABELS = {
+    RECEIVED: {"zh": "已受理", "en": "Received"},
+    REGISTERED: {"zh": "已登记入台账", "en": "Registered in the ledger"},
+}
+
+
+class UnknownReceipt(Exception):
+    """No clue has this receipt code."""
+
+
+def normalize_receipt(code: str) -> str:
+    return "".join(ch for ch in code.upper() if ch.isalnum())
+
+
+def receipt_digest(code: str) -> str:
+    return hashlib.sha256(normalize_receipt(code).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class ReceiptView:
+    status: str
+    submitted_at: datetime
+    updated_at: datetime
+
+    def to_dict(self) -> dict:
+        label = STATUS_LABELS[self.status]
+        return {
+            "status": self.status,
+            "status_zh": label["zh"],
+            "status_en": label["en"],
+            "submitted_at": self.submitted_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+        }
+
+
+def next_status_on_registration(current: str) -> str:
+    """Registration only ever moves a clue forward; a late duplicate event changes nothing."""
+    return REGISTERED if current == RECEIVED else current

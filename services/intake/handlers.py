@@ -1,0 +1,57 @@
+"""Intake's use cases. Each takes a unit of work and a contract message."""
+from __future__ import annotations
+
+from contracts.events import ClueAccepted, ClueSubmitted, ProblemRegistered
+from kit.uow import AlreadyProcessed, UnitOfWork
+from services.intake import domain
+from services.intake.adapters import orm
+from services.intake.adapters.sealing import seal
+
+CONSUMER_SUBMITTED = "intake.on_clue_submitted"
+CONSUMER_REGISTERED = "intake.on_problem_registered"
+
+
+def accept_clue(uow: UnitOfWork, msg: ClueSubmitted, fernet) -> bool:
+    """Store a submitted clue once and announce it (clue_accepted). False if seen before."""
+    with uow:
+        try:
+            uow.consume_once(CONSUMER_SUBMITTED, msg.event_id)
+        except AlreadyProcessed:
+            return False
+        now = orm.utcnow()
+        fields = msg.clue
+        orm.insert_clue(
+            uow.session, id=msg.clue_id, receipt_digest=domain.receipt_digest(msg.receipt_code),
+            channel=fields.channel, title=fields.title, description=fields.description,
+            subject_unit=fields.subject_unit, category=fields.category, kind=fields.kind,
+            place=fields.place, occurred_on=fields.occurred_on, anonymous=msg.anonymous,
+            reporter_sealed=seal(fernet, msg.reporter.model_dump() if msg.reporter else None),
+            submitted_by=msg.submitted_by, status=domain.RECEIVED, submitted_at=now,
+            updated_at=now,
+        )
+        uow.emit(ClueAccepted(event_id=f"accepted-{msg.clue_id}", clue_id=msg.clue_id,
+                              clue=fields, submitted_at=now))
+        uow.commit()
+        return True
+
+
+def mark_registered(uow: UnitOfWork, msg: ProblemRegistered) -> None:
+    """The ledger registered the clue's problem: the reporter's status moves on."""
+    with uow:
+        try:
+            uow.consume_once(CONSUMER_REGISTERED, msg.event_id)
+        except AlreadyProcessed:
+            return
+        row = orm.find(uow.session, msg.clue_id)
+        if row is not None:
+            orm.set_status(uow.session, msg.clue_id,
+                           domain.next_status_on_registration(row.status), msg.problem_id)
+        uow.commit()
+
+
+def receipt_status(uow: UnitOfWork, receipt_code: str) -> dict:
+    with uow:
+        row = orm.find_by_receipt(uow.session, domain.receipt_digest(receipt_code))
+        if row is None:
+            raise domain.UnknownReceipt(receipt_code)
+        return domain.ReceiptView(row.status, row.submitted_at, row.updated_at).to_dict()

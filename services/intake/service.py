@@ -1,0 +1,53 @@
+"""intake: the nameko shell. Translates messages to handler calls, nothing more."""
+from __future__ import annotations
+
+from nameko.extensions import DependencyProvider
+from nameko.rpc import rpc
+
+from contracts.events import ClueSubmitted, ProblemRegistered
+from kit.errors import NotFound
+from kit.nameko_ext import Store, reliable_event_handler
+from services.intake import domain, handlers
+from services.intake.adapters import orm
+from services.intake.adapters.sealing import fernet_from
+
+
+class ContactKey(DependencyProvider):
+    def setup(self):
+        import os
+
+        self.fernet = fernet_from(os.environ.get("CONTACT_KEY"),
+                                  self.container.config.get("ENVIRONMENT", "development"))
+
+    def get_dependency(self, worker_ctx):
+        return self.fernet
+
+
+class IntakeService:
+    name = "intake"
+
+    uow = Store(orm.outbox_table, orm.inbox_table)
+    fernet = ContactKey()
+
+    @reliable_event_handler("gateway", "clue_submitted")
+    def on_clue_submitted(self, body):
+        handlers.accept_clue(self.uow(), ClueSubmitted.model_validate(body), self.fernet)
+
+    @reliable_event_handler("ledger", "problem_registered")
+    def on_problem_registered(self, body):
+        handlers.mark_registered(self.uow(), ProblemRegistered.model_validate(body))
+
+    @rpc
+    def get_receipt(self, receipt_code: str) -> dict:
+        try:
+            return handlers.receipt_status(self.uow(), receipt_code)
+        except domain.UnknownReceipt:
+            raise NotFound("no clue has this receipt code") from None
+
+    @rpc
+    def health(self) -> dict:
+        with self.uow() as uow:
+            return {"service": self.name, "clues": orm.count(uow.session)}
+
+
+SERVICE = IntakeService
