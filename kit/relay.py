@@ -41,13 +41,14 @@ class ConfirmedPublisher:
         self._returned.append((exchange, routing_key))
 
     def publish(self, body: dict, *, exchange: str, routing_key: str,
-                headers: dict | None = None, message_id: str | None = None) -> None:
+                headers: dict | None = None, **properties) -> None:
+        """Return once the broker confirmed; raise Unroutable if no queue took it."""
         producer = self._ensure()
         self._returned.clear()
         try:
             producer.publish(body, exchange=exchange, routing_key=routing_key,
                              serializer="json", delivery_mode=2, mandatory=True,
-                             headers=headers or {}, message_id=message_id, retry=False)
+                             headers=headers or {}, retry=False, **properties)
         except Exception:
             self.close()
             raise

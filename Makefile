@@ -1,0 +1,39 @@
+# Accountability campaign platform: everyday commands. `make` (or `make help`) lists them.
+# The first command that needs Python creates .venv and installs requirements.txt into it.
+
+PY          := .venv/bin/python
+VENV_STAMP  := .venv/.installed
+PYTEST_ARGS ?=
+export PYTHONPATH := $(CURDIR)
+
+.DEFAULT_GOAL := help
+.PHONY: help run test test-unit bench migrate clean
+
+help: ## list the targets
+	@echo "make <target>:"
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
+
+$(VENV_STAMP): requirements.txt
+	python3 -m venv .venv
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install -r requirements.txt
+	touch $@
+
+run: $(VENV_STAMP) ## start the four services and the gateway (needs RabbitMQ; Ctrl-C stops)
+	$(PY) -m infra.run
+
+test: $(VENV_STAMP) ## run all tests (PYTEST_ARGS="-k ..." to narrow)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-unit: $(VENV_STAMP) ## run the unit tests only (no broker, no database)
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+bench: $(VENV_STAMP) ## run the benchmark (bench/clues.py); prints figures
+	$(PY) -m bench.clues
+
+migrate: $(VENV_STAMP) ## bring every service's database to the latest migration
+	$(PY) -c "from infra.run import migrate_all; migrate_all()"
+
+clean: ## remove local data (var/); keeps .venv
+	rm -rf var/

@@ -1,0 +1,302 @@
+"""The campaign as data: kinds, problem categories, phases, clue channels and the organization tree.
+
+One campaign (专项清理工作) is one YAML file (``config/campaign.yaml`` ships the seed plan's). It
+names the three kinds (不作为 inaction, 乱作为 misconduct, 慢作为 slowness), the problem categories
+(主要清理的问题), the phases (阶段), every clue channel (线索渠道), the organizations with their
+supervising bodies (分管部门) and the reporting lines (分管渠道) that tie unit types to them.
+
+``load_campaign`` validates the file's shape with pydantic and then its cross references; any fault
+becomes a ``CampaignConfigError`` that names the file, the field and the problem.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints, ValidationError
+
+from kit.settings import DEFAULT_CAMPAIGN_FILE, ROOT
+
+CODE_PATTERN = r"^[a-z][a-z0-9_]{1,62}$"
+
+Code = Annotated[str, StringConstraints(pattern=CODE_PATTERN)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Severity = Literal["normal", "high"]
+ChannelGroup = Literal[
+    "self_inspection", "solicitation", "public_report", "partner_platform", "inspection", "media"]
+UnitType = Literal["township", "party_department", "government_department", "school", "enterprise"]
+OrgType = Literal["county_office", "supervisor", "publicity", UnitType]
+
+
+def _as_date(value: object) -> object:
+    """Accept a YAML date or an ISO string; refuse date-times, numbers and other text."""
+    if isinstance(value, datetime) or not isinstance(value, (date, str)):
+        raise ValueError(f"expected a date YYYY-MM-DD, got {value!r}")
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"expected a date YYYY-MM-DD, got {value!r}") from None
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_as_date)]
+
+
+class _Item(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    code: Code
+    name_zh: Text
+    name_en: Text
+
+
+class CampaignInfo(_Item):
+    county_zh: Text
+    county_en: Text
+    start: Day
+    end: Day
+    summary_report_due: Day  # 总结报告 deadline
+
+
+class Kind(_Item):
+    """不作为 / 乱作为 / 慢作为."""
+
+
+class Category(_Item):
+    """A problem category (主要清理的问题), with the plan's full wording."""
+
+    description_zh: Text
+    severity: Severity = "normal"
+
+
+class Phase(_Item):
+    """A campaign phase (阶段), both dates inclusive."""
+
+    start: Day
+    end: Day
+
+
+class Channel(_Item):
+    """A way a clue (问题线索) arrives; ``public`` ones may be chosen on the public web form."""
+
+    group: ChannelGroup
+    public: bool = False
+
+
+class Organization(_Item):
+    """A unit (乡镇/部门/学校/企业) or a supervising body (分管部门) in the reporting tree."""
+
+    type: OrgType
+    reports_to: Code | None = None
+    demo: bool = False
+
+
+class Campaign(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    campaign: CampaignInfo
+    kinds: tuple[Kind, ...]
+    categories: tuple[Category, ...]
+    phases: tuple[Phase, ...]
+    channels: tuple[Channel, ...]
+    organizations: tuple[Organization, ...]
+    reporting_lines: dict[UnitType, Code]
+
+    def kind(self, code: str) -> Kind | None:
+        return _find(self.kinds, code)
+
+    def category(self, code: str) -> Category | None:
+        return _find(self.categories, code)
+
+    def channel(self, code: str) -> Channel | None:
+        return _find(self.channels, code)
+
+    def organization(self, code: str) -> Organization | None:
+        return _find(self.organizations, code)
+
+    def supervisor_of(self, org_code: str) -> Organization | None:
+        """The body this organization reports to (None for the county office or an unknown code)."""
+        org = self.organization(org_code)
+        return self.organization(org.reports_to) if org and org.reports_to else None
+
+    def units_supervised_by(self, org_code: str) -> list[Organization]:
+        """Direct reports; for the county office, every other organization in the tree."""
+        org = self.organization(org_code)
+        if org is None:
+            return []
+        if org.type == "county_office":
+            return [o for o in self.organizations if o.code != org.code]
+        return [o for o in self.organizations if o.reports_to == org.code]
+
+    def phase_on(self, day: date) -> Phase | None:
+        return next((p for p in self.phases if p.start <= day <= p.end), None)
+
+    def public_view(self) -> dict:
+        """JSON-ready body of ``GET /api/v1/campaign``."""
+        return self.model_dump(mode="json", exclude={"reporting_lines"})
+
+
+class CampaignConfigError(Exception):
+    """A campaign file that cannot be used; ``problems`` lists (field path, problem) pairs."""
+
+    def __init__(self, file: str, problems: list[tuple[str, str]]):
+        self.file = file
+        self.problems = problems
+        super().__init__("\n".join(f"{file}: {field}: {problem}" for field, problem in problems))
+
+
+def load_campaign(path: str | Path) -> Campaign:
+    """Read, validate and cross-check a campaign file."""
+    path = Path(path)
+    name = _display_name(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CampaignConfigError(name, [("(file)", "file not found")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CampaignConfigError(name, [("(file)", f"cannot read: {exc}")]) from None
+    except yaml.YAMLError as exc:
+        raise CampaignConfigError(name, [_yaml_problem(exc)]) from None
+    if not isinstance(raw, dict):
+        raise CampaignConfigError(name, [("(top level)", "expected a mapping of sections")])
+    try:
+        campaign = Campaign.model_validate(raw)
+    except ValidationError as exc:
+        raise CampaignConfigError(name, [_pydantic_problem(e) for e in exc.errors()]) from None
+    problems = cross_check(campaign)
+    if problems:
+        raise CampaignConfigError(name, problems)
+    return campaign
+
+
+def load_default_campaign() -> Campaign:
+    return load_campaign(DEFAULT_CAMPAIGN_FILE)
+
+
+def cross_check(c: Campaign) -> list[tuple[str, str]]:
+    """Everything pydantic cannot see alone: uniqueness, references, dates, the reporting tree."""
+    problems: list[tuple[str, str]] = []
+    for section in ("kinds", "categories", "phases", "channels", "organizations"):
+        problems += _duplicate_codes(section, getattr(c, section))
+    problems += _check_dates(c)
+    problems += _check_tree(c)
+    return problems
+
+
+def _duplicate_codes(section: str, items: tuple[_Item, ...]) -> list[tuple[str, str]]:
+    first: dict[str, int] = {}
+    problems = []
+    for i, item in enumerate(items):
+        if item.code in first:
+            problem = f"duplicate code {item.code!r} (first at {section}[{first[item.code]}])"
+            problems.append((f"{section}[{i}].code", problem))
+        first.setdefault(item.code, i)
+    return problems
+
+
+def _check_dates(c: Campaign) -> list[tuple[str, str]]:
+    info, problems = c.campaign, []
+    if info.end < info.start:
+        problems.append(("campaign.end", f"{info.end} is before the campaign start {info.start}"))
+    if not info.start <= info.summary_report_due <= info.end:
+        problems.append(("campaign.summary_report_due", f"{info.summary_report_due} is outside "
+                         f"the campaign {info.start}..{info.end}"))
+    previous: Phase | None = None
+    for i, p in enumerate(c.phases):
+        start, end = f"phases[{i}].start", f"phases[{i}].end"
+        if p.end < p.start:
+            problems.append((end, f"{p.end} is before the phase start {p.start}"))
+        if p.start < info.start:
+            problems.append((start, f"{p.start} is before the campaign start {info.start}"))
+        if p.end > info.end:
+            problems.append((end, f"{p.end} is after the campaign end {info.end}"))
+        if previous and p.start <= previous.end:
+            problems.append((start, f"{p.start} is not after the previous phase's end "
+                                    f"{previous.end}"))
+        previous = p
+    return problems
+
+
+def _check_tree(c: Campaign) -> list[tuple[str, str]]:
+    orgs = {o.code: o for o in c.organizations}
+    offices = [o.code for o in c.organizations if o.type == "county_office"]
+    problems = []
+    if len(offices) != 1:
+        problems.append(("organizations",
+                         f"expected exactly one county_office, found {len(offices)}"))
+    for unit_type, code in c.reporting_lines.items():
+        body = orgs.get(code)
+        if body is None:
+            problems.append((f"reporting_lines.{unit_type}", f"unknown organization {code!r}"))
+        elif body.type not in ("county_office", "supervisor"):
+            problems.append((f"reporting_lines.{unit_type}",
+                             f"{code!r} is a {body.type}, not a supervising body"))
+    for i, o in enumerate(c.organizations):
+        problems += _check_reports_to(c, orgs, offices, i, o)
+    return problems
+
+
+def _check_reports_to(c: Campaign, orgs: dict[str, Organization], offices: list[str], i: int,
+                      o: Organization) -> list[tuple[str, str]]:
+    field = f"organizations[{i}].reports_to"
+    if o.type == "county_office":
+        return [(field, "the county office reports to no one")] if o.reports_to else []
+    if o.reports_to is None:
+        return [(field, f"required for a {o.type}")]
+    if o.reports_to not in orgs:
+        return [(field, f"unknown organization {o.reports_to!r}")]
+    cycle = _cycle_from(orgs, o.code)
+    if cycle:
+        return [(field, "reporting cycle " + " -> ".join(cycle))]
+    if o.type in ("supervisor", "publicity"):
+        expected = offices[0] if len(offices) == 1 else None
+        line = "a supervising body reports to the county office"
+    elif o.type in c.reporting_lines:
+        expected = c.reporting_lines[o.type]
+        line = f"the reporting line for {o.type} is {expected!r}"
+    else:
+        return [(f"organizations[{i}].type", f"no entry for {o.type!r} in reporting_lines")]
+    if expected and o.reports_to != expected:
+        return [(field, f"{o.reports_to!r} does not match the reporting line: {line}")]
+    return []
+
+
+def _cycle_from(orgs: dict[str, Organization], start: str) -> list[str]:
+    seen, code = [start], orgs[start].reports_to
+    while code in orgs:
+        if code in seen:
+            return seen[seen.index(code):] + [code]
+        seen.append(code)
+        code = orgs[code].reports_to
+    return []
+
+
+def _find(items, code):
+    return next((item for item in items if item.code == code), None)
+
+
+def _display_name(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> tuple[str, str]:
+    mark = getattr(exc, "problem_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
+    return where, f"YAML syntax error: {getattr(exc, 'problem', None) or exc}"
+
+
+def _pydantic_problem(error: dict) -> tuple[str, str]:
+    path = ""
+    for part in error["loc"]:
+        if part == "[key]":
+            path += " (key)"
+        else:
+            path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    message = error["msg"].removeprefix("Value error, ")
+    return path or "(top level)", message

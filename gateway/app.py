@@ -1,0 +1,56 @@
+"""The gateway: FastAPI in front of the services. Accounts and roles; no business state."""
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from contracts.campaign import load_campaign
+from gateway.auth.accounts import AccountStore
+from gateway.auth.demo import seed_demo_accounts
+from gateway.auth.guards import enforce_declared_roles
+from gateway.auth.router import router as auth_router
+from gateway.broker import Broker
+from gateway.errors import install_error_handlers
+from gateway.limits import MaxBodySize
+from gateway.metrics import Metrics, MetricsMiddleware
+from gateway.routes import clues, ops, problems, public
+from gateway.settings import GatewaySettings
+from kit.db import make_engine
+
+
+def create_app(settings: GatewaySettings | None = None, *, broker: Broker | None = None
+               ) -> FastAPI:
+    """Build the app; the campaign file is validated here, before anything is served."""
+    settings = settings or GatewaySettings()
+    campaign = load_campaign(settings.campaign_file)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        accounts = AccountStore(make_engine(settings.database_url()))
+        accounts.create_schema()
+        if settings.demo_accounts:
+            seed_demo_accounts(accounts, settings)
+        app.state.accounts = accounts
+        app.state.broker = broker or Broker(settings.amqp_uri,
+                                            pool_size=settings.publish_pool_size,
+                                            rpc_timeout=settings.rpc_timeout_seconds)
+        app.state.broker.start()
+        try:
+            yield
+        finally:
+            app.state.broker.stop()
+
+    app = FastAPI(title="不作为、乱作为、慢作为问题专项清理 · Accountability campaign",
+                  version="1.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.campaign = campaign
+    app.state.campaign_view = campaign.public_view()
+    app.state.metrics = Metrics()
+    for module in (auth_router, public.router, clues.router, problems.router, ops.router):
+        app.include_router(module)
+    install_error_handlers(app)
+    enforce_declared_roles(app)
+    app.add_middleware(MaxBodySize, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    return app

@@ -1,0 +1,152 @@
+"""Staff accounts (账号) of the gateway, in its own small SQL store.
+
+Public users and whistleblowers never have accounts: they follow up with a receipt code.
+"""
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from argon2 import PasswordHasher
+from sqlalchemy import (
+    Boolean, Column, DateTime, MetaData, String, Table, insert, select, update,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from gateway.auth.passwords import DEFAULT_HASHER, hash_password, needs_rehash, verify_password
+from gateway.auth.principal import Principal
+from gateway.auth.roles import ORG_BOUND_ROLES, Role
+
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 1024  # argon2 accepts more, but nobody needs it and it costs time
+USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+
+metadata = MetaData()
+
+accounts = Table(
+    "accounts", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("org_code", String(64), nullable=True),
+    Column("display_name", String(200), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class Account:
+    id: str
+    username: str
+    role: Role
+    org_code: str | None
+    display_name: str
+    active: bool
+    created_at: datetime
+
+    def principal(self) -> Principal:
+        return Principal(account_id=self.id, username=self.username, role=self.role,
+                         org_code=self.org_code)
+
+
+def normalize_username(username: str) -> str:
+    return username.strip().lower()
+
+
+class AccountStore:
+    """Create, look up and authenticate accounts. Blocking; call from a thread pool."""
+
+    def __init__(self, engine: Engine, hasher: PasswordHasher = DEFAULT_HASHER):
+        self.engine = engine
+        self.hasher = hasher
+        self._dummy_hash: str | None = None
+
+    def create_schema(self) -> None:
+        metadata.create_all(self.engine)
+
+    def create(self, username: str, password: str, role: Role | str,
+               org_code: str | None = None, display_name: str | None = None) -> Account:
+        """Add an account; ``ValueError`` with a clear message if anything is off."""
+        username = normalize_username(username)
+        if not USERNAME_RE.match(username):
+            raise ValueError("username must be 2-64 characters: a-z, 0-9, '.', '_', '-'")
+        try:
+            role = Role(role)
+        except ValueError:
+            raise ValueError(f"unknown role {role!r}") from None
+        if role is Role.PUBLIC:
+            raise ValueError("the public role has no accounts")
+        org_code = (org_code or "").strip() or None
+        if role in ORG_BOUND_ROLES and org_code is None:
+            raise ValueError(f"role {role.value} needs an organization code (org_code)")
+        _check_password(username, password)
+        account = Account(id=uuid.uuid4().hex, username=username, role=role, org_code=org_code,
+                          display_name=(display_name or "").strip() or username, active=True,
+                          created_at=datetime.now(timezone.utc))
+        row = {**account.__dict__, "role": role.value,
+               "password_hash": hash_password(password, self.hasher)}
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(accounts).values(**row))
+        except IntegrityError:
+            raise ValueError(f"username {username!r} is already taken") from None
+        return account
+
+    def authenticate(self, username: str, password: str) -> Principal | None:
+        """The principal if the password is right and the account active, else None.
+
+        An unknown user costs one hash verification too, so timing does not tell.
+        """
+        if len(password) > MAX_PASSWORD_LENGTH:
+            return None
+        found = self._row(accounts.c.username == normalize_username(username))
+        if found is None:
+            verify_password(self._dummy(), password, self.hasher)
+            return None
+        if not verify_password(found["password_hash"], password, self.hasher):
+            return None
+        if not found["active"]:
+            return None
+        if needs_rehash(found["password_hash"], self.hasher):
+            with self.engine.begin() as conn:
+                conn.execute(update(accounts).where(accounts.c.id == found["id"]).values(
+                    password_hash=hash_password(password, self.hasher)))
+        return _account(found).principal()
+
+    def get(self, account_id: str) -> Account | None:
+        found = self._row(accounts.c.id == account_id)
+        return _account(found) if found else None
+
+    def get_by_username(self, username: str) -> Account | None:
+        found = self._row(accounts.c.username == normalize_username(username))
+        return _account(found) if found else None
+
+    def _row(self, condition) -> dict | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(accounts).where(condition)).first()
+        return dict(row._mapping) if row else None
+
+    def _dummy(self) -> str:
+        if self._dummy_hash is None:
+            self._dummy_hash = hash_password(uuid.uuid4().hex, self.hasher)
+        return self._dummy_hash
+
+
+def _check_password(username: str, password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"password is too weak: use at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise ValueError(f"password is too long: at most {MAX_PASSWORD_LENGTH} characters")
+    if password.strip().lower() == username or len(set(password)) < 4:
+        raise ValueError("password is too weak: not the username, not one repeated character")
+
+
+def _account(row: dict) -> Account:
+    return Account(id=row["id"], username=row["username"], role=Role(row["role"]),
+                   org_code=row["org_code"], display_name=row["display_name"],
+                   active=bool(row["active"]), created_at=row["created_at"])

@@ -1,0 +1,21 @@
+"""Who is calling: the identity a token carries (re-exported by ``guards``)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gateway.auth.roles import Role
+
+
+@dataclass(frozen=True)
+class Principal:
+    account_id: str
+    username: str
+    role: Role
+    org_code: str | None = None
+
+    @property
+    def is_anonymous(self) -> bool:
+        return self.role is Role.PUBLIC
+
+
+ANONYMOUS = Principal(account_id="", username="", role=Role.PUBLIC, org_code=None)

@@ -1,0 +1,159 @@
+"""The gateway's broker client: nameko's event and RPC wire formats spoken with kombu.
+
+The gateway is asyncio, so kombu's blocking calls run in worker threads. Publishers are
+pooled (one connection and confirm-mode channel each) and reused; RPC replies arrive on
+one reply queue per gateway process, consumed by one background thread.
+"""
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import queue
+import threading
+import uuid
+
+import anyio
+from kombu import Connection, Consumer, Exchange, Queue
+
+from contracts.events import Event
+from contracts.topology import RPC_EXCHANGE, declare_all, event_exchange
+from kit.relay import ConfirmedPublisher, Unroutable
+
+log = logging.getLogger(__name__)
+
+
+class BrokerUnavailable(Exception):
+    """The broker did not confirm the message; nothing is promised to the client."""
+
+
+class ServiceUnavailable(Exception):
+    """No instance of the service is consuming its RPC queue."""
+
+
+class RpcTimeout(Exception):
+    pass
+
+
+class RemoteCallError(Exception):
+    def __init__(self, exc_type: str, value: str):
+        super().__init__(f"{exc_type}: {value}")
+        self.exc_type = exc_type
+        self.value = value
+
+
+class Broker:
+    def __init__(self, amqp_uri: str, *, pool_size: int = 16, rpc_timeout: float = 10.0):
+        self.amqp_uri = amqp_uri
+        self.rpc_timeout = rpc_timeout
+        self._pool: queue.LifoQueue[ConfirmedPublisher] = queue.LifoQueue()
+        for _ in range(pool_size):
+            self._pool.put(ConfirmedPublisher(amqp_uri))
+        self._limiter = anyio.CapacityLimiter(pool_size)
+        self._pending: dict[str, concurrent.futures.Future] = {}
+        self._reply_key = f"rpc.reply-gateway-{uuid.uuid4().hex}"
+        self._stopping = threading.Event()
+        self._consumer_ready = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.topology_declared = False
+
+    # life cycle -------------------------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._consume_replies, name="rpc-replies",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread:
+            self._thread.join(timeout=5)
+        while not self._pool.empty():
+            self._pool.get_nowait().close()
+
+    @property
+    def connected(self) -> bool:
+        return self._consumer_ready.is_set()
+
+    # publishing -------------------------------------------------------------
+    def _publish(self, body: dict, **kwargs) -> None:
+        publisher = self._pool.get()
+        try:
+            for attempt in (1, 2):
+                try:
+                    publisher.publish(body, **kwargs)
+                    return
+                except Unroutable:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - connection trouble: one fresh try
+                    publisher.close()
+                    if attempt == 2:
+                        raise BrokerUnavailable(str(exc)) from exc
+        finally:
+            self._pool.put(publisher)
+
+    async def publish_event(self, event: Event) -> None:
+        """Publish a persistent event; return only after the broker confirmed it."""
+        await anyio.to_thread.run_sync(
+            lambda: self._publish(event.to_message(), exchange=event_exchange(event.source).name,
+                                  routing_key=event.event_type, message_id=event.event_id),
+            limiter=self._limiter)
+
+    # RPC ----------------------------------------------------------------------
+    async def call(self, service: str, method: str, *, timeout: float | None = None,
+                   **kwargs):
+        correlation_id = uuid.uuid4().hex
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        self._pending[correlation_id] = future
+        try:
+            try:
+                await anyio.to_thread.run_sync(
+                    lambda: self._publish({"args": [], "kwargs": kwargs}, exchange=RPC_EXCHANGE,
+                                          routing_key=f"{service}.{method}",
+                                          reply_to=self._reply_key,
+                                          correlation_id=correlation_id),
+                    limiter=self._limiter)
+            except Unroutable:
+                raise ServiceUnavailable(f"{service} is not running") from None
+            try:
+                reply = await asyncio.wait_for(asyncio.wrap_future(future),
+                                               timeout or self.rpc_timeout)
+            except asyncio.TimeoutError:
+                raise RpcTimeout(f"{service}.{method} did not answer in time") from None
+        finally:
+            self._pending.pop(correlation_id, None)
+        error = reply.get("error")
+        if error:
+            raise RemoteCallError(error.get("exc_type", "RemoteError"), error.get("value", ""))
+        return reply.get("result")
+
+    def _on_reply(self, body, message) -> None:
+        message.ack()
+        future = self._pending.get(message.properties.get("correlation_id"))
+        if future is not None and not future.done():
+            future.set_result(body)
+
+    def _consume_replies(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                with Connection(self.amqp_uri, heartbeat=30, connect_timeout=5) as conn:
+                    conn.ensure_connection(max_retries=1)
+                    if not self.topology_declared:
+                        declare_all(conn.default_channel)
+                        self.topology_declared = True
+                    reply_queue = Queue(self._reply_key,
+                                        exchange=Exchange(RPC_EXCHANGE, type="topic", durable=True),
+                                        routing_key=self._reply_key, exclusive=True,
+                                        auto_delete=True)
+                    with Consumer(conn, queues=[reply_queue], callbacks=[self._on_reply],
+                                  accept=["json"]):
+                        self._consumer_ready.set()
+                        while not self._stopping.is_set():
+                            try:
+                                conn.drain_events(timeout=1)
+                            except TimeoutError:
+                                conn.heartbeat_check()
+            except Exception as exc:  # noqa: BLE001 - reconnect on any broker trouble
+                self._consumer_ready.clear()
+                log.warning("rpc reply consumer: %s; reconnecting", exc)
+                self._stopping.wait(1.0)
+        self._consumer_ready.clear()

@@ -1,0 +1,110 @@
+"""Clue submission (问题线索) and the reporter's follow-up by receipt code."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import uuid
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from contracts.events import ClueFields, ClueSubmitted, ReporterContact
+from gateway.auth.guards import PrincipalDep, allow
+from gateway.auth.roles import Role
+from gateway.errors import problem
+from services.intake.rules import check_clue
+
+router = APIRouter(prefix="/api/v1", tags=["clues 线索"])
+IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1c3c1e-7d55-4d0c-9a55-0c1f6c1e2a17")
+
+
+class ReporterIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str | None = Field(None, max_length=50)
+    phone: str | None = Field(None, pattern=r"^\+?[0-9][0-9\- ]{5,19}$")
+    email: EmailStr | None = None
+
+
+class ClueIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    channel: str = Field(max_length=64, description="channel code 线索来源渠道")
+    title: str = Field(min_length=2, max_length=200, description="标题")
+    description: str = Field(min_length=5, max_length=5000, description="问题描述")
+    subject_unit: str | None = Field(None, max_length=64, description="被反映单位 code")
+    category: str | None = Field(None, max_length=64, description="问题类别 code")
+    kind: str | None = Field(None, max_length=64, description="不作为/乱作为/慢作为 code")
+    place: str | None = Field(None, max_length=200, description="地点")
+    occurred_on: date | None = Field(None, description="发生日期")
+    anonymous: bool = Field(True, description="匿名举报")
+    reporter: ReporterIn | None = None
+
+
+class ClueAcceptedOut(BaseModel):
+    clue_id: str
+    receipt_code: str
+    status: str = "accepted"
+    status_url: str
+
+
+def clue_id_for(idempotency_key: str | None) -> str:
+    if idempotency_key is None:
+        return uuid.uuid4().hex
+    return uuid.uuid5(IDEMPOTENCY_NAMESPACE, idempotency_key).hex
+
+
+def receipt_code_for(clue_id: str, secret: str) -> str:
+    """Unguessable, derived: a retry with the same key gets the same receipt."""
+    digest = hmac.new(secret.encode(), clue_id.encode(), hashlib.sha256).digest()
+    raw = base64.b32encode(digest).decode()[:16]
+    return "-".join(raw[i:i + 4] for i in range(0, 16, 4))
+
+
+IdempotencyKey = Annotated[str | None, Header(
+    alias="Idempotency-Key", min_length=8, max_length=128, pattern=r"^[\x21-\x7e]+$",
+    description="Client-chosen key; a retry with the same key returns the first answer")]
+
+
+@router.post("/clues", status_code=202, response_model=ClueAcceptedOut,
+             dependencies=[allow(Role.PUBLIC)])
+async def submit_clue(clue: ClueIn, request: Request, principal: PrincipalDep,
+                      idempotency_key: IdempotencyKey = None) -> ClueAcceptedOut:
+    """Accept a clue from any channel; 202 once the broker has confirmed it durably."""
+    campaign = request.app.state.campaign
+    has_contact = bool(clue.reporter and (clue.reporter.phone or clue.reporter.email))
+    problems = check_clue(
+        campaign, channel=clue.channel, subject_unit=clue.subject_unit, category=clue.category,
+        kind=clue.kind, occurred_on=clue.occurred_on, anonymous=clue.anonymous,
+        has_contact=has_contact, caller_is_public=principal.role == Role.PUBLIC,
+        today=date.today())
+    if problems:
+        first = problems[0]
+        exc = problem(422, first.code, first.message, first.message_zh, first.field)
+        exc.detail["errors"] = [p.__dict__ for p in problems]
+        raise exc
+    clue_id = clue_id_for(idempotency_key)
+    receipt = receipt_code_for(clue_id, request.app.state.settings.secret_key)
+    fields = ClueFields(**clue.model_dump(exclude={"anonymous", "reporter"}))
+    event = ClueSubmitted(
+        event_id=clue_id, clue_id=clue_id, receipt_code=receipt, clue=fields,
+        anonymous=clue.anonymous,
+        reporter=ReporterContact(**clue.reporter.model_dump()) if clue.reporter else None,
+        submitted_by=principal.username)
+    await request.app.state.broker.publish_event(event)
+    request.app.state.metrics.clues_accepted.inc()
+    return ClueAcceptedOut(clue_id=clue_id, receipt_code=receipt,
+                           status_url=f"/api/v1/receipts/{receipt}")
+
+
+@router.get("/receipts/{receipt_code}", dependencies=[allow(Role.PUBLIC)])
+async def follow_receipt(receipt_code: str, request: Request) -> dict:
+    """What a reporter may see of their clue: its progress, nothing else."""
+    if not 8 <= len(receipt_code) <= 40:
+        raise problem(404, "unknown_receipt", "no clue has this receipt code",
+                      "未找到该回执码对应的线索")
+    return await request.app.state.broker.call("intake", "get_receipt",
+                                                receipt_code=receipt_code)

@@ -1,0 +1,128 @@
+"""The services' use cases on a real store, SQLite and PostgreSQL alike (no broker)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, select, text
+from sqlalchemy.orm import sessionmaker
+
+from contracts.events import ClueFields, ClueSubmitted, ProblemRegistered
+from kit.db import make_engine
+from kit.migrate import upgrade
+from kit.store import Inbox, Outbox
+from kit.uow import UnitOfWork
+from services.intake import domain as intake_domain
+from services.intake import handlers as intake
+from services.intake.adapters import orm as intake_orm
+from services.intake.adapters.sealing import fernet_from, unseal
+from services.ledger import handlers as ledger
+from services.ledger.adapters import orm as ledger_orm
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def uow_for(url: str, orm_module) -> UnitOfWork:
+    engine = make_engine(url)
+    return UnitOfWork(sessionmaker(engine, expire_on_commit=False),
+                      Outbox(orm_module.outbox_table), Inbox(orm_module.inbox_table))
+
+
+def submitted(clue_id="c0ffee", **overrides) -> ClueSubmitted:
+    fields = ClueFields(channel="public_report_platform", title="窗口办事推诿",
+                        description="行政审批窗口多次推诿,不一次性告知所需材料")
+    return ClueSubmitted(event_id=clue_id, clue_id=clue_id, receipt_code="ABCD-EFGH-JKLM-NPQR",
+                         clue=fields, anonymous=False,
+                         reporter={"name": "张三", "phone": "13800000000"}, **overrides)
+
+
+@pytest.fixture
+def intake_url(database_url):
+    upgrade(ROOT / "services" / "intake", database_url)
+    return database_url
+
+
+@pytest.fixture
+def ledger_url(database_url):
+    upgrade(ROOT / "services" / "ledger", database_url)
+    return database_url
+
+
+@pytest.mark.parametrize("service,table", [
+    ("intake", "clues"), ("ledger", "problems"), ("notify", "notifications"),
+    ("audit", "observations")])
+def test_migrations_create_each_services_tables_on_this_backend(new_database, service, table):
+    url = new_database(service)
+    upgrade(ROOT / "services" / service, url)
+    upgrade(ROOT / "services" / service, url)  # a second start changes nothing
+    tables = set(inspect(make_engine(url)).get_table_names())
+    assert {table, "outbox", "inbox", f"alembic_version_{service}"} <= tables
+
+
+def test_a_clue_is_stored_once_with_its_event_even_when_delivered_twice(intake_url):
+    fernet = fernet_from(None, "development")
+    assert intake.accept_clue(uow_for(intake_url, intake_orm), submitted(), fernet) is True
+    assert intake.accept_clue(uow_for(intake_url, intake_orm), submitted(), fernet) is False
+    with uow_for(intake_url, intake_orm) as uow:
+        assert intake_orm.count(uow.session) == 1
+        pending = Outbox(intake_orm.outbox_table).pending(uow.session)
+        assert [r["event_type"] for r in pending] == ["clue_accepted"]
+        assert "reporter" not in pending[0]["body"]
+
+
+def test_reporter_contact_is_stored_sealed_not_in_clear(intake_url):
+    fernet = fernet_from(None, "development")
+    intake.accept_clue(uow_for(intake_url, intake_orm), submitted(), fernet)
+    with uow_for(intake_url, intake_orm) as uow:
+        sealed = uow.session.execute(select(intake_orm.clues.c.reporter_sealed)).scalar_one()
+    assert "13800000000" not in sealed
+    assert unseal(fernet, sealed)["phone"] == "13800000000"
+
+
+def test_receipt_shows_progress_and_nothing_else(intake_url):
+    fernet = fernet_from(None, "development")
+    intake.accept_clue(uow_for(intake_url, intake_orm), submitted(), fernet)
+    view = intake.receipt_status(uow_for(intake_url, intake_orm), "abcd efgh jklm npqr")
+    assert view["status"] == "received" and view["status_zh"] == "已受理"
+    assert set(view) == {"status", "status_zh", "status_en", "submitted_at", "updated_at"}
+    registered = ProblemRegistered(problem_id="p1", clue_id="c0ffee", title="t",
+                                   registered_at=intake_orm.utcnow())
+    intake.mark_registered(uow_for(intake_url, intake_orm), registered)
+    view = intake.receipt_status(uow_for(intake_url, intake_orm), "ABCD-EFGH-JKLM-NPQR")
+    assert view["status"] == "registered"
+    with pytest.raises(intake_domain.UnknownReceipt):
+        intake.receipt_status(uow_for(intake_url, intake_orm), "ZZZZ-ZZZZ-ZZZZ-ZZZZ")
+
+
+def test_a_failed_use_case_leaves_neither_state_nor_event(intake_url):
+    uow = uow_for(intake_url, intake_orm)
+    with pytest.raises(RuntimeError):
+        with uow:
+            uow.consume_once("intake.on_clue_submitted", "m1")
+            uow.emit(submitted())
+            raise RuntimeError("crash before commit")
+    with uow_for(intake_url, intake_orm) as check:
+        assert Outbox(intake_orm.outbox_table).pending(check.session) == []
+        assert not Inbox(intake_orm.inbox_table).seen(check.session, "intake.on_clue_submitted",
+                                                      "m1")
+
+
+def test_the_ledger_registers_each_accepted_clue_exactly_once(ledger_url):
+    from contracts.events import ClueAccepted
+
+    msg = ClueAccepted(event_id="accepted-1", clue_id="1", clue=submitted().clue,
+                       submitted_at=ledger_orm.utcnow())
+    first = ledger.register_problem(uow_for(ledger_url, ledger_orm), msg)
+    again = ledger.register_problem(uow_for(ledger_url, ledger_orm), msg)
+    assert first is not None and again is None
+    listed = ledger.list_problems(uow_for(ledger_url, ledger_orm), units=None, status=None,
+                                  limit=10, offset=0)
+    assert listed["total"] == 1 and listed["items"][0]["clue_id"] == "1"
+    assert listed["items"][0]["status"] == "registered"
+
+
+def test_sqlite_stores_keep_commits_through_a_power_cut(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
