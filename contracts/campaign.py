@@ -253,10 +253,10 @@ def _check_reports_to(c: Campaign, orgs: dict[str, Organization], offices: list[
         return [(field, "reporting cycle " + " -> ".join(cycle))]
     if o.type in ("supervisor", "publicity"):
         expected = offices[0] if len(offices) == 1 else None
-        line = "a supervising body reports to the county office"
+        line = f"a {o.type} body reports to the county office {expected!r}"
     elif o.type in c.reporting_lines:
         expected = c.reporting_lines[o.type]
-        line = f"the reporting line for {o.type} is {expected!r}"
+        line = f"a {o.type} reports to {expected!r}"
     else:
         return [(f"organizations[{i}].type", f"no entry for {o.type!r} in reporting_lines")]
     if expected and o.reports_to != expected:
@@ -265,13 +265,12 @@ def _check_reports_to(c: Campaign, orgs: dict[str, Organization], offices: list[
 
 
 def _cycle_from(orgs: dict[str, Organization], start: str) -> list[str]:
-    seen, code = [start], orgs[start].reports_to
-    while code in orgs:
-        if code in seen:
-            return seen[seen.index(code):] + [code]
-        seen.append(code)
+    """The reporting chain from ``start`` back to itself, or [] if ``start`` is on no cycle."""
+    chain, code = [start], orgs[start].reports_to
+    while code in orgs and code not in chain:
+        chain.append(code)
         code = orgs[code].reports_to
-    return []
+    return chain + [start] if code == start else []
 
 
 def _find(items, code):
