@@ -1,0 +1,86 @@
+"""The broker traps the foundation closes, shown against the real RabbitMQ."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from kombu import Connection
+from sqlalchemy.orm import sessionmaker
+
+from contracts.events import ClueFields, ClueSubmitted
+from contracts.topology import DEAD_LETTER_QUEUE, SUBSCRIPTIONS, declare_all, quorum_arguments
+from kit.db import make_engine
+from kit.relay import ConfirmedPublisher, Unroutable, relay_once
+from kit.store import Outbox
+from services.intake.adapters import orm as intake_orm
+from tests.support.infra import broker_vhost
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def fresh_vhost():
+    """A vhost with nothing declared in it."""
+    with broker_vhost() as uri:
+        yield uri
+
+
+def an_event() -> ClueSubmitted:
+    clue_id = uuid.uuid4().hex
+    return ClueSubmitted(event_id=clue_id, clue_id=clue_id, receipt_code="AAAA-BBBB-CCCC-DDDD",
+                         clue=ClueFields(channel="letter", title="标题", description="描述内容"))
+
+
+def test_publishing_where_no_queue_is_bound_is_refused_not_lost(fresh_vhost):
+    with Connection(fresh_vhost) as conn:
+        from contracts.topology import event_exchange
+        event_exchange("gateway").declare(channel=conn.default_channel)
+    publisher = ConfirmedPublisher(fresh_vhost)
+    with pytest.raises(Unroutable):
+        publisher.publish({"x": 1}, exchange="gateway.events", routing_key="clue_submitted")
+    publisher.close()
+
+
+def test_the_relay_keeps_an_unroutable_event_until_its_queue_exists(fresh_vhost, tmp_path):
+    from kit.migrate import upgrade
+    from tests.integration.test_stores import ROOT
+
+    url = f"sqlite:///{tmp_path / 'intake.db'}"
+    upgrade(ROOT / "services" / "intake", url)
+    factory = sessionmaker(make_engine(url))
+    outbox = Outbox(intake_orm.outbox_table)
+    with factory() as session:
+        outbox.add(session, an_event())
+        session.commit()
+    with Connection(fresh_vhost) as conn:
+        from contracts.topology import event_exchange
+        event_exchange("gateway").declare(channel=conn.default_channel)
+    publisher = ConfirmedPublisher(fresh_vhost)
+    with pytest.raises(Unroutable):
+        relay_once(factory, outbox, publisher)
+    with factory() as session:
+        assert outbox.count(session) == 1
+    with Connection(fresh_vhost) as conn:
+        declare_all(conn.default_channel)
+    publisher = ConfirmedPublisher(fresh_vhost)
+    assert relay_once(factory, outbox, publisher) == 1
+    with factory() as session:
+        assert outbox.count(session) == 0
+    queue = next(s for s in SUBSCRIPTIONS if s.event_type == "clue_submitted").queue_name
+    with Connection(fresh_vhost) as conn:
+        assert conn.default_channel.queue_declare(queue, passive=True).message_count == 1
+    publisher.close()
+
+
+def test_event_queues_are_quorum_queues_with_a_delivery_limit_and_dead_lettering(fresh_vhost):
+    with Connection(fresh_vhost) as conn:
+        declare_all(conn.default_channel)
+        channel = conn.default_channel
+        for sub in SUBSCRIPTIONS:
+            # Re-declaring with the same arguments succeeds; different ones would be refused.
+            channel.queue_declare(sub.queue_name, durable=True, auto_delete=False,
+                                  arguments=quorum_arguments())
+        with pytest.raises(Exception, match="PRECONDITION_FAILED|inequivalent"):
+            conn.channel().queue_declare(SUBSCRIPTIONS[0].queue_name, durable=True, auto_delete=False,
+                                         arguments={"x-queue-type": "classic"})
+        assert conn.channel().queue_declare(DEAD_LETTER_QUEUE, passive=True) is not None
