@@ -26,7 +26,7 @@ _bearer = HTTPBearer(auto_error=False, description="Access token from POST /api/
 
 def error(status: int, code: str, message_zh: str, message: str,
           headers: dict[str, str] | None = None, **extra: Any) -> HTTPException:
-    """An HTTP error with the gateway's bilingual body: ``{"detail": {code, message_zh, message}}``."""
+    """An HTTP error with the bilingual body ``{"detail": {code, message_zh, message}}``."""
     detail = {"code": code, "message_zh": message_zh, "message": message, **extra}
     return HTTPException(status_code=status, detail=detail, headers=headers)
 
@@ -87,7 +87,8 @@ class RoleGuard(params.Depends):
             expired = isinstance(exc, tokens.TokenExpired)
             raise error(401, exc.code,
                         "登录已过期，请重新登录" if expired else "登录凭证无效，请重新登录",
-                        "Token expired, sign in again" if expired else "Invalid token, sign in again",
+                        "Token expired, sign in again" if expired
+                        else "Invalid token, sign in again",
                         headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None
 
 
