@@ -36,10 +36,11 @@ class RpcTimeout(Exception):
 
 
 class RemoteCallError(Exception):
-    def __init__(self, exc_type: str, value: str):
+    def __init__(self, exc_type: str, value: str, args: list | None = None):
         super().__init__(f"{exc_type}: {value}")
         self.exc_type = exc_type
         self.value = value
+        self.value_zh = args[1] if args and len(args) > 1 and isinstance(args[1], str) else value
 
 
 class Broker:
@@ -123,7 +124,8 @@ class Broker:
             self._pending.pop(correlation_id, None)
         error = reply.get("error")
         if error:
-            raise RemoteCallError(error.get("exc_type", "RemoteError"), error.get("value", ""))
+            raise RemoteCallError(error.get("exc_type", "RemoteError"), error.get("value", ""),
+                                  error.get("exc_args"))
         return reply.get("result")
 
     def _on_reply(self, body, message) -> None:

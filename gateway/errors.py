@@ -41,4 +41,4 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _remote(_: Request, exc: RemoteCallError):
         status = HTTP_STATUS.get(exc.exc_type, 502)
         code = exc.exc_type if status != 502 else "upstream_error"
-        return JSONResponse(status_code=status, content=_body(code, exc.value, exc.value))
+        return JSONResponse(status_code=status, content=_body(code, exc.value, exc.value_zh))

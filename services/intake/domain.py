@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
 RECEIVED = "received"
 REGISTERED = "registered"
@@ -39,12 +39,13 @@ class ReceiptView:
 
     def to_dict(self) -> dict:
         label = STATUS_LABELS[self.status]
+        as_utc = lambda t: t if t.tzinfo else t.replace(tzinfo=timezone.utc)  # noqa: E731
         return {
             "status": self.status,
             "status_zh": label["zh"],
             "status_en": label["en"],
-            "submitted_at": self.submitted_at.isoformat(),
-            "updated_at": self.updated_at.isoformat(),
+            "submitted_at": as_utc(self.submitted_at).isoformat(),
+            "updated_at": as_utc(self.updated_at).isoformat(),
         }
 
 

@@ -42,7 +42,7 @@ class IntakeService:
         try:
             return handlers.receipt_status(self.uow(), receipt_code)
         except domain.UnknownReceipt:
-            raise NotFound("no clue has this receipt code") from None
+            raise NotFound("no clue has this receipt code", "未找到该回执码对应的线索") from None
 
     @rpc
     def health(self) -> dict:

@@ -28,7 +28,7 @@ class LedgerService:
     def get_problem(self, problem_id: str) -> dict:
         found = handlers.get_problem(self.uow(), problem_id)
         if found is None:
-            raise NotFound(f"no problem {problem_id}")
+            raise NotFound(f"no problem {problem_id}", f"未找到问题 {problem_id}")
         return found
 
     @rpc
