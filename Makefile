@@ -21,7 +21,7 @@ $(VENV_STAMP): requirements.txt
 	touch $@
 
 run: $(VENV_STAMP) ## start the four services and the gateway (needs RabbitMQ; Ctrl-C stops)
-	$(PY) -m infra.run
+	DEMO_ACCOUNTS=$${DEMO_ACCOUNTS:-1} $(PY) -m infra.run
 
 test: $(VENV_STAMP) ## run all tests (PYTEST_ARGS="-k ..." to narrow)
 	$(PY) -m pytest $(PYTEST_ARGS)

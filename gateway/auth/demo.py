@@ -15,8 +15,8 @@ from gateway.auth.roles import Role
 ORG_COUNTY_OFFICE = "org_county_office"              # 县委办公室
 ORG_EDUCATION_BUREAU = "org_education_bureau"        # 县教育局
 ORG_SUPERVISION_BUREAU = "org_supervision_bureau"    # 县监察局
-ORG_DEMO_SCHOOL = "org_school_no1_middle"            # 县第一中学
-ORG_DEMO_GOV_DEPT = "org_gov_public_security"        # 县公安局
+ORG_DEMO_SCHOOL = "org_sch_yanshan_high"             # 盐山中学
+ORG_DEMO_GOV_DEPT = "org_gd_public_security"         # 县公安局
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
     DemoAccount("supervisor-jc", "dev-supervisor-jc-2017!", Role.SUPERVISOR,
                 ORG_SUPERVISION_BUREAU, "县监察局（演示）"),
     DemoAccount("handler-school1", "dev-handler-school1-2017!", Role.UNIT_HANDLER,
-                ORG_DEMO_SCHOOL, "县第一中学承办人（演示）"),
+                ORG_DEMO_SCHOOL, "盐山中学承办人（演示）"),
     DemoAccount("handler-police", "dev-handler-police-2017!", Role.UNIT_HANDLER,
                 ORG_DEMO_GOV_DEPT, "县公安局承办人（演示）"),
     DemoAccount("media", "dev-media-2017!", Role.MEDIA, None, "县委宣传部媒体组（演示）"),
