@@ -1,0 +1,130 @@
+"""A clue in through the gateway, registered in the ledger, followed by receipt."""
+from __future__ import annotations
+
+import time
+import uuid
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+CLUE = {"channel": "public_report_platform", "title": "审批窗口推诿扯皮",
+        "description": "行政审批局窗口多次推诿,未履行一次性告知义务", "category": None}
+
+
+def wait_for(predicate, timeout=30.0, interval=0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError("condition not met in time")
+
+
+def submit(stack, body=None, **headers) -> httpx.Response:
+    return httpx.post(f"{stack.base_url}/api/v1/clues", json=body or CLUE, headers=headers,
+                      timeout=10)
+
+
+def test_a_public_clue_is_accepted_registered_and_followed_by_receipt(stack):
+    reply = submit(stack, {**CLUE, "subject_unit": "org_gd_administrative_approval",
+                           "category": "c5_government_services", "kind": "slowness"})
+    assert reply.status_code == 202, reply.text
+    receipt = reply.json()["receipt_code"]
+
+    def registered():
+        follow = httpx.get(f"{stack.base_url}/api/v1/receipts/{receipt}", timeout=10)
+        return follow.status_code == 200 and follow.json()["status"] == "registered" and follow
+    view = wait_for(registered).json()
+    assert view["status_zh"] == "已登记入台账"
+    assert "title" not in view and "description" not in view
+
+    county = stack.token("county", "dev-county-2017!")
+    listed = httpx.get(f"{stack.base_url}/api/v1/problems", timeout=10,
+                       headers={"Authorization": f"Bearer {county}"}).json()
+    mine = [p for p in listed["items"] if p["clue_id"] == reply.json()["clue_id"]]
+    assert len(mine) == 1 and mine[0]["status"] == "registered"
+    assert mine[0]["unit"] == "org_gd_administrative_approval"
+
+
+def test_a_retry_with_the_same_idempotency_key_returns_the_first_answer(stack):
+    key = f"retry-{uuid.uuid4()}"
+    first = submit(stack, **{"Idempotency-Key": key})
+    again = submit(stack, **{"Idempotency-Key": key})
+    assert first.status_code == again.status_code == 202
+    assert first.json() == again.json()
+    county = stack.token("county", "dev-county-2017!")
+
+    def registered():
+        reply = httpx.get(f"{stack.base_url}/api/v1/problems?limit=200", timeout=10,
+                          headers={"Authorization": f"Bearer {county}"}).json()
+        return [p for p in reply["items"] if p["clue_id"] == first.json()["clue_id"]]
+    assert len(wait_for(registered)) == 1
+    time.sleep(0.5)
+    assert len(registered()) == 1
+
+
+def test_a_unit_handler_sees_only_its_own_units_problems(stack):
+    reply = submit(stack, {**CLUE, "subject_unit": "org_gd_public_security"})
+    problem_clue = reply.json()["clue_id"]
+    county = stack.token("county", "dev-county-2017!")
+    auth = {"Authorization": f"Bearer {county}"}
+    item = wait_for(lambda: [p for p in httpx.get(
+        f"{stack.base_url}/api/v1/problems?limit=200", headers=auth).json()["items"]
+        if p["clue_id"] == problem_clue])[0]
+    police = {"Authorization": f"Bearer {stack.token('handler-police', 'dev-handler-police-2017!')}"}
+    school = {"Authorization": f"Bearer {stack.token('handler-school1', 'dev-handler-school1-2017!')}"}
+    assert httpx.get(f"{stack.base_url}/api/v1/problems/{item['id']}", headers=police).status_code == 200
+    assert httpx.get(f"{stack.base_url}/api/v1/problems/{item['id']}", headers=school).status_code == 404
+    school_list = httpx.get(f"{stack.base_url}/api/v1/problems", headers=school).json()
+    assert all(p["unit"] == "org_sch_yanshan_high" for p in school_list["items"])
+
+
+@pytest.mark.parametrize("body,status,code", [
+    ({"title": "缺少渠道", "description": "没有填写渠道字段"}, 422, None),
+    ({**CLUE, "title": 12345}, 422, None),
+    ({**CLUE, "channel": "carrier_pigeon"}, 422, "unknown_channel"),
+    ({**CLUE, "subject_unit": "org_nowhere"}, 422, "unknown_unit"),
+    ({**CLUE, "channel": "letter"}, 422, "channel_not_public"),
+    ({**CLUE, "anonymous": False}, 422, "contact_required"),
+    ({**CLUE, "surprise": "field"}, 422, None),
+])
+def test_bad_clues_get_a_clear_4xx_and_write_nothing(stack, body, status, code):
+    before = httpx.get(f"{stack.base_url}/readyz").status_code
+    reply = submit(stack, body)
+    assert reply.status_code == status, reply.text
+    if code:
+        assert reply.json()["detail"]["code"] == code
+        assert reply.json()["detail"]["message_zh"]
+    assert before == 200
+
+
+def test_oversized_and_malformed_bodies_are_refused(stack):
+    huge = {**CLUE, "description": "很" * (10 * 1024 * 1024 // 3)}
+    reply = submit(stack, huge)
+    assert reply.status_code == 413 and reply.json()["detail"]["code"] == "body_too_large"
+    long_text = submit(stack, {**CLUE, "description": "长" * 5001})
+    assert long_text.status_code == 422
+    broken = httpx.post(f"{stack.base_url}/api/v1/clues", content=b"{not json",
+                        headers={"content-type": "application/json"})
+    assert broken.status_code == 422
+    unknown = httpx.get(f"{stack.base_url}/api/v1/receipts/ZZZZ-ZZZZ-ZZZZ-ZZZZ")
+    assert unknown.status_code == 404 and unknown.json()["detail"]["message_zh"]
+
+
+def test_nothing_is_written_for_refused_clues(stack):
+    county = {"Authorization": f"Bearer {stack.token('county', 'dev-county-2017!')}"}
+    before = httpx.get(f"{stack.base_url}/api/v1/problems", headers=county).json()["total"]
+    for bad in ({**CLUE, "channel": "nope"}, {**CLUE, "description": "x" * 6000}):
+        assert submit(stack, bad).status_code == 422
+    time.sleep(1.0)
+    assert httpx.get(f"{stack.base_url}/api/v1/problems", headers=county).json()["total"] == before
+
+
+def test_health_and_readiness(stack):
+    assert httpx.get(f"{stack.base_url}/healthz").json() == {"status": "ok"}
+    ready = httpx.get(f"{stack.base_url}/readyz").json()
+    assert ready["status"] == "ready"
+    assert set(ready["checks"]) == {"broker", "intake", "ledger", "notify", "audit"}
