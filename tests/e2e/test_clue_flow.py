@@ -128,3 +128,31 @@ def test_health_and_readiness(stack):
     ready = httpx.get(f"{stack.base_url}/readyz").json()
     assert ready["status"] == "ready"
     assert set(ready["checks"]) == {"broker", "intake", "ledger", "notify", "audit"}
+
+
+def test_a_message_that_keeps_failing_is_dead_lettered_not_dropped_or_looped(stack):
+    from kombu import Connection, Producer
+
+    from contracts.topology import DELIVERY_LIMIT, dead_letter_queue, event_exchange
+
+    poison = {"event_id": f"poison-{uuid.uuid4().hex[:8]}", "clue_id": None}
+    with Connection(stack.env["AMQP_URI"]) as conn:
+        Producer(conn.default_channel).publish(
+            poison, exchange=event_exchange("gateway"), routing_key="clue_submitted",
+            serializer="json", delivery_mode=2)
+        dead = conn.SimpleQueue(dead_letter_queue())
+        message = dead.get(timeout=30)
+        try:
+            assert message.payload == poison
+            deaths = message.headers["x-death"][0]
+            assert deaths["reason"] == "delivery_limit"
+            assert deaths["queue"] == "evt-gateway-clue_submitted--intake.on_clue_submitted"
+        finally:
+            message.ack()
+            dead.close()
+    assert DELIVERY_LIMIT >= 1
+    reply = submit(stack)
+    assert reply.status_code == 202
+    receipt = reply.json()["receipt_code"]
+    wait_for(lambda: httpx.get(f"{stack.base_url}/api/v1/receipts/{receipt}").json().get(
+        "status") == "registered")
