@@ -4,14 +4,23 @@ from __future__ import annotations
 import logging
 import os
 
-import uvicorn
+import sys
 
+import uvicorn
+from pydantic import ValidationError
+
+from contracts.campaign import CampaignConfigError
 from gateway.app import create_app
 
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s gateway %(levelname)s %(message)s")
-    uvicorn.run(create_app(), host=os.environ.get("GATEWAY_HOST", "127.0.0.1"),
+    try:
+        app = create_app()
+    except (CampaignConfigError, ValidationError, RuntimeError) as exc:
+        print(f"gateway: refusing to start: {exc}", file=sys.stderr)
+        sys.exit(2)
+    uvicorn.run(app, host=os.environ.get("GATEWAY_HOST", "127.0.0.1"),
                 port=int(os.environ.get("GATEWAY_PORT", "8000")), log_level="warning",
                 access_log=False)
 
