@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError,
+)
 
 from kit.settings import DEFAULT_CAMPAIGN_FILE, ROOT
 
@@ -94,6 +96,37 @@ class Organization(_Item):
     demo: bool = False
 
 
+class SeverityAdviceRules(BaseModel):
+    """宽严相济 (四(三)): how the ledger's severity advice is derived. Advice only; a person decides.
+
+    Steps run lighter ← standard → stricter. ``self_found_channel_groups``: clues from these channel
+    groups count as 自查自纠 (self-found); self-found and actively rectified → one step lighter
+    (减轻或从轻处理). ``serious_is``: a serious typical case (比较严重的典型问题, 严肃查处) is
+    ``stricter`` (at least stricter, whatever else applies) or ``one_step_stricter`` (one step, so
+    self-correction can still offset it). ``phase_shift``: steps stricter in each phase (越往后执纪越严);
+    a phase not listed shifts 0; the effective shift may not fall from one phase to a later one.
+    ``high_severity_category_shift``: extra steps stricter for a category of severity ``high``.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    self_found_channel_groups: tuple[ChannelGroup, ...] = ("self_inspection",)
+    phase_shift: dict[Code, Annotated[int, Field(ge=0, le=2)]] = {}
+    serious_is: Literal["stricter", "one_step_stricter"] = "stricter"
+    high_severity_category_shift: Literal[0, 1] = 0
+
+
+class DuplicateRules(BaseModel):
+    """Cross-channel duplicate suggestions (重复线索): a registered problem is compared with others
+    at the same unit (and category) registered within ``window_days``; text similarity (0..1) at
+    or above ``threshold`` is suggested to a person, who may merge."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    window_days: Annotated[int, Field(ge=0, le=366)] = 30
+    threshold: Annotated[float, Field(gt=0, le=1)] = 0.5
+
+
 class Campaign(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -104,6 +137,11 @@ class Campaign(BaseModel):
     channels: tuple[Channel, ...]
     organizations: tuple[Organization, ...]
     reporting_lines: dict[UnitType, Code]
+    severity_advice: SeverityAdviceRules = SeverityAdviceRules()
+    duplicates: DuplicateRules = DuplicateRules()
+
+    def severity_rules(self) -> SeverityAdviceRules:
+        return self.severity_advice
 
     def kind(self, code: str) -> Kind | None:
         return _find(self.kinds, code)
@@ -183,6 +221,7 @@ def cross_check(c: Campaign) -> list[tuple[str, str]]:
         problems += _duplicate_codes(section, getattr(c, section))
     problems += _check_dates(c)
     problems += _check_tree(c)
+    problems += _check_severity_advice(c)
     return problems
 
 
@@ -217,6 +256,21 @@ def _check_dates(c: Campaign) -> list[tuple[str, str]]:
             problems.append((start, f"{p.start} is not after the previous phase's end "
                                     f"{previous.end}"))
         previous = p
+    return problems
+
+
+def _check_severity_advice(c: Campaign) -> list[tuple[str, str]]:
+    shifts = c.severity_advice.phase_shift
+    codes = [p.code for p in c.phases]
+    problems = [(f"severity_advice.phase_shift.{code}", f"unknown phase {code!r}")
+                for code in shifts if code not in codes]
+    previous: str | None = None
+    for code in codes:  # 越往后执纪越严: never more lenient in a later phase
+        if previous is not None and shifts.get(code, 0) < shifts.get(previous, 0):
+            problems.append((f"severity_advice.phase_shift.{code}",
+                             f"{shifts.get(code, 0)} is less strict than the earlier phase "
+                             f"{previous!r} ({shifts.get(previous, 0)})"))
+        previous = code
     return problems
 
 
