@@ -27,6 +27,10 @@ class Event(BaseModel):
     event_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
     occurred_at: datetime = Field(default_factory=utcnow)
 
+    @property
+    def routing_key(self) -> str:
+        return self.event_type
+
     def to_message(self) -> dict:
         body = self.model_dump(mode="json")
         body["_v"] = self.version
@@ -99,7 +103,46 @@ class ProblemRegistered(Event):
     registered_at: datetime
 
 
-ALL_EVENTS: tuple[type[Event], ...] = (ClueSubmitted, ClueAccepted, ProblemRegistered)
+class ProblemTransitioned(Event):
+    """A problem moved in its lifecycle: published as ``problem.<name>`` (e.g.
+    ``problem.dispatched``, ``problem.closure_unfounded``, ``problem.struck_off``)."""
+
+    source: ClassVar[str] = "ledger"
+    event_type: ClassVar[str] = "problem_transitioned"
+
+    name: str
+    problem_id: str
+    action: str
+    from_state: str
+    to_state: str
+    outcome: str | None = None
+    unit: str | None = None
+    supervisor: str | None = None
+    category: str | None = None
+    actor: str
+    actor_role: str
+    history_seq: int
+    data: dict = Field(default_factory=dict)
+
+    @property
+    def routing_key(self) -> str:
+        return f"problem.{self.name}"
+
+
+class WorkPlanFiled(Event):
+    """A unit filed its campaign work plan (清理工作方案备案) with its supervising body."""
+
+    source: ClassVar[str] = "ledger"
+    event_type: ClassVar[str] = "work_plan_filed"
+
+    plan_id: str
+    unit: str
+    supervisor: str | None = None
+    acknowledged: bool = False
+
+
+ALL_EVENTS: tuple[type[Event], ...] = (ClueSubmitted, ClueAccepted, ProblemRegistered,
+                                       ProblemTransitioned, WorkPlanFiled)
 
 
 def event_class(source: str, event_type: str) -> type[Event]:

@@ -45,7 +45,8 @@ class Subscription:
 
     @property
     def queue_name(self) -> str:
-        return f"evt-{self.source}-{self.event_type}--{self.service}.{self.method}"
+        topic = self.event_type.replace("#", "any").replace("*", "one")
+        return f"evt-{self.source}-{topic}--{self.service}.{self.method}"
 
     def queue(self) -> Queue:
         return Queue(
@@ -64,6 +65,10 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
     Subscription("ledger", "problem_registered", "intake", "on_problem_registered"),
     Subscription("ledger", "problem_registered", "notify", "on_problem_registered"),
     Subscription("ledger", "problem_registered", "audit", "on_problem_registered"),
+    Subscription("ledger", "problem.#", "intake", "on_problem_transitioned"),
+    Subscription("ledger", "problem.#", "notify", "on_problem_transitioned"),
+    Subscription("ledger", "problem.#", "audit", "on_problem_transitioned"),
+    Subscription("ledger", "work_plan_filed", "notify", "on_work_plan_filed"),
 )
 
 

@@ -96,7 +96,7 @@ class Broker:
         """Publish a persistent event; return only after the broker confirmed it."""
         await anyio.to_thread.run_sync(
             lambda: self._publish(event.to_message(), exchange=event_exchange(event.source).name,
-                                  routing_key=event.event_type, message_id=event.event_id),
+                                  routing_key=event.routing_key, message_id=event.event_id),
             limiter=self._limiter)
 
     # RPC ----------------------------------------------------------------------

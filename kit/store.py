@@ -48,7 +48,7 @@ class Outbox:
 
     def add(self, session: Session, event: Event) -> None:
         session.execute(insert(self.table).values(
-            event_id=event.event_id, source=event.source, event_type=event.event_type,
+            event_id=event.event_id, source=event.source, event_type=event.routing_key,
             body=event.to_message(), created_at=_utcnow(),
         ))
 

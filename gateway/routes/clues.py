@@ -108,3 +108,20 @@ async def follow_receipt(receipt_code: str, request: Request) -> dict:
                       "未找到该回执码对应的线索")
     return await request.app.state.broker.call("intake", "get_receipt",
                                                 receipt_code=receipt_code)
+
+
+class DisputeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: str = Field(min_length=5, max_length=2000, description="异议理由")
+
+
+@router.post("/receipts/{receipt_code}/dispute", dependencies=[allow(Role.PUBLIC)])
+async def dispute_closure(receipt_code: str, dispute: DisputeIn, request: Request) -> dict:
+    """举报人异议: the reporter disputes a closure (rectified or unfounded); it is reopened."""
+    broker = request.app.state.broker
+    problem_id = await broker.call("intake", "problem_for_receipt", receipt_code=receipt_code)
+    reporter = {"username": f"reporter:{receipt_code[:4]}", "role": "reporter", "org_code": None}
+    await broker.call("ledger", "act", problem_id=problem_id, action="reopen", actor=reporter,
+                      args={"source": "reporter_dispute", "reason": dispute.reason})
+    return {"status": "reopened", "status_zh": "已受理异议,问题重新启动办理"}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from nameko.rpc import rpc
 
-from contracts.events import ClueAccepted, ProblemRegistered
+from contracts.events import ClueAccepted, ProblemRegistered, ProblemTransitioned
 from kit.nameko_ext import Store, reliable_event_handler
 from services.audit import domain, handlers
 from services.audit.adapters import orm
@@ -25,6 +25,12 @@ class AuditService:
         msg = ProblemRegistered.model_validate(body)
         handlers.record(self.uow(), "audit.on_problem_registered", domain.observe(
             msg.event_id, msg.event_type, msg.problem_id, msg.unit))
+
+    @reliable_event_handler("ledger", "problem.#")
+    def on_problem_transitioned(self, body):
+        msg = ProblemTransitioned.model_validate(body)
+        handlers.record(self.uow(), "audit.on_problem_transitioned", domain.observe(
+            msg.event_id, f"problem.{msg.name}", msg.problem_id, msg.unit))
 
     @rpc
     def health(self) -> dict:

@@ -12,10 +12,20 @@ from datetime import datetime, timezone
 
 RECEIVED = "received"
 REGISTERED = "registered"
+IN_PROGRESS = "in_progress"
+CLOSED = "closed"
 
 STATUS_LABELS = {
     RECEIVED: {"zh": "已受理", "en": "Received"},
     REGISTERED: {"zh": "已登记入台账", "en": "Registered in the ledger"},
+    IN_PROGRESS: {"zh": "已交办,正在办理", "en": "Dispatched, being handled"},
+    CLOSED: {"zh": "已办结", "en": "Closed"},
+}
+OUTCOME_LABELS = {
+    "rectified": {"zh": "已整改销号", "en": "Rectified and struck off"},
+    "unfounded": {"zh": "经核查不属实(查否)", "en": "Found unfounded"},
+    "merged": {"zh": "与其他线索合并办理", "en": "Merged with another report"},
+    "transferred": {"zh": "已移交有关部门", "en": "Transferred to another authority"},
 }
 
 
@@ -36,6 +46,7 @@ class ReceiptView:
     status: str
     submitted_at: datetime
     updated_at: datetime
+    outcome: str | None = None
 
     def to_dict(self) -> dict:
         label = STATUS_LABELS[self.status]
@@ -46,9 +57,22 @@ class ReceiptView:
             "status_en": label["en"],
             "submitted_at": as_utc(self.submitted_at).isoformat(),
             "updated_at": as_utc(self.updated_at).isoformat(),
+            "outcome": self.outcome,
+            "outcome_zh": OUTCOME_LABELS.get(self.outcome, {}).get("zh"),
+            "outcome_en": OUTCOME_LABELS.get(self.outcome, {}).get("en"),
+            "may_dispute": self.status == CLOSED and self.outcome in ("rectified", "unfounded"),
         }
 
 
 def next_status_on_registration(current: str) -> str:
     """Registration only ever moves a clue forward; a late duplicate event changes nothing."""
     return REGISTERED if current == RECEIVED else current
+
+
+def status_after_transition(to_state: str, outcome: str | None) -> tuple[str, str | None]:
+    """What the reporter sees once the ledger moved the problem (no internal detail)."""
+    if to_state == "closed":
+        return CLOSED, outcome
+    if to_state == "registered":
+        return REGISTERED, None
+    return IN_PROGRESS, None

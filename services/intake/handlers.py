@@ -1,7 +1,7 @@
 """Intake's use cases. Each takes a unit of work and a contract message."""
 from __future__ import annotations
 
-from contracts.events import ClueAccepted, ClueSubmitted, ProblemRegistered
+from contracts.events import ClueAccepted, ClueSubmitted, ProblemRegistered, ProblemTransitioned
 from kit.uow import AlreadyProcessed, UnitOfWork
 from services.intake import domain
 from services.intake.adapters import orm
@@ -9,6 +9,7 @@ from services.intake.adapters.sealing import seal
 
 CONSUMER_SUBMITTED = "intake.on_clue_submitted"
 CONSUMER_REGISTERED = "intake.on_problem_registered"
+CONSUMER_TRANSITIONED = "intake.on_problem_transitioned"
 
 
 def accept_clue(uow: UnitOfWork, msg: ClueSubmitted, fernet) -> bool:
@@ -54,4 +55,26 @@ def receipt_status(uow: UnitOfWork, receipt_code: str) -> dict:
         row = orm.find_by_receipt(uow.session, domain.receipt_digest(receipt_code))
         if row is None:
             raise domain.UnknownReceipt(receipt_code)
-        return domain.ReceiptView(row.status, row.submitted_at, row.updated_at).to_dict()
+        return domain.ReceiptView(row.status, row.submitted_at, row.updated_at,
+                                  row.outcome).to_dict()
+
+
+def follow_transition(uow: UnitOfWork, msg: ProblemTransitioned) -> None:
+    """The reporter's status follows the problem through the ledger."""
+    with uow:
+        try:
+            uow.consume_once(CONSUMER_TRANSITIONED, msg.event_id)
+        except AlreadyProcessed:
+            return
+        status, outcome = domain.status_after_transition(msg.to_state, msg.outcome)
+        orm.set_status_by_problem(uow.session, msg.problem_id, status, outcome)
+        uow.commit()
+
+
+def problem_for_receipt(uow: UnitOfWork, receipt_code: str) -> str:
+    """The problem a receipt's clue became; for a reporter's dispute (举报人异议)."""
+    with uow:
+        row = orm.find_by_receipt(uow.session, domain.receipt_digest(receipt_code))
+        if row is None or row.problem_id is None:
+            raise domain.UnknownReceipt(receipt_code)
+        return row.problem_id

@@ -4,7 +4,7 @@ from __future__ import annotations
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 
-from contracts.events import ClueSubmitted, ProblemRegistered
+from contracts.events import ClueSubmitted, ProblemRegistered, ProblemTransitioned
 from kit.errors import NotFound
 from kit.nameko_ext import Store, reliable_event_handler
 from services.intake import domain, handlers
@@ -36,6 +36,18 @@ class IntakeService:
     @reliable_event_handler("ledger", "problem_registered")
     def on_problem_registered(self, body):
         handlers.mark_registered(self.uow(), ProblemRegistered.model_validate(body))
+
+    @reliable_event_handler("ledger", "problem.#")
+    def on_problem_transitioned(self, body):
+        handlers.follow_transition(self.uow(), ProblemTransitioned.model_validate(body))
+
+    @rpc
+    def problem_for_receipt(self, receipt_code: str) -> str:
+        try:
+            return handlers.problem_for_receipt(self.uow(), receipt_code)
+        except domain.UnknownReceipt:
+            raise NotFound("no registered problem has this receipt code",
+                           "未找到该回执码对应的已登记问题") from None
 
     @rpc
     def get_receipt(self, receipt_code: str) -> dict:

@@ -20,3 +20,47 @@ def on_problem_registered(problem_id: str, title: str) -> list[Notice]:
                    subject_zh=f"新问题已登记入台账,待交办:{title}",
                    subject_en=f"New problem registered, awaiting dispatch: {title}",
                    ref=problem_id)]
+
+
+# Who hears of each lifecycle step: the unit when the ball is in its court, the supervising
+# body when it has something to decide, the county office when a problem is struck off.
+TO_UNIT = {"dispatched", "reassigned", "plan_rejected", "unfounded_rejected",
+           "rectification_rejected", "progress_checked", "reopened"}
+TO_SUPERVISOR = {"verified", "closure_unfounded", "rectification_reported", "reopened"}
+TO_COUNTY = {"struck_off", "unfounded_accepted", "transferred"}
+SUBJECTS = {
+    "dispatched": ("问题已交办,请按期反馈", "A problem was dispatched to you"),
+    "reassigned": ("问题已转办至本单位", "A problem was reassigned to your unit"),
+    "verified": ("单位已查实并提交整改计划,待审核", "Verified; rectification plan awaits review"),
+    "closure_unfounded": ("单位报告查否,待审核", "Reported unfounded; awaits review"),
+    "plan_rejected": ("整改计划被退回", "Rectification plan sent back"),
+    "unfounded_rejected": ("查否结论被退回", "Unfounded finding sent back"),
+    "progress_checked": ("整改落实情况检查结果", "Progress check recorded"),
+    "rectification_reported": ("单位报告整改完成,待销号", "Rectification reported; awaits strike-off"),
+    "rectification_rejected": ("整改结果被退回", "Rectification sent back"),
+    "struck_off": ("问题已销号", "Problem struck off"),
+    "unfounded_accepted": ("查否结论已认可", "Unfounded finding accepted"),
+    "transferred": ("问题已移交", "Problem transferred"),
+    "reopened": ("问题被重新启动", "Problem reopened"),
+}
+
+
+def on_problem_transitioned(name: str, problem_id: str, unit: str | None,
+                            supervisor: str | None) -> list[Notice]:
+    zh, en = SUBJECTS.get(name, (name, name))
+    recipients = []
+    if name in TO_UNIT and unit:
+        recipients.append(unit)
+    if name in TO_SUPERVISOR:
+        recipients.append(supervisor or COUNTY_OFFICE)
+    if name in TO_COUNTY:
+        recipients.append(COUNTY_OFFICE)
+    return [Notice(recipient=r, subject_zh=zh, subject_en=en, ref=problem_id)
+            for r in dict.fromkeys(recipients)]
+
+
+def on_work_plan_filed(plan_id: str, unit: str, supervisor: str | None) -> list[Notice]:
+    return [Notice(recipient=supervisor or COUNTY_OFFICE,
+                   subject_zh=f"单位 {unit} 报送清理工作方案,请备案",
+                   subject_en=f"Unit {unit} filed its work plan for acknowledgement",
+                   ref=plan_id)]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from nameko.rpc import rpc
 
-from contracts.events import ProblemRegistered
+from contracts.events import ProblemRegistered, ProblemTransitioned, WorkPlanFiled
 from kit.nameko_ext import Store, reliable_event_handler
 from services.notify import handlers
 from services.notify.adapters import orm
@@ -17,6 +17,14 @@ class NotifyService:
     @reliable_event_handler("ledger", "problem_registered")
     def on_problem_registered(self, body):
         handlers.problem_registered(self.uow(), ProblemRegistered.model_validate(body))
+
+    @reliable_event_handler("ledger", "problem.#")
+    def on_problem_transitioned(self, body):
+        handlers.problem_transitioned(self.uow(), ProblemTransitioned.model_validate(body))
+
+    @reliable_event_handler("ledger", "work_plan_filed")
+    def on_work_plan_filed(self, body):
+        handlers.work_plan_filed(self.uow(), WorkPlanFiled.model_validate(body))
 
     @rpc
     def list_notifications(self, recipient: str, limit: int = 50) -> list[dict]:

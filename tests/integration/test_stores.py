@@ -16,8 +16,6 @@ from services.intake import domain as intake_domain
 from services.intake import handlers as intake
 from services.intake.adapters import orm as intake_orm
 from services.intake.adapters.sealing import fernet_from, unseal
-from services.ledger import handlers as ledger
-from services.ledger.adapters import orm as ledger_orm
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,12 +37,6 @@ def submitted(clue_id="c0ffee", **overrides) -> ClueSubmitted:
 @pytest.fixture
 def intake_url(database_url):
     upgrade(ROOT / "services" / "intake", database_url)
-    return database_url
-
-
-@pytest.fixture
-def ledger_url(database_url):
-    upgrade(ROOT / "services" / "ledger", database_url)
     return database_url
 
 
@@ -84,7 +76,8 @@ def test_receipt_shows_progress_and_nothing_else(intake_url):
     intake.accept_clue(uow_for(intake_url, intake_orm), submitted(), fernet)
     view = intake.receipt_status(uow_for(intake_url, intake_orm), "abcd efgh jklm npqr")
     assert view["status"] == "received" and view["status_zh"] == "已受理"
-    assert set(view) == {"status", "status_zh", "status_en", "submitted_at", "updated_at"}
+    assert set(view) == {"status", "status_zh", "status_en", "submitted_at", "updated_at",
+                         "outcome", "outcome_zh", "outcome_en", "may_dispute"}
     registered = ProblemRegistered(problem_id="p1", clue_id="c0ffee", title="t",
                                    registered_at=intake_orm.utcnow())
     intake.mark_registered(uow_for(intake_url, intake_orm), registered)
@@ -105,20 +98,6 @@ def test_a_failed_use_case_leaves_neither_state_nor_event(intake_url):
         assert Outbox(intake_orm.outbox_table).pending(check.session) == []
         assert not Inbox(intake_orm.inbox_table).seen(check.session, "intake.on_clue_submitted",
                                                       "m1")
-
-
-def test_the_ledger_registers_each_accepted_clue_exactly_once(ledger_url):
-    from contracts.events import ClueAccepted
-
-    msg = ClueAccepted(event_id="accepted-1", clue_id="1", clue=submitted().clue,
-                       submitted_at=ledger_orm.utcnow())
-    first = ledger.register_problem(uow_for(ledger_url, ledger_orm), msg)
-    again = ledger.register_problem(uow_for(ledger_url, ledger_orm), msg)
-    assert first is not None and again is None
-    listed = ledger.list_problems(uow_for(ledger_url, ledger_orm), units=None, status=None,
-                                  limit=10, offset=0)
-    assert listed["total"] == 1 and listed["items"][0]["clue_id"] == "1"
-    assert listed["items"][0]["status"] == "registered"
 
 
 def test_sqlite_stores_keep_commits_through_a_power_cut(tmp_path):

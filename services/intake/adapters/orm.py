@@ -29,7 +29,8 @@ clues = Table(
     Column("reporter_sealed", Text),
     Column("submitted_by", String(128)),
     Column("status", String(32), nullable=False),
-    Column("problem_id", String(64)),
+    Column("problem_id", String(64), index=True),
+    Column("outcome", String(32)),
     Column("submitted_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
@@ -56,6 +57,12 @@ def find(session: Session, clue_id: str):
 def set_status(session: Session, clue_id: str, status: str, problem_id: str | None) -> None:
     session.execute(update(clues).where(clues.c.id == clue_id).values(
         status=status, problem_id=problem_id, updated_at=utcnow()))
+
+
+def set_status_by_problem(session: Session, problem_id: str, status: str,
+                          outcome: str | None) -> None:
+    session.execute(update(clues).where(clues.c.problem_id == problem_id).values(
+        status=status, outcome=outcome, updated_at=utcnow()))
 
 
 def count(session: Session) -> int:

@@ -1,13 +1,13 @@
-"""The ledger's tables and queries."""
+"""The ledger's tables: problems (current state), the provenance of merged clues, the
+hash-chained history, and the work plans units file (清理工作方案备案)."""
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import datetime, timezone
 
 from sqlalchemy import (
-    Column, DateTime, Index, MetaData, String, Table, Text, func, insert, select,
+    JSON, BigInteger, Boolean, Column, Date, DateTime, Index, Integer, MetaData, String, Table,
+    Text,
 )
-from sqlalchemy.orm import Session
 
 from kit.store import add_outbox_and_inbox
 
@@ -21,12 +21,76 @@ problems = Table(
     Column("title", String(200), nullable=False),
     Column("description", Text, nullable=False),
     Column("unit", String(64)),
+    Column("supervisor", String(64)),          # the unit's supervising body, for roll-ups
     Column("category", String(64)),
     Column("kind", String(64)),
-    Column("status", String(32), nullable=False),
+    Column("state", String(32), nullable=False),
+    Column("outcome", String(32)),
+    Column("decided_by", String(128)),
+    Column("respond_by", Date),
+    Column("rectify_by", Date),
+    Column("due_on", Date),                    # what is due next from the unit (derived)
+    Column("last_progress_on", Date),
+    Column("suspended_since", Date),
+    Column("suspension_reason", Text),
+    Column("merged_into", String(64)),
+    Column("self_found", Boolean, nullable=False, default=False),
+    Column("seriousness", String(16)),
+    Column("confirmed_phase", String(64)),
+    Column("severity_advice", String(16)),
+    Column("severity_decision", String(16)),
+    Column("plan", JSON),
+    Column("details", JSON, nullable=False, default=dict),
+    Column("version", Integer, nullable=False, default=0),
     Column("registered_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
-    Index("ix_problems_unit_status", "unit", "status"),
+    Index("ix_problems_unit_state", "unit", "state"),
+    Index("ix_problems_supervisor_state", "supervisor", "state"),
+    Index("ix_problems_state_due", "state", "due_on"),
+    Index("ix_problems_registered_at", "registered_at"),
+)
+
+problem_clues = Table(
+    "problem_clues", metadata,
+    Column("problem_id", String(64), primary_key=True),
+    Column("clue_id", String(64), primary_key=True),
+    Column("channel", String(64), nullable=False),
+    Column("via", String(16), nullable=False),     # registered | merged
+    Column("linked_at", DateTime(timezone=True), nullable=False),
+)
+
+history = Table(
+    "history", metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=False),
+    Column("problem_id", String(64), index=True),
+    Column("action", String(64), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("content", Text, nullable=False),       # canonical JSON, exactly as hashed
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+chain_head = Table(
+    "chain_head", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+work_plans = Table(
+    "work_plans", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("unit", String(64), nullable=False, index=True),
+    Column("supervisor", String(64), index=True),
+    Column("title", String(200), nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("document_sha256", String(64)),
+    Column("filed_by", String(128), nullable=False),
+    Column("filed_at", DateTime(timezone=True), nullable=False),
+    Column("acknowledged_by", String(128)),
+    Column("acknowledged_at", DateTime(timezone=True)),
 )
 
 outbox_table, inbox_table = add_outbox_and_inbox(metadata)
@@ -34,33 +98,3 @@ outbox_table, inbox_table = add_outbox_and_inbox(metadata)
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def add_problem(session: Session, problem) -> None:
-    values = asdict(problem)
-    values["updated_at"] = problem.registered_at
-    session.execute(insert(problems).values(**values))
-
-
-def list_problems(session: Session, *, units: list[str] | None, status: str | None,
-                  limit: int, offset: int) -> tuple[int, list[dict]]:
-    query = select(problems)
-    counter = select(func.count()).select_from(problems)
-    if units is not None:
-        query = query.where(problems.c.unit.in_(units))
-        counter = counter.where(problems.c.unit.in_(units))
-    if status:
-        query = query.where(problems.c.status == status)
-        counter = counter.where(problems.c.status == status)
-    total = session.execute(counter).scalar_one()
-    rows = session.execute(query.order_by(problems.c.registered_at.desc(), problems.c.id)
-                           .limit(limit).offset(offset))
-    return total, [dict(r._mapping) for r in rows]
-
-
-def get_problem(session: Session, problem_id: str):
-    return session.execute(select(problems).where(problems.c.id == problem_id)).first()
-
-
-def count(session: Session) -> int:
-    return session.execute(select(func.count()).select_from(problems)).scalar_one()

@@ -1,0 +1,242 @@
+"""Problems, history and work plans in the ledger's store (SQLAlchemy Core)."""
+from __future__ import annotations
+
+from dataclasses import fields
+from datetime import date, datetime, timezone
+
+from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from services.ledger.adapters.orm import (
+    chain_head, history, problem_clues, problems, utcnow, work_plans,
+)
+from services.ledger.domain import chain
+from services.ledger.domain.lifecycle import Outcome, Problem, State
+from services.ledger.domain.plan import plan_from_dict
+from services.ledger.domain.timers import due_on
+
+PROBLEM_FIELDS = [f.name for f in fields(Problem)]
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def to_problem(row) -> Problem:
+    data = {name: getattr(row, name) for name in PROBLEM_FIELDS if name != "plan"}
+    data["state"] = State(row.state)
+    data["outcome"] = Outcome(row.outcome) if row.outcome else None
+    data["registered_at"] = _utc(row.registered_at)
+    data["details"] = dict(row.details or {})
+    problem = Problem(**data)
+    problem.plan = plan_from_dict(row.plan) if row.plan else None
+    return problem
+
+
+def _values(problem: Problem, supervisor: str | None) -> dict:
+    values = {name: getattr(problem, name) for name in PROBLEM_FIELDS}
+    values["state"] = problem.state.value
+    values["outcome"] = problem.outcome.value if problem.outcome else None
+    values["plan"] = problem.plan.to_dict() if problem.plan else None
+    values["due_on"] = due_on(problem)
+    values["supervisor"] = supervisor
+    values["updated_at"] = utcnow()
+    return values
+
+
+def add(session: Session, problem: Problem, supervisor: str | None) -> None:
+    session.execute(insert(problems).values(**_values(problem, supervisor)))
+    link_clue(session, problem.id, problem.clue_id, problem.channel, "registered")
+
+
+def load(session: Session, problem_id: str, *, lock: bool = False) -> Problem | None:
+    query = select(problems).where(problems.c.id == problem_id)
+    row = session.execute(query.with_for_update() if lock else query).first()
+    return to_problem(row) if row else None
+
+
+def save(session: Session, problem: Problem, supervisor: str | None) -> None:
+    values = _values(problem, supervisor)
+    values.pop("id")
+    session.execute(update(problems).where(problems.c.id == problem.id).values(**values))
+
+
+def link_clue(session: Session, problem_id: str, clue_id: str, channel: str, via: str) -> None:
+    session.execute(insert(problem_clues).values(
+        problem_id=problem_id, clue_id=clue_id, channel=channel, via=via, linked_at=utcnow()))
+
+
+def move_clues(session: Session, from_problem: str, to_problem: str, via: str) -> list[str]:
+    """Re-link every clue of one problem to another (merge, or its undoing)."""
+    rows = session.execute(select(problem_clues).where(
+        problem_clues.c.problem_id == from_problem)).all()
+    for row in rows:
+        session.execute(problem_clues.delete().where(and_(
+            problem_clues.c.problem_id == from_problem, problem_clues.c.clue_id == row.clue_id)))
+        link_clue(session, to_problem, row.clue_id, row.channel, via)
+    return [r.clue_id for r in rows]
+
+
+def clues_of(session: Session, problem_id: str) -> list[dict]:
+    rows = session.execute(select(problem_clues).where(problem_clues.c.problem_id == problem_id)
+                           .order_by(problem_clues.c.linked_at))
+    return [{"clue_id": r.clue_id, "channel": r.channel, "via": r.via,
+             "linked_at": _utc(r.linked_at).isoformat()} for r in rows]
+
+
+# history ---------------------------------------------------------------------------------
+def append_history(session: Session, *, problem_id: str | None, action: str, actor: str,
+                   at: datetime, data: dict) -> int:
+    """Append one entry to the hash chain; the head row serializes concurrent writers."""
+    head = session.execute(select(chain_head).where(chain_head.c.id == 1).with_for_update()).one()
+    seq = head.seq + 1
+    content = {"seq": seq, "problem_id": problem_id, "action": action, "actor": actor,
+               "at": at.isoformat(), "data": data}
+    raw = chain.canonical(content)
+    digest = chain.hash_bytes(head.hash, raw)
+    session.execute(insert(history).values(
+        seq=seq, problem_id=problem_id, action=action, actor=actor, at=at,
+        content=raw.decode(), prev_hash=head.hash, hash=digest))
+    session.execute(update(chain_head).where(chain_head.c.id == 1).values(seq=seq, hash=digest))
+    return seq
+
+
+def timeline(session: Session, problem_id: str) -> list[dict]:
+    import json
+
+    rows = session.execute(select(history).where(history.c.problem_id == problem_id)
+                           .order_by(history.c.seq))
+    return [{"seq": r.seq, "hash": r.hash, **json.loads(r.content)} for r in rows]
+
+
+def iter_chain(session: Session, batch: int = 20_000):
+    """Every history entry in order, read in batches by key (no OFFSET)."""
+    last = 0
+    while True:
+        rows = session.execute(
+            select(history.c.seq, history.c.prev_hash, history.c.hash, history.c.content)
+            .where(history.c.seq > last).order_by(history.c.seq).limit(batch)).all()
+        if not rows:
+            return
+        for seq, prev_hash, digest, content in rows:
+            yield chain.Entry(seq=seq, prev_hash=prev_hash, hash=digest, raw=content.encode())
+        last = rows[-1][0]
+
+
+def head(session: Session) -> dict:
+    row = session.execute(select(chain_head).where(chain_head.c.id == 1)).one()
+    return {"seq": row.seq, "hash": row.hash}
+
+
+# queries ---------------------------------------------------------------------------------
+def scoped(query, units: list[str] | None, supervisor: str | None):
+    if supervisor is not None:
+        return query.where(problems.c.supervisor == supervisor)
+    if units is not None:
+        return query.where(problems.c.unit.in_(units))
+    return query
+
+
+def find_candidates(session: Session, *, unit: str, since: datetime, exclude: str,
+                    limit: int = 200) -> list:
+    return session.execute(
+        select(problems.c.id, problems.c.unit, problems.c.category, problems.c.title,
+               problems.c.description, problems.c.registered_at)
+        .where(problems.c.unit == unit, problems.c.registered_at >= since,
+               problems.c.state != State.CLOSED.value, problems.c.id != exclude)
+        .order_by(problems.c.registered_at.desc()).limit(limit)).all()
+
+
+def list_problems(session: Session, *, units, supervisor, filters: dict, today: date,
+                  stall_before: date, limit: int, offset: int) -> tuple[int, list]:
+    query = scoped(select(problems), units, supervisor)
+    for name in ("state", "unit", "category", "kind", "channel", "outcome"):
+        if filters.get(name):
+            query = query.where(getattr(problems.c, name) == filters[name])
+    if filters.get("overdue"):
+        query = query.where(problems.c.due_on < today, problems.c.suspended_since.is_(None))
+    if filters.get("stalled"):
+        query = query.where(*stalled_clause(stall_before))
+    total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = session.execute(query.order_by(problems.c.registered_at.desc(), problems.c.id)
+                           .limit(limit).offset(offset)).all()
+    return total, rows
+
+
+def stalled_clause(stall_before: date):
+    return (problems.c.state.in_([State.DISPATCHED.value, State.RECTIFYING.value]),
+            problems.c.suspended_since.is_(None), problems.c.last_progress_on <= stall_before)
+
+
+def counts_by(session: Session, column: str, *, units, supervisor) -> dict:
+    col = getattr(problems.c, column)
+    query = scoped(select(col, func.count()).group_by(col), units, supervisor)
+    return {key if key is not None else "none": n for key, n in session.execute(query)}
+
+
+def per_unit(session: Session, *, units, supervisor, today: date, stall_before: date) -> list:
+    open_ = problems.c.state != State.CLOSED.value
+    overdue = and_(open_, problems.c.due_on < today, problems.c.suspended_since.is_(None))
+    stalled = and_(*stalled_clause(stall_before))
+    closed = problems.c.state == State.CLOSED.value
+    query = scoped(select(
+        problems.c.unit,
+        func.count().label("total"),
+        func.sum(_as_int(open_)).label("open"),
+        func.sum(_as_int(closed)).label("closed"),
+        func.sum(_as_int(and_(closed, problems.c.outcome == Outcome.RECTIFIED.value)))
+        .label("struck_off"),
+        func.sum(_as_int(and_(closed, problems.c.outcome == Outcome.UNFOUNDED.value)))
+        .label("unfounded"),
+        func.sum(_as_int(overdue)).label("overdue"),
+        func.sum(_as_int(stalled)).label("stalled"),
+        func.sum(_as_int(problems.c.self_found)).label("self_found"),
+    ).group_by(problems.c.unit), units, supervisor)
+    return session.execute(query).all()
+
+
+def _as_int(condition):
+    from sqlalchemy import case
+
+    return case((condition, 1), else_=0)
+
+
+def attention_list(session: Session, *, units, supervisor, today: date, stall_before: date,
+                   limit: int = 50) -> dict:
+    base = scoped(select(problems.c.id, problems.c.unit, problems.c.title, problems.c.state,
+                         problems.c.due_on, problems.c.last_progress_on), units, supervisor)
+    overdue = session.execute(base.where(problems.c.due_on < today,
+                                         problems.c.suspended_since.is_(None))
+                              .order_by(problems.c.due_on).limit(limit)).all()
+    stalled = session.execute(base.where(*stalled_clause(stall_before))
+                              .order_by(problems.c.last_progress_on).limit(limit)).all()
+    return {"overdue": overdue, "stalled": stalled}
+
+
+# work plans --------------------------------------------------------------------------------
+def add_work_plan(session: Session, **values) -> None:
+    session.execute(insert(work_plans).values(**values))
+
+
+def get_work_plan(session: Session, plan_id: str, *, lock: bool = False):
+    query = select(work_plans).where(work_plans.c.id == plan_id)
+    return session.execute(query.with_for_update() if lock else query).first()
+
+
+def acknowledge_work_plan(session: Session, plan_id: str, by: str) -> None:
+    session.execute(update(work_plans).where(work_plans.c.id == plan_id).values(
+        acknowledged_by=by, acknowledged_at=utcnow()))
+
+
+def list_work_plans(session: Session, *, units: list[str] | None) -> list:
+    query = select(work_plans).order_by(work_plans.c.filed_at.desc())
+    if units is not None:
+        query = query.where(work_plans.c.unit.in_(units))
+    return session.execute(query).all()
+
+
+def first_filings(session: Session) -> dict[str, datetime]:
+    """Each unit's earliest work plan filing."""
+    rows = session.execute(select(work_plans.c.unit, func.min(work_plans.c.filed_at))
+                           .group_by(work_plans.c.unit))
+    return {unit: _utc(first) for unit, first in rows}

@@ -1,0 +1,20 @@
+"""Registration (登记): every clue becomes one problem, registered one by one (逐一进行登记)."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from services.ledger.domain.lifecycle import Problem
+
+
+def problem_id_for(clue_id: str) -> str:
+    """Deterministic: the same clue always maps to the same problem id."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"clue:{clue_id}").hex
+
+
+def register(*, clue_id: str, channel: str, title: str, description: str, unit: str | None,
+             category: str | None, kind: str | None, self_found: bool,
+             now: datetime) -> Problem:
+    return Problem(id=problem_id_for(clue_id), clue_id=clue_id, channel=channel, title=title,
+                   description=description, unit=unit, category=category, kind=kind,
+                   registered_at=now, self_found=self_found)

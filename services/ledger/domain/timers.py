@@ -1,0 +1,51 @@
+"""Deadlines and the three colours county supervision uses (绿/黄/红灯)."""
+from __future__ import annotations
+
+from datetime import date
+
+from services.ledger.domain import workdays
+from services.ledger.domain.actions import Rules
+from services.ledger.domain.lifecycle import Problem, State
+
+GREEN, YELLOW, RED = "green", "yellow", "red"
+LIGHT_ZH = {GREEN: "绿灯", YELLOW: "黄灯", RED: "红灯"}
+STALL_STATES = (State.DISPATCHED, State.RECTIFYING)
+
+
+def due_on(problem: Problem) -> date | None:
+    """What is due next from the unit, if anything."""
+    if problem.state is State.DISPATCHED:
+        return problem.respond_by
+    if problem.state is State.RECTIFYING and problem.plan is not None:
+        due = problem.rectify_by or problem.plan.deadline   # a check's or a resume's date wins
+        pending = [m.due_on for m in problem.plan.milestones if m.done_on is None]
+        return min([due, *pending])
+    return None
+
+
+def is_overdue(problem: Problem, today: date) -> bool:
+    due = due_on(problem)
+    return due is not None and not problem.suspended and due < today
+
+
+def is_stalled(problem: Problem, today: date, rules: Rules) -> bool:
+    if problem.state not in STALL_STATES or problem.suspended or not problem.last_progress_on:
+        return False
+    return workdays.workdays_between(problem.last_progress_on, today) >= rules.stall_days
+
+
+def is_due_soon(problem: Problem, today: date, rules: Rules) -> bool:
+    due = due_on(problem)
+    return (due is not None and not problem.suspended and due >= today
+            and workdays.workdays_between(today, due) <= rules.due_soon_days)
+
+
+def light(problem: Problem, today: date, rules: Rules) -> str | None:
+    """None for closed or suspended problems: no clock is running."""
+    if not problem.is_open or problem.suspended:
+        return None
+    if is_overdue(problem, today) or is_stalled(problem, today, rules):
+        return RED
+    if is_due_soon(problem, today, rules):
+        return YELLOW
+    return GREEN
