@@ -45,7 +45,7 @@ def test_a_public_clue_is_accepted_registered_and_followed_by_receipt(stack):
     listed = httpx.get(f"{stack.base_url}/api/v1/problems", timeout=10,
                        headers={"Authorization": f"Bearer {county}"}).json()
     mine = [p for p in listed["items"] if p["clue_id"] == reply.json()["clue_id"]]
-    assert len(mine) == 1 and mine[0]["status"] == "registered"
+    assert len(mine) == 1 and mine[0]["state"] == "registered"
     assert mine[0]["unit"] == "org_gd_administrative_approval"
 
 

@@ -45,7 +45,7 @@ def accepted(n: int, unit="org_sch_yanshan_high", title="学校乱收费", chann
              description="学校违规收取资料费,家长多次反映无人处理") -> ClueAccepted:
     return ClueAccepted(event_id=f"accepted-{n}", clue_id=f"clue-{n}",
                         clue=ClueFields(channel=channel, title=title, description=description,
-                                        subject_unit=unit, category="c7_livelihood"),
+                                        subject_unit=unit, category="c7_livelihood_services"),
                         submitted_at=orm.utcnow())
 
 
