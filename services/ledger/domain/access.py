@@ -28,7 +28,7 @@ def visible_units(campaign, actor: Actor) -> list[str] | None:
     if actor.role == "supervisor":
         return [o.code for o in campaign.units_supervised_by(actor.org_code)]
     if actor.role == "unit_handler":
-        return [actor.org_code]
+        return [actor.org_code] if actor.org_code else []
     return []
 
 
@@ -48,7 +48,7 @@ def check_permitted(campaign, actor: Actor, action: Action, problem: Problem,
             raise NotPermitted("this problem is outside your system")
         return
     if action in UNIT_ACTIONS:
-        if actor.role != "unit_handler" or actor.org_code != problem.unit:
+        if actor.role != "unit_handler" or not problem.unit or actor.org_code != problem.unit:
             raise NotPermitted(f"only the handler of unit {problem.unit} may {action.value}")
         return
     if actor.role != "supervisor":
