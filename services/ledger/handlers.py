@@ -262,9 +262,9 @@ def _brief(row) -> dict:
 
 
 # history -----------------------------------------------------------------------------------
-def verify_chain(uow: UnitOfWork) -> dict:
+def verify_chain(uow: UnitOfWork, between_batches=None) -> dict:
     with uow:
-        verdict = chain.verify(repo.iter_chain(uow.session))
+        verdict = chain.verify(repo.iter_chain(uow.session, between_batches=between_batches))
         head = repo.head(uow.session)
     ok = verdict.ok and verdict.head_hash == head["hash"] and verdict.checked == head["seq"]
     problem = verdict.problem

@@ -109,10 +109,15 @@ def timeline(session: Session, problem_id: str) -> list[dict]:
     return [{"seq": r.seq, "hash": r.hash, **json.loads(r.content)} for r in rows]
 
 
-def iter_chain(session: Session, batch: int = 20_000):
-    """Every history entry in order, read in batches by key (no OFFSET)."""
+def iter_chain(session: Session, batch: int = 20_000, between_batches=None):
+    """Every history entry in order, read in batches by key (no OFFSET).
+
+    ``between_batches`` is called after each batch: the service passes a cooperative yield
+    so a long verification never starves the broker's heartbeats."""
     last = 0
     while True:
+        if between_batches is not None:
+            between_batches()
         rows = session.execute(
             select(history.c.seq, history.c.prev_hash, history.c.hash, history.c.content)
             .where(history.c.seq > last).order_by(history.c.seq).limit(batch)).all()
