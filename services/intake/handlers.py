@@ -67,7 +67,8 @@ def follow_transition(uow: UnitOfWork, msg: ProblemTransitioned) -> None:
         except AlreadyProcessed:
             return
         status, outcome = domain.status_after_transition(msg.to_state, msg.outcome)
-        orm.set_status_by_problem(uow.session, msg.problem_id, status, outcome)
+        orm.set_status_by_problem(uow.session, msg.problem_id, status, outcome,
+                                  msg.history_seq)
         uow.commit()
 
 

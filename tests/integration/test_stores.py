@@ -87,6 +87,24 @@ def test_receipt_shows_progress_and_nothing_else(intake_url):
         intake.receipt_status(uow_for(intake_url, intake_orm), "ZZZZ-ZZZZ-ZZZZ-ZZZZ")
 
 
+def test_the_reporter_status_never_goes_back_when_steps_arrive_out_of_order(intake_url):
+    from contracts.events import ProblemTransitioned
+
+    fernet = fernet_from(None, "development")
+    intake.accept_clue(uow_for(intake_url, intake_orm), submitted(), fernet)
+    intake.mark_registered(uow_for(intake_url, intake_orm), ProblemRegistered(
+        problem_id="p1", clue_id="c0ffee", title="t", registered_at=intake_orm.utcnow()))
+
+    def step(seq, to_state, outcome=None):
+        return ProblemTransitioned(name="x", problem_id="p1", action="x", from_state="x",
+                                   to_state=to_state, outcome=outcome, actor="a",
+                                   actor_role="county_office", history_seq=seq)
+    intake.follow_transition(uow_for(intake_url, intake_orm), step(7, "closed", "unfounded"))
+    intake.follow_transition(uow_for(intake_url, intake_orm), step(5, "dispatched"))
+    view = intake.receipt_status(uow_for(intake_url, intake_orm), "ABCD-EFGH-JKLM-NPQR")
+    assert (view["status"], view["outcome"], view["may_dispute"]) == ("closed", "unfounded", True)
+
+
 def test_a_failed_use_case_leaves_neither_state_nor_event(intake_url):
     uow = uow_for(intake_url, intake_orm)
     with pytest.raises(RuntimeError):

@@ -4,8 +4,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sqlalchemy import (
-    Boolean, Column, Date, DateTime, MetaData, String, Table, Text, func, insert, select,
-    update,
+    BigInteger, Boolean, Column, Date, DateTime, MetaData, String, Table, Text, func, insert,
+    or_, select, update,
 )
 from sqlalchemy.orm import Session
 
@@ -31,6 +31,7 @@ clues = Table(
     Column("status", String(32), nullable=False),
     Column("problem_id", String(64), index=True),
     Column("outcome", String(32)),
+    Column("problem_seq", BigInteger),   # the ledger history entry the status reflects
     Column("submitted_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
@@ -60,9 +61,12 @@ def set_status(session: Session, clue_id: str, status: str, problem_id: str | No
 
 
 def set_status_by_problem(session: Session, problem_id: str, status: str,
-                          outcome: str | None) -> None:
-    session.execute(update(clues).where(clues.c.problem_id == problem_id).values(
-        status=status, outcome=outcome, updated_at=utcnow()))
+                          outcome: str | None, seq: int) -> None:
+    """Apply only a newer step: events may arrive out of order across workers."""
+    session.execute(update(clues).where(
+        clues.c.problem_id == problem_id,
+        or_(clues.c.problem_seq.is_(None), clues.c.problem_seq < seq),
+    ).values(status=status, outcome=outcome, problem_seq=seq, updated_at=utcnow()))
 
 
 def count(session: Session) -> int:
