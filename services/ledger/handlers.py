@@ -9,7 +9,7 @@ from contracts.events import ClueAccepted, ProblemRegistered, ProblemTransitione
 from kit.uow import AlreadyProcessed, UnitOfWork
 from services.ledger.adapters import repository as repo
 from services.ledger.adapters.orm import utcnow
-from services.ledger.domain import LOCAL_TZ, chain, duplicates, severity, timers, workdays
+from services.ledger.domain import LOCAL_TZ, chain, duplicates, severity, timers
 from services.ledger.domain.access import (
     NotPermitted, check_permitted, may_see, visible_units,
 )
@@ -204,7 +204,7 @@ def list_problems(uow: UnitOfWork, campaign, *, actor: Actor, filters: dict, lim
     with uow:
         total, rows = repo.list_problems(
             uow.session, units=units, supervisor=supervisor, filters=filters, today=today,
-            stall_before=workdays.subtract_workdays(today, RULES.stall_days), limit=limit,
+            stall_before=timers.stall_cutoff(today, RULES), limit=limit,
             offset=offset)
         items = []
         for row in rows:
@@ -217,7 +217,7 @@ def list_problems(uow: UnitOfWork, campaign, *, actor: Actor, filters: dict, lim
 def rollup(uow: UnitOfWork, campaign, *, actor: Actor) -> dict:
     """Counts by state, category, kind, unit and channel; overdue and stalled; rates."""
     today = local_today()
-    stall_before = workdays.subtract_workdays(today, RULES.stall_days)
+    stall_before = timers.stall_cutoff(today, RULES)
     units, supervisor = _scope(campaign, actor)
     scope = {"units": units, "supervisor": supervisor}
     with uow:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from datetime import date, timedelta
 
 import httpx
 import pytest
@@ -13,7 +14,9 @@ PASSWORDS = {"county": "dev-county-2017!", "supervisor-edu": "dev-supervisor-edu
              "handler-school1": "dev-handler-school1-2017!",
              "handler-police": "dev-handler-police-2017!", "spotcheck": "dev-spotcheck-2017!",
              "media": "dev-media-2017!"}
-PLAN = {"measures": "公开收费目录,清退违规收取的资料费", "target": "杜绝乱收费", "deadline": "2099-06-30",
+IN_200_DAYS = (date.today() + timedelta(days=200)).isoformat()
+IN_100_DAYS = (date.today() + timedelta(days=100)).isoformat()
+PLAN = {"measures": "公开收费目录,清退违规收取的资料费", "target": "杜绝乱收费", "deadline": IN_200_DAYS,
         "lead_official": "李校长", "responsible_unit": "org_sch_yanshan_high",
         "responsible_person": "王老师", "handling": "time_limited"}
 
@@ -72,8 +75,8 @@ def test_register_dispatch_verify_check_rectify_strike_off(stack, client):
     client.act("supervisor-edu", pid, "approve_plan")
     client.act("handler-school1", pid, "check_progress", expect=403, flags=[])
     checked = client.act("supervisor-edu", pid, "check_progress", flags=[
-        {"flag": "inadequate", "reason": "收费目录未公示"}], new_deadline="2099-05-31")
-    assert checked["rectify_by"] == "2099-05-31"
+        {"flag": "inadequate", "reason": "收费目录未公示"}], new_deadline=IN_100_DAYS)
+    assert checked["rectify_by"] == IN_100_DAYS
     client.act("handler-school1", pid, "record_progress", note="已在校门口公示收费目录")
     client.act("handler-school1", pid, "report_rectified",
                evidence=[{"description": "公示照片及清退凭证"}])

@@ -267,3 +267,18 @@ def test_nothing_is_due_from_the_unit_while_others_must_act(step):
     assert problem.state.value == step
     assert due_on(problem) is None
     assert not timers.is_overdue(problem, date(2017, 8, 1))
+
+
+def test_the_stall_cutoff_used_by_lists_agrees_with_the_light_on_every_day():
+    from datetime import timedelta
+
+    from services.ledger.domain.actions import Rules
+    from services.ledger.domain.timers import stall_cutoff
+    from services.ledger.domain.workdays import workdays_between
+
+    rules = Rules(stall_days=3)
+    for offset in range(0, 40):
+        today = date(2017, 9, 20) + timedelta(days=offset)
+        cutoff = stall_cutoff(today, rules)
+        assert workdays_between(cutoff, today) >= rules.stall_days
+        assert workdays_between(cutoff + timedelta(days=1), today) < rules.stall_days

@@ -9,7 +9,7 @@ from services.ledger.domain import workdays
 from services.ledger.domain.lifecycle import (
     CLOSING_OUTCOME, EVENT_NAMES, Action, IllegalTransition, Problem, State, check_allowed,
 )
-from services.ledger.domain.plan import make_plan
+from services.ledger.domain.plan import HORIZON, make_plan
 
 A = Action
 FLAGS = {"slow_progress": "整改进度慢", "inadequate": "整改不到位", "poor_effect": "整改效果不佳"}
@@ -95,6 +95,8 @@ def _date_arg(args: dict, name: str, today: date) -> date:
         raise InvalidInput(name, "required, as a date YYYY-MM-DD") from None
     if value < today:
         raise InvalidInput(name, "lies in the past")
+    if value > today + HORIZON:
+        raise InvalidInput(name, "lies more than five years ahead")
     return value
 
 

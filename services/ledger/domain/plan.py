@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 
 
@@ -56,6 +56,8 @@ class RectificationPlan:
         return min(pending) if pending else self.deadline
 
 
+HORIZON = timedelta(days=5 * 366)  # no deadline lies further ahead than this
+
 REQUIRED_TEXT = ("measures", "target", "lead_official", "responsible_unit", "responsible_person")
 
 
@@ -71,6 +73,8 @@ def make_plan(data: dict, *, today: date, known_unit) -> RectificationPlan:
     deadline = _date(data.get("deadline"), "deadline", problems)
     if deadline is not None and deadline < today:
         problems.append(("deadline", "lies in the past"))
+    if deadline is not None and deadline > today + HORIZON:
+        problems.append(("deadline", "lies more than five years ahead"))
     try:
         handling = HandlingClass(data.get("handling"))
     except ValueError:

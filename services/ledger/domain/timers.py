@@ -49,3 +49,8 @@ def light(problem: Problem, today: date, rules: Rules) -> str | None:
     if is_due_soon(problem, today, rules):
         return YELLOW
     return GREEN
+
+
+def stall_cutoff(today: date, rules: Rules) -> date:
+    """The latest last-progress date that counts as stalled today (agrees with is_stalled)."""
+    return workdays.latest_start_with(today, rules.stall_days)

@@ -62,3 +62,15 @@ def subtract_workdays(end: date, days: int) -> date:
         if is_workday(current):
             remaining -= 1
     return current
+
+
+def latest_start_with(end: date, days: int) -> date:
+    """The latest date ``d`` with at least ``days`` working days in (d, end]."""
+    if days < 0:
+        raise ValueError("days must not be negative")
+    current, counted = end, 0
+    while counted < days:
+        if is_workday(current):
+            counted += 1
+        current -= timedelta(days=1)
+    return current
