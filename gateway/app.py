@@ -14,7 +14,7 @@ from gateway.broker import Broker
 from gateway.errors import install_error_handlers
 from gateway.limits import MaxBodySize
 from gateway.metrics import Metrics, MetricsMiddleware
-from gateway.routes import clues, ops, problems, public
+from gateway.routes import clues, ops, pages, problems, public
 from gateway.settings import GatewaySettings
 from kit.db import make_engine
 
@@ -47,7 +47,7 @@ def create_app(settings: GatewaySettings | None = None, *, broker: Broker | None
     app.state.campaign = campaign
     app.state.campaign_view = campaign.public_view()
     app.state.metrics = Metrics()
-    for module in (auth_router, public.router, clues.router, problems.router, ops.router):
+    for module in (auth_router, public.router, clues.router, problems.router, ops.router, pages.router):
         app.include_router(module)
     install_error_handlers(app)
     enforce_declared_roles(app)
