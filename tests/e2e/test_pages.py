@@ -357,7 +357,7 @@ def test_mistakes_are_shown_next_to_their_fields_in_the_readers_language(stack):
         browser.type("#title", "Unknown unit")
         browser.type("#description", "A unit the campaign does not list.")
         browser.js("const s = document.getElementById('subject_unit');"
-                   "s.add(new Option('?', 'org_not_in_campaign')); s.value = 'org_not_in_campaign';")
+                   "s.add(new Option('?', 'org_nowhere')); s.value = 'org_nowhere';")
         browser.click("#submit")
         assert "unknown unit" in browser.wait_text("#subject_unit-error")
         browser.click("#lang-switch")
@@ -366,4 +366,68 @@ def test_mistakes_are_shown_next_to_their_fields_in_the_readers_language(stack):
         browser.open(stack.base_url + "/receipt?code=AAAA-BBBB-CCCC-DDDD")
         assert "未找到" in browser.wait_text("#follow-result")
         assert browser.js("return document.documentElement.lang") == "zh-CN"
+        assert browser.console_errors() == []
+
+
+LEDGER_PASSWORDS = {"county": "dev-county-2017!", "supervisor-edu": "dev-supervisor-edu-2017!",
+                    "handler-school1": "dev-handler-school1-2017!"}
+
+
+def closed_as_unfounded(stack) -> str:
+    """A report on a school, dispatched, found unfounded and closed; returns its receipt."""
+    auth = {who: {"Authorization": f"Bearer {stack.token(who, pw)}"}
+            for who, pw in LEDGER_PASSWORDS.items()}
+    filed = httpx.post(f"{stack.base_url}/api/v1/clues", timeout=10, json={
+        "channel": "public_report_platform", "title": "学校违规收取资料费",
+        "description": "盐山中学违规收取资料费,家长多次反映", "kind": "misconduct",
+        "subject_unit": "org_sch_yanshan_high"}).json()
+
+    def problem_id():
+        items = httpx.get(f"{stack.base_url}/api/v1/problems?limit=200", timeout=10,
+                          headers=auth["county"]).json()["items"]
+        return next((p["id"] for p in items if p["clue_id"] == filed["clue_id"]), None)
+
+    def act(who, pid, action, **body):
+        reply = httpx.post(f"{stack.base_url}/api/v1/problems/{pid}/{action}", json=body,
+                           headers=auth[who], timeout=30)
+        assert reply.status_code == 200, (action, reply.text)
+
+    pid = wait_until(problem_id)
+    act("county", pid, "dispatch", respond_days=3)
+    act("handler-school1", pid, "report_unfounded", findings="经查,未收取任何资料费",
+        evidence=[{"description": "财务收费台账"}])
+    act("supervisor-edu", pid, "accept_unfounded")
+    wait_until(lambda: get(stack, f"/api/v1/receipts/{filed['receipt_code']}")
+               .json().get("may_dispute"))
+    return filed["receipt_code"]
+
+
+def wait_until(probe, timeout: float = 30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError("condition not met in time")
+
+
+@pytest.mark.browser
+def test_a_reporter_sees_the_outcome_and_disputes_an_unfounded_closure(stack):
+    receipt = closed_as_unfounded(stack)
+    with browser_session("en-US") as browser:
+        browser.open(f"{stack.base_url}/receipt?code={receipt.lower()}")
+        assert browser.wait_text("#follow-result dd") == "Closed"
+        assert "Found unfounded" in browser.text("#follow-result")
+        browser.click("#lang-switch")
+        assert "经核查不属实" in browser.wait_text("#follow-result")
+        assert browser.wait_text("#dispute-heading") == "对办理结果有异议？"
+        browser.screenshot(SHOTS / "pages-follow-closed-zh.png")
+        browser.click("#dispute-submit")
+        assert browser.wait_text("#reason-error") == "请填写此项。"
+        browser.type("#reason", "我有收费收据，问题确实存在")
+        browser.click("#dispute-submit")
+        assert "异议已受理" in browser.wait_text("#dispute-result")
+        browser.wait("return document.querySelector('#follow-result dd').innerText"
+                     " === '已登记入台账'")
         assert browser.console_errors() == []

@@ -102,6 +102,17 @@
       'follow.unexpected': '查询失败（错误代码 {status}），请稍后重试。',
       'follow.status_received': '举报已受理，正在登记入台账。',
       'follow.status_registered': '举报已登记入台账，将交有关单位调查处理。',
+      'follow.status_in_progress': '问题已交办给责任单位，正在调查处理。',
+      'follow.status_closed': '问题已办结。',
+      'follow.outcome': '办理结果',
+      'dispute.heading': '对办理结果有异议？',
+      'dispute.lead': '如果您认为问题并未整改到位，或核查结论与事实不符，可以提出异议，问题将重新启动办理。',
+      'dispute.reason': '异议理由',
+      'dispute.reason_hint': '请具体说明理由，可附上能证明问题仍然存在的情况，5–2000 字。',
+      'dispute.submit': '提交异议',
+      'dispute.sending': '正在提交……',
+      'dispute.done': '您的异议已受理，问题将重新启动办理。',
+      'dispute.not_found': '未找到该回执码对应的问题，无法提出异议。',
       'follow.report_link': '还没有回执码？我要举报'
     },
     en: {
@@ -202,6 +213,17 @@
       'follow.unexpected': 'The lookup failed (error {status}). Please try again later.',
       'follow.status_received': 'Your report has been received and is being registered in the ledger.',
       'follow.status_registered': 'Your report is registered in the ledger and will be passed to the unit responsible.',
+      'follow.status_in_progress': 'The problem has been passed to the unit responsible and is being handled.',
+      'follow.status_closed': 'The handling of this problem is finished.',
+      'follow.outcome': 'Outcome',
+      'dispute.heading': 'Disagree with the outcome?',
+      'dispute.lead': 'If you believe the problem has not really been put right, or the finding does not match the facts, you can dispute it and the case will be reopened.',
+      'dispute.reason': 'Your reasons',
+      'dispute.reason_hint': 'Say concretely why, including anything that shows the problem persists; 5–2000 characters.',
+      'dispute.submit': 'Submit dispute',
+      'dispute.sending': 'Submitting…',
+      'dispute.done': 'Your dispute has been accepted; the case will be reopened.',
+      'dispute.not_found': 'No case was found for this receipt code, so it cannot be disputed.',
       'follow.report_link': 'No receipt code yet? Report a problem'
     }
   };
@@ -329,6 +351,12 @@
 
   function onChange(fn) { listeners.push(fn); }
 
+  /* Empty a node (Element.replaceChildren is missing from older browsers still in use). */
+  function clear(node) {
+    while (node.firstChild) node.removeChild(node.firstChild);
+    return node;
+  }
+
   /* fetch with a time limit; resolves {status, body} (body null when not JSON), rejects
      with err.kind = 'network' | 'timeout'. */
   function requestJSON(url, options, timeoutMs) {
@@ -392,6 +420,6 @@
     t: t, name: name, pickMessage: pickMessage, lang: function () { return lang; },
     setLang: setLang, onChange: onChange, formatDate: formatDate,
     formatDateTime: formatDateTime, requestJSON: requestJSON, loadCampaign: loadCampaign,
-    start: start
+    start: start, clear: clear
   };
 })();

@@ -1,4 +1,5 @@
-/* The follow-up page (进度查询): looks a receipt code up at /api/v1/receipts/{code}.
+/* The follow-up page (进度查询): looks a receipt code up at /api/v1/receipts/{code} and, once
+   a case is closed, lets the reporter dispute the outcome (举报人异议).
    The code may come prefilled from /receipt?code=...; it is never written back to the URL. */
 (function () {
   'use strict';
@@ -8,6 +9,8 @@
   var result = null;  // {status, data} | {error: message}
   var codeError = null;
   var inFlight = false;
+  var currentCode = null;  // the code of the result shown
+  var dispute = { state: 'idle', error: null, fieldError: null };
 
   function text(message) {
     if (!message) return '';
@@ -35,7 +38,7 @@
   }
 
   function renderResult() {
-    el.result.replaceChildren();
+    Site.clear(el.result);
     if (!result) return;
     if (result.error) {
       var alert = document.createElement('p');
@@ -55,6 +58,10 @@
     row(list, 'follow.status', status || data.status, 'status status-' + data.status);
     row(list, 'follow.submitted_at', Site.formatDateTime(data.submitted_at));
     row(list, 'follow.updated_at', Site.formatDateTime(data.updated_at));
+    if (data.outcome) {
+      var outcome = Site.lang() === 'en' ? data.outcome_en : data.outcome_zh;
+      row(list, 'follow.outcome', outcome || data.outcome);
+    }
     card.appendChild(heading);
     card.appendChild(list);
     var explain = Site.t('follow.status_' + data.status);
@@ -67,6 +74,83 @@
     el.result.appendChild(card);
   }
 
+  /* ---- dispute of a closed case --------------------------------------------------------- */
+
+  function renderDispute() {
+    var data = result && result.data;
+    var open = Boolean(data && data.may_dispute) || dispute.state === 'done';
+    el.dispute.hidden = !open;
+    el.disputeForm.hidden = dispute.state === 'done';
+    el.disputeSubmit.disabled = dispute.state === 'sending';
+    el.disputeSubmit.textContent = Site.t(dispute.state === 'sending' ? 'dispute.sending'
+      : 'dispute.submit');
+    el.reasonError.textContent = text(dispute.fieldError);
+    el.reasonError.hidden = !dispute.fieldError;
+    el.reason.closest('.field').classList.toggle('has-error', Boolean(dispute.fieldError));
+    if (dispute.fieldError) el.reason.setAttribute('aria-invalid', 'true');
+    else el.reason.removeAttribute('aria-invalid');
+    Site.clear(el.disputeResult);
+    var message = dispute.state === 'done' ? { key: 'dispute.done' } : dispute.error;
+    if (message) {
+      var box = document.createElement('p');
+      box.className = 'alert ' + (dispute.state === 'done' ? 'alert-success' : 'alert-error');
+      box.textContent = text(message);
+      el.disputeResult.appendChild(box);
+    }
+  }
+
+  function disputeAnswered(reply) {
+    var detail = reply.body && reply.body.detail;
+    if (reply.status === 200) {
+      dispute = { state: 'done', error: null, fieldError: null };
+      el.reason.value = '';
+      setTimeout(function () { lookUp(null, currentCode); }, 1500);
+      return;
+    }
+    dispute.state = 'idle';
+    if (reply.status === 422 && Array.isArray(detail)) {
+      var first = detail[0] || {};
+      var ctx = first.ctx || {};
+      dispute.fieldError = first.type === 'string_too_short'
+        ? { key: 'err.min_length', vars: { n: ctx.min_length } }
+        : first.type === 'string_too_long' ? { key: 'err.max_length', vars: { n: ctx.max_length } }
+          : { key: 'err.invalid' };
+    } else if (reply.status === 404) {
+      dispute.error = { key: 'dispute.not_found' };
+    } else if (reply.status >= 500) {
+      dispute.error = { key: 'follow.unavailable' };
+    } else if (detail && detail.message_zh) {
+      dispute.error = { zh: detail.message_zh, en: detail.message };
+    } else {
+      dispute.error = { key: 'follow.unexpected', vars: { status: reply.status } };
+    }
+  }
+
+  function sendDispute(event) {
+    event.preventDefault();
+    if (dispute.state === 'sending' || !currentCode) return;
+    var reason = el.reason.value.trim();
+    var have = Array.from(reason).length;
+    dispute.error = null;
+    dispute.fieldError = !have ? { key: 'err.required' }
+      : have < 5 ? { key: 'err.too_short', vars: { n: 5, have: have } }
+        : have > 2000 ? { key: 'err.too_long', vars: { n: 2000, have: have } } : null;
+    if (dispute.fieldError) {
+      renderDispute();
+      el.reason.focus();
+      return;
+    }
+    dispute.state = 'sending';
+    renderDispute();
+    Site.requestJSON('/api/v1/receipts/' + encodeURIComponent(currentCode) + '/dispute', {
+      method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ reason: reason })
+    }, 30000).then(disputeAnswered, function (failure) {
+      dispute.state = 'idle';
+      dispute.error = { key: failure.kind === 'timeout' ? 'follow.unavailable' : 'follow.network' };
+    }).then(renderDispute);
+  }
+
   function setBusy(busy) {
     inFlight = busy;
     el.submit.disabled = busy;
@@ -74,10 +158,13 @@
     el.submit.textContent = Site.t(busy ? 'follow.searching' : 'follow.submit');
   }
 
-  function answered(reply) {
+  function answered(reply, code) {
     var detail = reply.body && reply.body.detail;
+    if (code !== currentCode) dispute = { state: 'idle', error: null, fieldError: null };
+    currentCode = null;
     if (reply.status === 200 && reply.body && reply.body.status) {
       result = { data: reply.body };
+      currentCode = code;
     } else if (reply.status === 404) {
       result = { error: { key: 'follow.not_found' } };
     } else if (reply.status >= 500) {
@@ -89,34 +176,38 @@
     }
   }
 
-  function lookUp(event) {
+  function lookUp(event, again) {
     if (event) event.preventDefault();
     if (inFlight) return;
-    var code = cleaned(el.code.value);
+    var code = again || cleaned(el.code.value);
     codeError = !code ? { key: 'follow.code_required' }
       : (code.length < 8 || code.length > 40) ? { key: 'follow.code_shape' } : null;
     renderCodeError();
     if (codeError) {
       result = null;
+      currentCode = null;
       renderResult();
+      renderDispute();
       el.code.focus();
       return;
     }
     setBusy(true);
     Site.requestJSON('/api/v1/receipts/' + encodeURIComponent(code), { method: 'GET' }, 20000)
-      .then(answered, function (failure) {
+      .then(function (reply) { answered(reply, code); }, function (failure) {
         result = { error: { key: failure.kind === 'timeout' ? 'follow.unavailable'
           : 'follow.network' }, tone: 'warning' };
       })
       .then(function () {
         setBusy(false);
         renderResult();
+        renderDispute();
       });
   }
 
   function relabel() {
     renderCodeError();
     renderResult();
+    renderDispute();
     if (!inFlight) el.submit.textContent = Site.t('follow.submit');
   }
 
@@ -127,7 +218,17 @@
     el.codeError = document.getElementById('code-error');
     el.submit = document.getElementById('follow-submit');
     el.result = document.getElementById('follow-result');
+    el.dispute = document.getElementById('dispute');
+    el.disputeForm = document.getElementById('dispute-form');
+    el.disputeSubmit = document.getElementById('dispute-submit');
+    el.disputeResult = document.getElementById('dispute-result');
+    el.reason = document.getElementById('reason');
+    el.reasonError = document.getElementById('reason-error');
     el.form.addEventListener('submit', lookUp);
+    el.disputeForm.addEventListener('submit', sendDispute);
+    el.reason.addEventListener('input', function () {
+      if (dispute.fieldError) { dispute.fieldError = null; renderDispute(); }
+    });
     el.code.addEventListener('input', function () {
       if (codeError) { codeError = null; renderCodeError(); }
     });

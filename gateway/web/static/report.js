@@ -70,14 +70,14 @@
 
   function fillSelect(select, items, placeholderKey) {
     var keep = select.value;
-    select.replaceChildren(option('', Site.t(placeholderKey)));
+    Site.clear(select).appendChild(option('', Site.t(placeholderKey)));
     items.forEach(function (item) { select.appendChild(option(item.code, Site.name(item))); });
     select.value = keep;
   }
 
   function fillUnits(select, organizations) {
     var keep = select.value;
-    select.replaceChildren(option('', Site.t('report.unit_unknown')));
+    Site.clear(select).appendChild(option('', Site.t('report.unit_unknown')));
     UNIT_GROUPS.forEach(function (type) {
       var members = organizations.filter(function (org) { return org.type === type; });
       if (!members.length) return;
@@ -163,7 +163,7 @@
   function renderFormAlert() {
     var box = el.formAlert;
     var listed = FIELDS.filter(function (f) { return fieldErrors[f]; });
-    box.replaceChildren();
+    Site.clear(box);
     if (!formMessage && !listed.length) {
       box.hidden = true;
       return;
