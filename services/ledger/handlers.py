@@ -77,7 +77,7 @@ def _duplicate_suggestions(uow: UnitOfWork, problem: Problem, campaign) -> list[
         return []
     config = campaign.duplicates
     rows = repo.find_candidates(
-        uow.session, unit=problem.unit, exclude=problem.id,
+        uow.session, unit=problem.unit, category=problem.category, exclude=problem.id,
         since=problem.registered_at - timedelta(days=config.window_days))
     new = duplicates.Candidate(problem.id, problem.unit, problem.category, problem.title,
                                problem.description, problem.registered_at)

@@ -142,14 +142,16 @@ def scoped(query, units: list[str] | None, supervisor: str | None):
     return query
 
 
-def find_candidates(session: Session, *, unit: str, since: datetime, exclude: str,
-                    limit: int = 200) -> list:
-    return session.execute(
-        select(problems.c.id, problems.c.unit, problems.c.category, problems.c.title,
-               problems.c.description, problems.c.registered_at)
-        .where(problems.c.unit == unit, problems.c.registered_at >= since,
-               problems.c.state != State.CLOSED.value, problems.c.id != exclude)
-        .order_by(problems.c.registered_at.desc()).limit(limit)).all()
+def find_candidates(session: Session, *, unit: str, category: str | None, since: datetime,
+                    exclude: str, limit: int = 100) -> list:
+    """Recent open problems of the same unit (and category, when known): duplicate suspects."""
+    query = (select(problems.c.id, problems.c.unit, problems.c.category, problems.c.title,
+                    problems.c.description, problems.c.registered_at)
+             .where(problems.c.unit == unit, problems.c.registered_at >= since,
+                    problems.c.state != State.CLOSED.value, problems.c.id != exclude))
+    if category is not None:
+        query = query.where(problems.c.category == category)
+    return session.execute(query.order_by(problems.c.registered_at.desc()).limit(limit)).all()
 
 
 def list_problems(session: Session, *, units, supervisor, filters: dict, today: date,
