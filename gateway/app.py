@@ -47,7 +47,9 @@ def create_app(settings: GatewaySettings | None = None, *, broker: Broker | None
     app.state.campaign = campaign
     app.state.campaign_view = campaign.public_view()
     app.state.metrics = Metrics()
-    for module in (auth_router, public.router, clues.router, problems.router, ops.router, pages.router):
+    routers = (auth_router, public.router, clues.router, problems.router, ops.router,
+               pages.router)
+    for module in routers:
         app.include_router(module)
     install_error_handlers(app)
     enforce_declared_roles(app)

@@ -80,7 +80,7 @@ async def submit_clue(clue: ClueIn, request: Request, principal: PrincipalDep,
         campaign, channel=clue.channel, subject_unit=clue.subject_unit, category=clue.category,
         kind=clue.kind, occurred_on=clue.occurred_on, anonymous=clue.anonymous,
         has_contact=has_contact, caller_is_public=principal.role == Role.PUBLIC,
-        today=date.today())
+        today=date.today(), has_identity=bool(clue.reporter and clue.reporter.name))
     if problems:
         first = problems[0]
         exc = problem(422, first.code, first.message, first.message_zh, first.field)
@@ -121,7 +121,9 @@ async def dispute_closure(receipt_code: str, dispute: DisputeIn, request: Reques
     """举报人异议: the reporter disputes a closure (rectified or unfounded); it is reopened."""
     broker = request.app.state.broker
     problem_id = await broker.call("intake", "problem_for_receipt", receipt_code=receipt_code)
-    reporter = {"username": f"reporter:{receipt_code[:4]}", "role": "reporter", "org_code": None}
+    pseudonym = hashlib.sha256(receipt_code.upper().encode()).hexdigest()[:10]
+    reporter = {"username": f"reporter:{pseudonym}", "role": "reporter", "org_code": None}
     await broker.call("ledger", "act", problem_id=problem_id, action="reopen", actor=reporter,
                       args={"source": "reporter_dispute", "reason": dispute.reason})
-    return {"status": "reopened", "status_zh": "已受理异议,问题重新启动办理"}
+    return {"status": "reopened", "status_zh": "已受理异议,问题重新启动办理",
+            "status_en": "Dispute received; the problem is reopened"}

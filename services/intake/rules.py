@@ -19,7 +19,8 @@ class ClueProblem:
 
 def check_clue(campaign, *, channel: str, subject_unit: str | None, category: str | None,
                kind: str | None, occurred_on: date | None, anonymous: bool,
-               has_contact: bool, caller_is_public: bool, today: date) -> list[ClueProblem]:
+               has_contact: bool, caller_is_public: bool, today: date,
+               has_identity: bool = False) -> list[ClueProblem]:
     """Every reason the clue cannot be accepted; empty when it can."""
     found: list[ClueProblem] = []
     chan = campaign.channel(channel)
@@ -46,7 +47,7 @@ def check_clue(campaign, *, channel: str, subject_unit: str | None, category: st
         found.append(ClueProblem("reporter", "contact_required",
                                  "a named report needs a phone number or an e-mail address",
                                  "实名举报请至少留下电话或电子邮箱"))
-    if anonymous and has_contact:
+    if anonymous and (has_contact or has_identity):
         found.append(ClueProblem("reporter", "anonymous_with_contact",
                                  "an anonymous report carries no contact details",
                                  "匿名举报不应填写联系方式"))

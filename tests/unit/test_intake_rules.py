@@ -51,6 +51,7 @@ def test_a_named_report_needs_contact_and_an_anonymous_one_must_not_have_it():
     assert check(anonymous=False) == ["contact_required"]
     assert check(anonymous=False, has_contact=True) == []
     assert check(anonymous=True, has_contact=True) == ["anonymous_with_contact"]
+    assert check(anonymous=True, has_identity=True) == ["anonymous_with_contact"]
 
 
 def test_a_date_in_the_future_is_refused():
