@@ -99,10 +99,11 @@ def act(uow: UnitOfWork, campaign, *, problem_id: str, action: str, actor: Actor
     ctx = context(campaign, today)
     with uow:
         problem = _load_visible(uow, campaign, problem_id, actor, lock=True)
+        counted_as = repo.count_key(problem, supervisor_code(campaign, problem.unit))
         check_permitted(campaign, actor, chosen, problem, args)
         target = _merge_target(uow, campaign, problem, chosen, args, actor)
         change = perform(problem, chosen, actor, args, ctx)
-        repo.save(uow.session, problem, supervisor_code(campaign, problem.unit))
+        repo.save(uow.session, problem, supervisor_code(campaign, problem.unit), counted_as)
         _move_provenance(uow, problem, chosen, target, change)
         seq = repo.append_history(uow.session, problem_id=problem.id, action=chosen.value,
                                   actor=actor.username, at=ctx.now, data={
@@ -221,16 +222,30 @@ def rollup(uow: UnitOfWork, campaign, *, actor: Actor) -> dict:
     units, supervisor = _scope(campaign, actor)
     scope = {"units": units, "supervisor": supervisor}
     with uow:
-        counts = {name: repo.counts_by(uow.session, name, **scope)
-                  for name in ("state", "category", "kind", "unit", "channel", "outcome")}
-        per_unit = [_unit_rates(row, campaign) for row in repo.per_unit(
-            uow.session, today=today, stall_before=stall_before, **scope)]
+        rows = repo.count_rows(uow.session, **scope)
+        late = repo.late_per_unit(uow.session, today=today, stall_before=stall_before, **scope)
         attention = repo.attention_list(uow.session, today=today, stall_before=stall_before,
                                         **scope)
+    by = {name: {} for name in ("state", "category", "kind", "unit", "channel", "outcome")}
+    per_unit: dict[str, dict] = {}
+    for row in rows:
+        for name in by:
+            key = getattr(row, name) or "none"
+            by[name][key] = by[name].get(key, 0) + row.n
+        tally = per_unit.setdefault(row.unit or None, dict.fromkeys(
+            ("total", "open", "closed", "struck_off", "unfounded", "self_found"), 0))
+        tally["total"] += row.n
+        closed = row.state == "closed"
+        tally["closed" if closed else "open"] += row.n
+        tally["struck_off"] += row.n if closed and row.outcome == "rectified" else 0
+        tally["unfounded"] += row.n if closed and row.outcome == "unfounded" else 0
+        tally["self_found"] += row.n if row.self_found else 0
+    units_out = [_unit_rates(unit, tally, late.get(unit, {}), campaign)
+                 for unit, tally in per_unit.items()]
     return {
         "as_of": today.isoformat(), "scope": supervisor or ("all" if units is None else units),
-        "total": sum(counts["state"].values()), "by": counts,
-        "units": sorted(per_unit, key=lambda u: (-u["overdue_rate"], u["unit"] or "")),
+        "total": sum(by["state"].values()), "by": by,
+        "units": sorted(units_out, key=lambda u: (-u["overdue_rate"], u["unit"] or "")),
         "overdue": [_brief(r) for r in attention["overdue"]],
         "stalled": [_brief(r) for r in attention["stalled"]],
     }
@@ -240,19 +255,18 @@ def _rate(part: int, whole: int) -> float:
     return round(part / whole, 4) if whole else 0.0
 
 
-def _unit_rates(row, campaign) -> dict:
-    org = campaign.organization(row.unit) if row.unit else None
-    total, open_, closed = row.total, int(row.open or 0), int(row.closed or 0)
+def _unit_rates(unit: str | None, tally: dict, late: dict, campaign) -> dict:
+    """Rates, not only counts, so units of different size compare fairly."""
+    org = campaign.organization(unit) if unit else None
+    overdue, stalled = late.get("overdue", 0), late.get("stalled", 0)
     return {
-        "unit": row.unit, "unit_zh": org.name_zh if org else None, "total": total,
-        "open": open_, "closed": closed, "struck_off": int(row.struck_off or 0),
-        "unfounded": int(row.unfounded or 0), "overdue": int(row.overdue or 0),
-        "stalled": int(row.stalled or 0), "self_found": int(row.self_found or 0),
-        "closure_rate": _rate(closed, total),
-        "overdue_rate": _rate(int(row.overdue or 0), open_),
-        "stalled_rate": _rate(int(row.stalled or 0), open_),
-        "unfounded_rate": _rate(int(row.unfounded or 0), closed),
-        "self_found_rate": _rate(int(row.self_found or 0), total),
+        "unit": unit, "unit_zh": org.name_zh if org else None, **tally,
+        "overdue": overdue, "stalled": stalled,
+        "closure_rate": _rate(tally["closed"], tally["total"]),
+        "overdue_rate": _rate(overdue, tally["open"]),
+        "stalled_rate": _rate(stalled, tally["open"]),
+        "unfounded_rate": _rate(tally["unfounded"], tally["closed"]),
+        "self_found_rate": _rate(tally["self_found"], tally["total"]),
     }
 
 

@@ -170,3 +170,23 @@ def test_editing_a_history_row_in_the_database_is_caught(ledger):
     verdict = handlers.verify_chain(ledger())
     assert verdict["ok"] is False and verdict["first_broken_seq"] == 2
     assert "edited" in verdict["problem"]
+
+
+def test_maintained_counts_always_equal_a_fresh_count_of_the_ledger(ledger):
+    ids = [handlers.register_problem(ledger(), accepted(40 + n, title=f"题{n}",
+                                                       description=f"互不相同的描述{n}号问题"),
+                                     CAMPAIGN) for n in range(4)]
+    act(ledger, ids[0], "dispatch", EDU)
+    act(ledger, ids[0], "verify", SCHOOL, plan=PLAN)
+    act(ledger, ids[1], "dispatch", COUNTY, unit="org_gd_public_security")
+    act(ledger, ids[2], "merge", COUNTY, into=ids[3])
+    act(ledger, ids[2], "unmerge", COUNTY, reason="不是同一问题")
+    act(ledger, ids[3], "transfer_out", COUNTY, to="县纪委", reason="涉嫌违纪")
+    county = handlers.rollup(ledger(), CAMPAIGN, actor=COUNTY)
+    with ledger() as uow:
+        for column in ("state", "unit", "outcome", "channel"):
+            fresh = dict(uow.session.execute(text(
+                f"SELECT coalesce({column}, 'none'), count(*) FROM problems GROUP BY 1")).all())
+            assert county["by"][column] == fresh, column
+    edu = handlers.rollup(ledger(), CAMPAIGN, actor=EDU)
+    assert edu["total"] == 3  # the problem dispatched to the police left the education system

@@ -48,6 +48,7 @@ problems = Table(
     Index("ix_problems_supervisor_state", "supervisor", "state"),
     Index("ix_problems_state_due", "state", "due_on"),
     Index("ix_problems_registered_at", "registered_at"),
+    Index("ix_problems_state_progress", "state", "last_progress_on"),
 )
 
 problem_clues = Table(
@@ -57,6 +58,21 @@ problem_clues = Table(
     Column("channel", String(64), nullable=False),
     Column("via", String(16), nullable=False),     # registered | merged
     Column("linked_at", DateTime(timezone=True), nullable=False),
+)
+
+# Counts kept in step with ``problems`` in the same transaction, so a roll-up reads a few
+# hundred rows instead of scanning the ledger. '' stands for "none" (NULLs never conflict).
+problem_counts = Table(
+    "problem_counts", metadata,
+    Column("unit", String(64), primary_key=True),
+    Column("supervisor", String(64), primary_key=True),
+    Column("state", String(32), primary_key=True),
+    Column("outcome", String(32), primary_key=True),
+    Column("category", String(64), primary_key=True),
+    Column("kind", String(64), primary_key=True),
+    Column("channel", String(64), primary_key=True),
+    Column("self_found", Boolean, primary_key=True),
+    Column("n", Integer, nullable=False),
 )
 
 history = Table(

@@ -8,7 +8,7 @@ from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from services.ledger.adapters.orm import (
-    chain_head, history, problem_clues, problems, utcnow, work_plans,
+    chain_head, history, problem_clues, problem_counts, problems, utcnow, work_plans,
 )
 from services.ledger.domain import chain
 from services.ledger.domain.lifecycle import Outcome, Problem, State
@@ -44,9 +44,31 @@ def _values(problem: Problem, supervisor: str | None) -> dict:
     return values
 
 
+COUNT_KEYS = ("unit", "supervisor", "state", "outcome", "category", "kind", "channel",
+              "self_found")
+
+
+def count_key(problem: Problem, supervisor: str | None) -> tuple:
+    return (problem.unit or "", supervisor or "", problem.state.value,
+            problem.outcome.value if problem.outcome else "", problem.category or "",
+            problem.kind or "", problem.channel, bool(problem.self_found))
+
+
+def _bump(session: Session, key: tuple, delta: int) -> None:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as upsert
+    statement = upsert(problem_counts).values(**dict(zip(COUNT_KEYS, key)), n=delta)
+    session.execute(statement.on_conflict_do_update(
+        index_elements=list(COUNT_KEYS), set_={"n": problem_counts.c.n + delta}))
+
+
 def add(session: Session, problem: Problem, supervisor: str | None) -> None:
     session.execute(insert(problems).values(**_values(problem, supervisor)))
     link_clue(session, problem.id, problem.clue_id, problem.channel, "registered")
+    _bump(session, count_key(problem, supervisor), 1)
 
 
 def load(session: Session, problem_id: str, *, lock: bool = False) -> Problem | None:
@@ -55,10 +77,15 @@ def load(session: Session, problem_id: str, *, lock: bool = False) -> Problem | 
     return to_problem(row) if row else None
 
 
-def save(session: Session, problem: Problem, supervisor: str | None) -> None:
+def save(session: Session, problem: Problem, supervisor: str | None, before: tuple) -> None:
+    """Write the problem; ``before`` is its count key as loaded, to keep the counts exact."""
     values = _values(problem, supervisor)
     values.pop("id")
     session.execute(update(problems).where(problems.c.id == problem.id).values(**values))
+    after = count_key(problem, supervisor)
+    if after != before:
+        _bump(session, before, -1)
+        _bump(session, after, 1)
 
 
 def link_clue(session: Session, problem_id: str, clue_id: str, channel: str, via: str) -> None:
@@ -161,7 +188,8 @@ def list_problems(session: Session, *, units, supervisor, filters: dict, today: 
         if filters.get(name):
             query = query.where(getattr(problems.c, name) == filters[name])
     if filters.get("overdue"):
-        query = query.where(problems.c.due_on < today, problems.c.suspended_since.is_(None))
+        query = query.where(problems.c.state.in_(DUE_STATES), problems.c.due_on < today,
+                            problems.c.suspended_since.is_(None))
     if filters.get("stalled"):
         query = query.where(*stalled_clause(stall_before))
     total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
@@ -175,44 +203,41 @@ def stalled_clause(stall_before: date):
             problems.c.suspended_since.is_(None), problems.c.last_progress_on <= stall_before)
 
 
-def counts_by(session: Session, column: str, *, units, supervisor) -> dict:
-    col = getattr(problems.c, column)
-    query = scoped(select(col, func.count()).group_by(col), units, supervisor)
-    return {key if key is not None else "none": n for key, n in session.execute(query)}
-
-
-def per_unit(session: Session, *, units, supervisor, today: date, stall_before: date) -> list:
-    open_ = problems.c.state != State.CLOSED.value
-    overdue = and_(open_, problems.c.due_on < today, problems.c.suspended_since.is_(None))
-    stalled = and_(*stalled_clause(stall_before))
-    closed = problems.c.state == State.CLOSED.value
-    query = scoped(select(
-        problems.c.unit,
-        func.count().label("total"),
-        func.sum(_as_int(open_)).label("open"),
-        func.sum(_as_int(closed)).label("closed"),
-        func.sum(_as_int(and_(closed, problems.c.outcome == Outcome.RECTIFIED.value)))
-        .label("struck_off"),
-        func.sum(_as_int(and_(closed, problems.c.outcome == Outcome.UNFOUNDED.value)))
-        .label("unfounded"),
-        func.sum(_as_int(overdue)).label("overdue"),
-        func.sum(_as_int(stalled)).label("stalled"),
-        func.sum(_as_int(problems.c.self_found)).label("self_found"),
-    ).group_by(problems.c.unit), units, supervisor)
+def count_rows(session: Session, *, units, supervisor) -> list:
+    """The maintained counts in scope: a few hundred rows, whatever the ledger's size."""
+    query = select(problem_counts).where(problem_counts.c.n != 0)
+    if supervisor is not None:
+        query = query.where(problem_counts.c.supervisor == supervisor)
+    elif units is not None:
+        query = query.where(problem_counts.c.unit.in_(units))
     return session.execute(query).all()
 
 
-def _as_int(condition):
-    from sqlalchemy import case
+def late_per_unit(session: Session, *, units, supervisor, today: date,
+                  stall_before: date) -> dict[str, dict]:
+    """Overdue and stalled counts per unit; both depend on today, so they are counted from
+    the open problems only (indexed by state and date)."""
+    overdue = scoped(select(problems.c.unit, func.count()).where(
+        problems.c.state.in_(DUE_STATES), problems.c.due_on < today,
+        problems.c.suspended_since.is_(None)).group_by(problems.c.unit), units, supervisor)
+    stalled = scoped(select(problems.c.unit, func.count()).where(
+        *stalled_clause(stall_before)).group_by(problems.c.unit), units, supervisor)
+    found: dict[str, dict] = {}
+    for name, query in (("overdue", overdue), ("stalled", stalled)):
+        for unit, n in session.execute(query):
+            found.setdefault(unit, {})[name] = n
+    return found
 
-    return case((condition, 1), else_=0)
+
+DUE_STATES = [State.DISPATCHED.value, State.RECTIFYING.value]
 
 
 def attention_list(session: Session, *, units, supervisor, today: date, stall_before: date,
                    limit: int = 50) -> dict:
     base = scoped(select(problems.c.id, problems.c.unit, problems.c.title, problems.c.state,
                          problems.c.due_on, problems.c.last_progress_on), units, supervisor)
-    overdue = session.execute(base.where(problems.c.due_on < today,
+    overdue = session.execute(base.where(problems.c.state.in_(DUE_STATES),
+                                         problems.c.due_on < today,
                                          problems.c.suspended_since.is_(None))
                               .order_by(problems.c.due_on).limit(limit)).all()
     stalled = session.execute(base.where(*stalled_clause(stall_before))
