@@ -2,11 +2,14 @@
 running beside the workers, and an event handler on quorum queues that requeues on error."""
 from __future__ import annotations
 
+import functools
+import itertools
 import logging
 
 import eventlet
 from eventlet.event import Event as GreenEvent
 from nameko.events import EventHandler
+from nameko.exceptions import ContainerBeingKilled
 from nameko.extensions import DependencyProvider
 from nameko.messaging import Consumer
 from sqlalchemy.orm import sessionmaker
@@ -15,7 +18,7 @@ from contracts.topology import subscription
 from kit.db import make_engine
 from kit.relay import ConfirmedPublisher, relay_once
 from kit.store import Inbox, Outbox
-from kit.uow import UnitOfWork
+from kit.uow import UnitOfWork, apply_each
 
 log = logging.getLogger(__name__)
 
@@ -76,25 +79,80 @@ class Store(DependencyProvider):
         return UnitOfWork(self.session_factory, self.outbox, self.inbox, on_commit=self.wake)
 
     def get_dependency(self, worker_ctx):
-        return self.new_uow
+        return StoreAccess(self.new_uow)
+
+
+class StoreAccess:
+    """What a worker gets: ``self.uow()`` for one unit of work, ``self.uow.each(bodies,
+    apply)`` to apply a batch of messages in one transaction."""
+
+    def __init__(self, new_uow):
+        self._new_uow = new_uow
+
+    def __call__(self) -> UnitOfWork:
+        return self._new_uow()
+
+    def each(self, bodies: list, apply) -> list[bool]:
+        return apply_each(self._new_uow, bodies, apply)
 
 
 class ReliableEventHandler(EventHandler):
-    """``@event_handler`` on a quorum queue declared in ``contracts.topology``.
+    """``@event_handler`` on a quorum queue declared in ``contracts.topology``, in batches.
 
-    A handler that raises has its message requeued (nameko's default would ack and drop
-    it); after the delivery limit the broker dead-letters it.
+    Messages that arrive together (up to ``max_batch``, waiting at most ``max_wait`` s for
+    more) go to one worker as a list of bodies; the method returns, per body, whether it is
+    done. Done messages are acked (after the commit), the others requeued: nameko's plain
+    ``event_handler`` would ack and drop a message whose handler raised. After the delivery
+    limit the broker dead-letters a message that keeps failing.
     """
 
-    def __init__(self, source_service, event_type, **kwargs):
+    def __init__(self, source_service, event_type, max_batch: int = 50,
+                 max_wait: float = 0.005, **kwargs):
         kwargs["requeue_on_error"] = True
         super().__init__(source_service, event_type, **kwargs)
+        self.max_batch = max_batch
+        self.max_wait = max_wait
+        self._buffer: list = []
+        self._timer = None
 
     def setup(self):
         sub = subscription(self.source_service, self.event_type,
                            self.container.service_name, self.method_name)
         self.queue = sub.queue()
         Consumer.setup(self)
+
+    def handle_message(self, body, message):
+        self._buffer.append((body, message))
+        if len(self._buffer) >= self.max_batch:
+            self._flush()
+        elif self._timer is None:
+            self._timer = eventlet.spawn_after(self.max_wait, self._flush)
+
+    def _flush(self):
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        batch, self._buffer = self._buffer, []
+        if not batch:
+            return
+        messages = [message for _, message in batch]
+        try:
+            self.container.spawn_worker(
+                self, ([body for body, _ in batch],), {},
+                context_data=self.unpack_message_headers(messages[0]),
+                handle_result=functools.partial(self._handle_batch_result, messages))
+        except ContainerBeingKilled:
+            for message in messages:
+                self.queue_consumer.requeue_message(message)
+
+    def _handle_batch_result(self, messages, worker_ctx, result=None, exc_info=None):
+        done = result if exc_info is None and isinstance(result, list) else []
+        for message, ok in itertools.zip_longest(messages, done[:len(messages)]):
+            if ok:
+                self.queue_consumer.ack_message(message)
+            else:
+                self.queue_consumer.requeue_message(message)
+        return result, exc_info
 
 
 reliable_event_handler = ReliableEventHandler.decorator

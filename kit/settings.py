@@ -16,7 +16,7 @@ class CommonSettings(BaseSettings):
     data_dir: Path = Path("./var")
     campaign_file: Path = DEFAULT_CAMPAIGN_FILE
     environment: str = "development"
-    max_workers: int = 10
+    max_workers: int = 64   # also each consumer's prefetch, hence the largest batch
 
 
 def service_database_url(service: str, settings: CommonSettings) -> str:

@@ -1,10 +1,15 @@
 """Unit of work: one transaction holding the state change, its outbox events and the inbox mark."""
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy.orm import Session, sessionmaker
 
 from contracts.events import Event
 from kit.store import Inbox, Outbox
+
+
+log = logging.getLogger(__name__)
 
 
 class AlreadyProcessed(Exception):
@@ -12,6 +17,10 @@ class AlreadyProcessed(Exception):
 
 
 class UnitOfWork:
+    """Entered once, it is one transaction. Entered again inside itself (a batch of
+    messages), the inner ``commit`` defers to the outermost one: the whole batch commits,
+    or none of it does."""
+
     def __init__(self, session_factory: sessionmaker, outbox: Outbox, inbox: Inbox,
                  on_commit=None):
         self._factory = session_factory
@@ -20,13 +29,19 @@ class UnitOfWork:
         self._on_commit = on_commit
         self.session: Session | None = None
         self._events: list[Event] = []
+        self._depth = 0
 
     def __enter__(self) -> "UnitOfWork":
-        self.session = self._factory()
-        self._events = []
+        self._depth += 1
+        if self._depth == 1:
+            self.session = self._factory()
+            self._events = []
         return self
 
     def __exit__(self, exc_type, exc, tb):
+        self._depth -= 1
+        if self._depth:
+            return
         try:
             if exc_type is not None:
                 self.session.rollback()
@@ -45,6 +60,8 @@ class UnitOfWork:
         self._events.append(event)
 
     def commit(self) -> None:
+        if self._depth > 1:
+            return
         self.session.commit()
         if self._events and self._on_commit:
             self._on_commit()
@@ -53,3 +70,33 @@ class UnitOfWork:
     def rollback(self) -> None:
         self.session.rollback()
         self._events = []
+
+
+def apply_each(new_uow, items: list, apply) -> list[bool]:
+    """Apply every item in one transaction (one commit, one fsync, for the lot).
+
+    ``apply(uow, item)`` does its own ``with uow: ... uow.commit()``, which nests. If the
+    batch fails, each item is retried alone so one bad message cannot sink the others;
+    returns, per item, whether it is done (False: the caller requeues it).
+    """
+    try:
+        with new_uow() as uow:
+            for item in items:
+                apply(uow, item)
+            uow.commit()
+        return [True] * len(items)
+    except Exception:  # noqa: BLE001 - fall back to one transaction per item
+        if len(items) == 1:
+            log.exception("applying a message failed; it will be requeued")
+            return [False]
+    done = []
+    for item in items:
+        try:
+            with new_uow() as uow:
+                apply(uow, item)
+                uow.commit()
+            done.append(True)
+        except Exception:  # noqa: BLE001 - requeued; dead-lettered after the delivery limit
+            log.exception("applying a message failed; it will be requeued")
+            done.append(False)
+    return done

@@ -15,22 +15,28 @@ class AuditService:
     uow = Store(orm.outbox_table, orm.inbox_table)
 
     @reliable_event_handler("intake", "clue_accepted")
-    def on_clue_accepted(self, body):
-        msg = ClueAccepted.model_validate(body)
-        handlers.record(self.uow(), "audit.on_clue_accepted", domain.observe(
-            msg.event_id, msg.event_type, msg.clue_id, msg.clue.subject_unit))
+    def on_clue_accepted(self, bodies):
+        def apply(uow, body):
+            msg = ClueAccepted.model_validate(body)
+            handlers.record(uow, "audit.on_clue_accepted", domain.observe(
+                msg.event_id, msg.event_type, msg.clue_id, msg.clue.subject_unit))
+        return self.uow.each(bodies, apply)
 
     @reliable_event_handler("ledger", "problem_registered")
-    def on_problem_registered(self, body):
-        msg = ProblemRegistered.model_validate(body)
-        handlers.record(self.uow(), "audit.on_problem_registered", domain.observe(
-            msg.event_id, msg.event_type, msg.problem_id, msg.unit))
+    def on_problem_registered(self, bodies):
+        def apply(uow, body):
+            msg = ProblemRegistered.model_validate(body)
+            handlers.record(uow, "audit.on_problem_registered", domain.observe(
+                msg.event_id, msg.event_type, msg.problem_id, msg.unit))
+        return self.uow.each(bodies, apply)
 
     @reliable_event_handler("ledger", "problem.#")
-    def on_problem_transitioned(self, body):
-        msg = ProblemTransitioned.model_validate(body)
-        handlers.record(self.uow(), "audit.on_problem_transitioned", domain.observe(
-            msg.event_id, f"problem.{msg.name}", msg.problem_id, msg.unit))
+    def on_problem_transitioned(self, bodies):
+        def apply(uow, body):
+            msg = ProblemTransitioned.model_validate(body)
+            handlers.record(uow, "audit.on_problem_transitioned", domain.observe(
+                msg.event_id, f"problem.{msg.name}", msg.problem_id, msg.unit))
+        return self.uow.each(bodies, apply)
 
     @rpc
     def health(self) -> dict:

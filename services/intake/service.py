@@ -30,16 +30,19 @@ class IntakeService:
     fernet = ContactKey()
 
     @reliable_event_handler("gateway", "clue_submitted")
-    def on_clue_submitted(self, body):
-        handlers.accept_clue(self.uow(), ClueSubmitted.model_validate(body), self.fernet)
+    def on_clue_submitted(self, bodies):
+        return self.uow.each(bodies, lambda uow, body: handlers.accept_clue(
+            uow, ClueSubmitted.model_validate(body), self.fernet))
 
     @reliable_event_handler("ledger", "problem_registered")
-    def on_problem_registered(self, body):
-        handlers.mark_registered(self.uow(), ProblemRegistered.model_validate(body))
+    def on_problem_registered(self, bodies):
+        return self.uow.each(bodies, lambda uow, body: handlers.mark_registered(
+            uow, ProblemRegistered.model_validate(body)))
 
     @reliable_event_handler("ledger", "problem.#")
-    def on_problem_transitioned(self, body):
-        handlers.follow_transition(self.uow(), ProblemTransitioned.model_validate(body))
+    def on_problem_transitioned(self, bodies):
+        return self.uow.each(bodies, lambda uow, body: handlers.follow_transition(
+            uow, ProblemTransitioned.model_validate(body)))
 
     @rpc
     def problem_for_receipt(self, receipt_code: str) -> str:

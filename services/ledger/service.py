@@ -64,8 +64,9 @@ class LedgerService:
     campaign = Campaign()
 
     @reliable_event_handler("intake", "clue_accepted")
-    def on_clue_accepted(self, body):
-        handlers.register_problem(self.uow(), ClueAccepted.model_validate(body), self.campaign)
+    def on_clue_accepted(self, bodies):
+        return self.uow.each(bodies, lambda uow, body: handlers.register_problem(
+            uow, ClueAccepted.model_validate(body), self.campaign))
 
     @rpc
     @domain_errors

@@ -15,16 +15,19 @@ class NotifyService:
     uow = Store(orm.outbox_table, orm.inbox_table)
 
     @reliable_event_handler("ledger", "problem_registered")
-    def on_problem_registered(self, body):
-        handlers.problem_registered(self.uow(), ProblemRegistered.model_validate(body))
+    def on_problem_registered(self, bodies):
+        return self.uow.each(bodies, lambda uow, body: handlers.problem_registered(
+            uow, ProblemRegistered.model_validate(body)))
 
     @reliable_event_handler("ledger", "problem.#")
-    def on_problem_transitioned(self, body):
-        handlers.problem_transitioned(self.uow(), ProblemTransitioned.model_validate(body))
+    def on_problem_transitioned(self, bodies):
+        return self.uow.each(bodies, lambda uow, body: handlers.problem_transitioned(
+            uow, ProblemTransitioned.model_validate(body)))
 
     @reliable_event_handler("ledger", "work_plan_filed")
-    def on_work_plan_filed(self, body):
-        handlers.work_plan_filed(self.uow(), WorkPlanFiled.model_validate(body))
+    def on_work_plan_filed(self, bodies):
+        return self.uow.each(bodies, lambda uow, body: handlers.work_plan_filed(
+            uow, WorkPlanFiled.model_validate(body)))
 
     @rpc
     def list_notifications(self, recipient: str, limit: int = 50) -> list[dict]:

@@ -26,10 +26,10 @@ def uow_for(url: str, orm_module) -> UnitOfWork:
                       Outbox(orm_module.outbox_table), Inbox(orm_module.inbox_table))
 
 
-def submitted(clue_id="c0ffee", **overrides) -> ClueSubmitted:
+def submitted(clue_id="c0ffee", receipt="ABCD-EFGH-JKLM-NPQR", **overrides) -> ClueSubmitted:
     fields = ClueFields(channel="public_report_platform", title="窗口办事推诿",
                         description="行政审批窗口多次推诿,不一次性告知所需材料")
-    return ClueSubmitted(event_id=clue_id, clue_id=clue_id, receipt_code="ABCD-EFGH-JKLM-NPQR",
+    return ClueSubmitted(event_id=clue_id, clue_id=clue_id, receipt_code=receipt,
                          clue=fields, anonymous=False,
                          reporter={"name": "张三", "phone": "13800000000"}, **overrides)
 
@@ -123,3 +123,22 @@ def test_sqlite_stores_keep_commits_through_a_power_cut(tmp_path):
     with engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
+
+
+def test_a_batch_commits_together_and_a_bad_message_does_not_sink_the_others(intake_url):
+    from kit.uow import apply_each
+
+    fernet = fernet_from(None, "development")
+    good = [submitted(f"c{n}", receipt=f"AAAA-BBBB-CCCC-000{n}") for n in range(3)]
+    bodies = [m.to_message() for m in good]
+    bodies.insert(1, {"event_id": "poison", "clue_id": None})
+    new_uow = lambda: uow_for(intake_url, intake_orm)  # noqa: E731
+
+    def apply(uow, body):
+        intake.accept_clue(uow, ClueSubmitted.model_validate(body), fernet)
+
+    assert apply_each(new_uow, bodies, apply) == [True, False, True, True]
+    assert apply_each(new_uow, bodies[2:], apply) == [True, True]  # redelivered: no effect
+    with uow_for(intake_url, intake_orm) as uow:
+        assert intake_orm.count(uow.session) == 3
+        assert len(Outbox(intake_orm.outbox_table).pending(uow.session)) == 3
