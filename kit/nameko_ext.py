@@ -16,7 +16,7 @@ from sqlalchemy.orm import sessionmaker
 
 from contracts.topology import subscription
 from kit.db import make_engine
-from kit.relay import ConfirmedPublisher, relay_once
+from kit.relay import BatchPublisher, relay_once
 from kit.store import Inbox, Outbox
 from kit.uow import UnitOfWork, apply_each
 
@@ -42,7 +42,7 @@ class Store(DependencyProvider):
         config = self.container.config
         self.engine = make_engine(config["DATABASE_URL"])
         self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
-        self.publisher = ConfirmedPublisher(config["AMQP_URI"], heartbeat=0)
+        self.publisher = BatchPublisher(config["AMQP_URI"], heartbeat=0)
 
     def start(self):
         self._running = True

@@ -6,6 +6,7 @@ that harmless. An unroutable message (no queue bound yet) is kept and retried.
 from __future__ import annotations
 
 import logging
+import time
 
 from kombu import Connection, Producer
 
@@ -65,21 +66,96 @@ class ConfirmedPublisher:
         self._producer = None
 
 
-def relay_once(session_factory, outbox: Outbox, publisher: ConfirmedPublisher,
-               batch: int = 200) -> int:
-    """Publish up to ``batch`` pending events; return how many left the outbox."""
+class BatchPublisher:
+    """Publishes a batch in confirm mode, then waits once for the broker's confirms: one
+    round trip per batch instead of one per message."""
+
+    def __init__(self, amqp_uri: str, heartbeat: int = 0, confirm_timeout: float = 30.0):
+        self.amqp_uri = amqp_uri
+        self.heartbeat = heartbeat
+        self.confirm_timeout = confirm_timeout
+        self._conn: Connection | None = None
+        self._producer: Producer | None = None
+        self._next_tag = 1
+        self._settled: dict[int, bool] = {}
+        self._returned: set[str] = set()
+
+    def _ensure(self) -> Producer:
+        if self._producer is None:
+            self._conn = Connection(self.amqp_uri, heartbeat=self.heartbeat)
+            channel = self._conn.channel()
+            channel.confirm_select()
+            channel.events["basic_ack"].add(lambda tag, multiple: self._settle(tag, multiple,
+                                                                               True))
+            channel.events["basic_nack"].add(lambda tag, multiple: self._settle(tag, multiple,
+                                                                                False))
+            self._producer = Producer(channel, on_return=self._on_return)
+            self._next_tag = 1
+        return self._producer
+
+    def _settle(self, tag: int, multiple: bool, ok: bool) -> None:
+        for pending in ([t for t in self._settled if t <= tag] if multiple else [tag]):
+            if self._settled.get(pending) is None:
+                self._settled[pending] = ok
+
+    def _on_return(self, exception, exchange, routing_key, message):
+        self._returned.add(message.properties.get("message_id"))
+
+    def publish_many(self, items: list[dict]) -> set[str]:
+        """Publish ``{"id", "body", "exchange", "routing_key"}`` items; return the ids the
+        broker confirmed and routed to at least one queue."""
+        producer = self._ensure()
+        self._settled, self._returned = {}, set()
+        tags: dict[int, str] = {}
+        try:
+            for item in items:
+                producer.publish(item["body"], exchange=item["exchange"],
+                                 routing_key=item["routing_key"], serializer="json",
+                                 delivery_mode=2, mandatory=True, message_id=item["id"],
+                                 retry=False)
+                tags[self._next_tag] = item["id"]
+                self._settled[self._next_tag] = None
+                self._next_tag += 1
+            deadline = time.monotonic() + self.confirm_timeout
+            while any(v is None for v in self._settled.values()):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError("the broker did not confirm in time")
+                self._conn.drain_events(timeout=remaining)
+        except Exception:
+            self.close()
+            raise
+        return {i for tag, i in tags.items() if self._settled.get(tag)} - self._returned
+
+    def close(self) -> None:
+        try:
+            if self._conn is not None:
+                self._conn.release()
+        except Exception:  # noqa: BLE001 - closing a broken connection
+            pass
+        self._conn = None
+        self._producer = None
+
+
+def relay_once(session_factory, outbox: Outbox, publisher: BatchPublisher,
+               batch: int = 500) -> int:
+    """Publish up to ``batch`` pending events; remove those the broker confirmed.
+
+    Raises Unroutable when some had no queue to go to: they stay in the outbox."""
     with session_factory() as session:
         rows = outbox.pending(session, batch)
         session.commit()
-    done: list[int] = []
-    try:
-        for row in rows:
-            publisher.publish(row["body"], exchange=event_exchange(row["source"]).name,
-                              routing_key=row["event_type"], message_id=row["event_id"])
-            done.append(row["id"])
-    finally:
-        if done:
-            with session_factory() as session:
-                outbox.remove(session, done)
-                session.commit()
+    if not rows:
+        return 0
+    confirmed = publisher.publish_many([
+        {"id": row["event_id"], "body": row["body"], "routing_key": row["event_type"],
+         "exchange": event_exchange(row["source"]).name} for row in rows])
+    done = [row["id"] for row in rows if row["event_id"] in confirmed]
+    if done:
+        with session_factory() as session:
+            outbox.remove(session, done)
+            session.commit()
+    if len(done) < len(rows):
+        raise Unroutable(f"{len(rows) - len(done)} event(s) were not routed or confirmed; "
+                         "they stay in the outbox")
     return len(done)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import sessionmaker
 from contracts.events import ClueFields, ClueSubmitted
 from contracts.topology import DEAD_LETTER_QUEUE, SUBSCRIPTIONS, declare_all, quorum_arguments
 from kit.db import make_engine
-from kit.relay import ConfirmedPublisher, Unroutable, relay_once
+from kit.relay import BatchPublisher, ConfirmedPublisher, Unroutable, relay_once
 from kit.store import Outbox
 from services.intake.adapters import orm as intake_orm
 from tests.support.infra import broker_vhost
@@ -55,14 +55,14 @@ def test_the_relay_keeps_an_unroutable_event_until_its_queue_exists(fresh_vhost,
     with Connection(fresh_vhost) as conn:
         from contracts.topology import event_exchange
         event_exchange("gateway").declare(channel=conn.default_channel)
-    publisher = ConfirmedPublisher(fresh_vhost)
+    publisher = BatchPublisher(fresh_vhost)
     with pytest.raises(Unroutable):
         relay_once(factory, outbox, publisher)
     with factory() as session:
         assert outbox.count(session) == 1
     with Connection(fresh_vhost) as conn:
         declare_all(conn.default_channel)
-    publisher = ConfirmedPublisher(fresh_vhost)
+    publisher = BatchPublisher(fresh_vhost)
     assert relay_once(factory, outbox, publisher) == 1
     with factory() as session:
         assert outbox.count(session) == 0
@@ -84,3 +84,28 @@ def test_event_queues_are_quorum_queues_with_a_delivery_limit_and_dead_lettering
             conn.channel().queue_declare(SUBSCRIPTIONS[0].queue_name, durable=True, auto_delete=False,
                                          arguments={"x-queue-type": "classic"})
         assert conn.channel().queue_declare(DEAD_LETTER_QUEUE, passive=True) is not None
+
+
+def test_a_relay_batch_removes_what_was_confirmed_and_keeps_what_found_no_queue(fresh_vhost,
+                                                                               tmp_path):
+    from kit.migrate import upgrade
+    from tests.integration.test_stores import ROOT
+
+    url = f"sqlite:///{tmp_path / 'intake.db'}"
+    upgrade(ROOT / "services" / "intake", url)
+    factory = sessionmaker(make_engine(url))
+    outbox = Outbox(intake_orm.outbox_table)
+    with factory() as session:
+        for _ in range(3):
+            outbox.add(session, an_event())
+        session.execute(intake_orm.outbox_table.update().where(
+            intake_orm.outbox_table.c.id == 2).values(event_type="nobody_listens"))
+        session.commit()
+    with Connection(fresh_vhost) as conn:
+        declare_all(conn.default_channel)
+    publisher = BatchPublisher(fresh_vhost)
+    with pytest.raises(Unroutable):
+        relay_once(factory, outbox, publisher)
+    with factory() as session:
+        assert [r["event_type"] for r in outbox.pending(session)] == ["nobody_listens"]
+    publisher.close()

@@ -20,10 +20,13 @@ observations = Table(
 outbox_table, inbox_table = add_outbox_and_inbox(metadata)
 
 
+INSERT = insert(observations)
+
+
 def add(session, obs) -> None:
-    session.execute(insert(observations).values(
-        event_id=obs.event_id, event_type=obs.event_type, subject_id=obs.subject_id,
-        unit=obs.unit, observed_at=datetime.now(timezone.utc)))
+    session.execute(INSERT, {"event_id": obs.event_id, "event_type": obs.event_type,
+                             "subject_id": obs.subject_id, "unit": obs.unit,
+                             "observed_at": datetime.now(timezone.utc)})
 
 
 def count_by_type(session) -> dict:

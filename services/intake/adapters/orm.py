@@ -43,8 +43,11 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+INSERT_CLUE = insert(clues)
+
+
 def insert_clue(session: Session, **values) -> None:
-    session.execute(insert(clues).values(**values))
+    session.execute(INSERT_CLUE, values)
 
 
 def find_by_receipt(session: Session, digest: str):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import fields
 from datetime import date, datetime, timezone
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from services.ledger.adapters.orm import (
@@ -54,19 +54,32 @@ def count_key(problem: Problem, supervisor: str | None) -> tuple:
             problem.kind or "", problem.channel, bool(problem.self_found))
 
 
-def _bump(session: Session, key: tuple, delta: int) -> None:
-    dialect = session.get_bind().dialect.name
+def _upsert_counts(dialect: str):
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as upsert
     else:
         from sqlalchemy.dialects.sqlite import insert as upsert
-    statement = upsert(problem_counts).values(**dict(zip(COUNT_KEYS, key)), n=delta)
-    session.execute(statement.on_conflict_do_update(
-        index_elements=list(COUNT_KEYS), set_={"n": problem_counts.c.n + delta}))
+    return upsert(problem_counts).on_conflict_do_update(
+        index_elements=list(COUNT_KEYS), set_={"n": problem_counts.c.n + bindparam("delta")})
+
+
+BUMP = {name: _upsert_counts(name) for name in ("postgresql", "sqlite")}
+INSERT_PROBLEM = insert(problems)
+INSERT_CLUE_LINK = insert(problem_clues)
+INSERT_HISTORY = insert(history)
+HEAD_FOR_UPDATE = select(chain_head.c.seq, chain_head.c.hash).where(
+    chain_head.c.id == 1).with_for_update()
+MOVE_HEAD = update(chain_head).where(chain_head.c.id == 1).values(
+    seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+
+
+def _bump(session: Session, key: tuple, delta: int) -> None:
+    statement = BUMP[session.get_bind().dialect.name]
+    session.execute(statement, {**dict(zip(COUNT_KEYS, key)), "n": delta, "delta": delta})
 
 
 def add(session: Session, problem: Problem, supervisor: str | None) -> None:
-    session.execute(insert(problems).values(**_values(problem, supervisor)))
+    session.execute(INSERT_PROBLEM, _values(problem, supervisor))
     link_clue(session, problem.id, problem.clue_id, problem.channel, "registered")
     _bump(session, count_key(problem, supervisor), 1)
 
@@ -89,8 +102,8 @@ def save(session: Session, problem: Problem, supervisor: str | None, before: tup
 
 
 def link_clue(session: Session, problem_id: str, clue_id: str, channel: str, via: str) -> None:
-    session.execute(insert(problem_clues).values(
-        problem_id=problem_id, clue_id=clue_id, channel=channel, via=via, linked_at=utcnow()))
+    session.execute(INSERT_CLUE_LINK, {"problem_id": problem_id, "clue_id": clue_id,
+                                       "channel": channel, "via": via, "linked_at": utcnow()})
 
 
 def move_clues(session: Session, from_problem: str, to_problem: str, via: str) -> list[str]:
@@ -115,16 +128,16 @@ def clues_of(session: Session, problem_id: str) -> list[dict]:
 def append_history(session: Session, *, problem_id: str | None, action: str, actor: str,
                    at: datetime, data: dict) -> int:
     """Append one entry to the hash chain; the head row serializes concurrent writers."""
-    head = session.execute(select(chain_head).where(chain_head.c.id == 1).with_for_update()).one()
+    head = session.execute(HEAD_FOR_UPDATE).one()
     seq = head.seq + 1
     content = {"seq": seq, "problem_id": problem_id, "action": action, "actor": actor,
                "at": at.isoformat(), "data": data}
     raw = chain.canonical(content)
     digest = chain.hash_bytes(head.hash, raw)
-    session.execute(insert(history).values(
-        seq=seq, problem_id=problem_id, action=action, actor=actor, at=at,
-        content=raw.decode(), prev_hash=head.hash, hash=digest))
-    session.execute(update(chain_head).where(chain_head.c.id == 1).values(seq=seq, hash=digest))
+    session.execute(INSERT_HISTORY, {
+        "seq": seq, "problem_id": problem_id, "action": action, "actor": actor, "at": at,
+        "content": raw.decode(), "prev_hash": head.hash, "hash": digest})
+    session.execute(MOVE_HEAD, {"new_seq": seq, "new_hash": digest})
     return seq
 
 

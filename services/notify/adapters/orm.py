@@ -24,10 +24,13 @@ notifications = Table(
 outbox_table, inbox_table = add_outbox_and_inbox(metadata)
 
 
+INSERT = insert(notifications)
+
+
 def add(session, notice) -> None:
-    session.execute(insert(notifications).values(
-        recipient=notice.recipient, subject_zh=notice.subject_zh, subject_en=notice.subject_en,
-        ref=notice.ref, created_at=datetime.now(timezone.utc)))
+    session.execute(INSERT, {"recipient": notice.recipient, "subject_zh": notice.subject_zh,
+                             "subject_en": notice.subject_en, "ref": notice.ref,
+                             "created_at": datetime.now(timezone.utc)})
 
 
 def for_recipient(session, recipient: str, limit: int) -> list[dict]:
