@@ -3,7 +3,13 @@
 Order: green the standard library, migrate the store, declare the broker topology,
 then run the nameko container until SIGINT or SIGTERM.
 """
-import eventlet
+import warnings
+
+# eventlet is in bugfix-only mode and says so on import; the domain, outbox and inbox are
+# kept free of nameko and eventlet so the framework could be swapped (see README).
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+
+import eventlet  # noqa: E402
 
 eventlet.monkey_patch()  # noqa: E402 - must precede every other import
 
@@ -72,9 +78,13 @@ def main(argv: list[str]) -> int:
     log.info("%s started", name)
     runner_thread = eventlet.spawn(runner.wait)
     stopping.wait()
+    stopped = False
     with eventlet.Timeout(20, False):
-        runner.stop()
-    runner.kill()
+        runner.stop()  # finishes running workers; unacked messages return to the queue
+        stopped = True
+    if not stopped:
+        log.warning("%s did not stop within 20 s; killing it", name)
+        runner.kill()
     runner_thread.kill()
     return 0
 
