@@ -21,8 +21,8 @@ Each backend gets a fresh stack (tests.support.stack.Stack) on a fresh RabbitMQ 
    quorum queue -- the kind the gateway's clue_submitted lands in -- from 1 thread and from
    C threads with a connection each.
 
-The load client is one httpx.AsyncClient (HTTP/1.1 keep-alive, pool of C connections) in
-this process; the servers are the Stack's processes. Client, gateway, 4 services,
+The load client (bench/lite_http.py: hand-written HTTP/1.1 keep-alive, a pool of C
+connections; httpx would take 2-4 ms of CPU a request from the servers) runs in this process; the servers are the Stack's processes. Client, gateway, 4 services,
 RabbitMQ and PostgreSQL share os.cpu_count() cores, so the figures describe this machine
 as a whole, and the load average is printed for judging outside interference.
 """
@@ -42,6 +42,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
+
+from bench.lite_http import TRANSPORT_ERRORS, LiteClient
 from kombu import Connection, Producer, Queue
 from sqlalchemy import Column, DateTime, MetaData, String, Table, create_engine, select
 
@@ -83,9 +85,8 @@ def body(i: int) -> dict:
             "description": f"benchmark clue number {i}: the office never answered."}
 
 
-def client(concurrency: int) -> httpx.AsyncClient:
-    return httpx.AsyncClient(timeout=30, limits=httpx.Limits(
-        max_connections=concurrency, max_keepalive_connections=concurrency))
+def client(concurrency: int) -> LiteClient:
+    return LiteClient(concurrency, timeout=30)
 
 
 # -- load -------------------------------------------------------------------------------
@@ -96,7 +97,7 @@ async def open_loop(url: str, rate: float, duration: float, concurrency: int) ->
     async def one(http, i, scheduled):
         try:
             reply = await http.post(url, json=body(i), headers={"Idempotency-Key": f"r-{run}-{i}"})
-        except httpx.HTTPError as exc:
+        except TRANSPORT_ERRORS as exc:
             return errors.append(repr(exc))
         arrived, now = time.time(), time.perf_counter()
         if reply.status_code != 202:
@@ -112,8 +113,10 @@ async def open_loop(url: str, rate: float, duration: float, concurrency: int) ->
     return {"accepted": accepted, "errors": errors}
 
 
-async def closed_loop(url: str, n: int, concurrency: int, keyed: bool = True) -> dict:
-    """N requests from C workers, as fast as they go; errors and 5xx retried, same key."""
+async def closed_loop(url: str, n: int, concurrency: int, keyed: bool = True,
+                      alive=lambda: True) -> dict:
+    """N requests from C workers, as fast as they go; errors and 5xx retried, same key
+    (unless ``alive()`` says a server process has exited)."""
     latencies, ids, failed, retries, todo = [], [], [], 0, iter(range(n))
     run = uuid.uuid4().hex[:8]
 
@@ -127,8 +130,10 @@ async def closed_loop(url: str, n: int, concurrency: int, keyed: bool = True) ->
                     reply = await http.post(url, json=body(i), headers=headers)
                     if reply.status_code < 500:
                         break
-                except httpx.TransportError:
+                except TRANSPORT_ERRORS:
                     pass
+                if not alive():
+                    raise RuntimeError("a server process exited during the saturation run")
                 retries += 1
                 await asyncio.sleep(min(0.05 * 2 ** attempt, 2))
             else:
@@ -185,12 +190,7 @@ def run_backend(backend: str, args) -> dict:
         try:
             urls = {s: dbs.create(s) for s in (*SERVICES, "gateway")} if dbs else None
             stack = Stack(amqp_uri=amqp, data_dir=Path(data_dir), database_urls=urls)
-            try:
-                stack.start_all()
-            except Exception:
-                for name in (*SERVICES, "gateway"):
-                    print(f"--- {name} ---\n{stack.tail(name)}", file=sys.stderr)
-                raise
+            stack.start_all()
             ledger = create_engine(urls["ledger"] if urls else
                                    f"sqlite:///file:{data_dir}/ledger.db?mode=ro&uri=true")
             url = f"{stack.base_url}/api/v1/clues"
@@ -203,7 +203,8 @@ def run_backend(backend: str, args) -> dict:
                   flush=True)
             pids = {"machine": None, **{n: p.pid for n, p in stack.procs.items()}}
             cpu0, t0 = {n: cpu_seconds(pid) for n, pid in pids.items()}, time.monotonic()
-            sat = asyncio.run(closed_loop(url, args.clues, args.concurrency))
+            sat = asyncio.run(closed_loop(url, args.clues, args.concurrency, alive=lambda: all(
+                p.poll() is None for p in stack.procs.values())))
             rows = wait_registered(ledger, sat["ids"], stack, patient=True)
             n = max(1, len(sat["ids"]))
             cpu = {k: (cpu_seconds(pid) - cpu0[k]) for k, pid in pids.items()}
@@ -232,6 +233,11 @@ def run_backend(backend: str, args) -> dict:
                                     **{k: 1e3 * v / n for k, v in cpu.items()}},
                 "machine_busy_pct": busy,
             }
+        except Exception:
+            for name, proc in (stack.procs.items() if stack else ()):
+                print(f"--- {name} (exit code {proc.poll()}) ---\n{stack.tail(name)}",
+                      file=sys.stderr)
+            raise
         finally:
             if ledger is not None:
                 ledger.dispose()
