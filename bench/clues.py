@@ -22,9 +22,10 @@ Each backend gets a fresh stack (tests.support.stack.Stack) on a fresh RabbitMQ 
    C threads with a connection each.
 
 The load client (bench/lite_http.py: hand-written HTTP/1.1 keep-alive, a pool of C
-connections; httpx would take 2-4 ms of CPU a request from the servers) runs in this process; the servers are the Stack's processes. Client, gateway, 4 services,
-RabbitMQ and PostgreSQL share os.cpu_count() cores, so the figures describe this machine
-as a whole, and the load average is printed for judging outside interference.
+connections; httpx's pool of 64 took 2-7 ms of CPU a request from the servers) runs in
+this process; the servers are the Stack's processes. Client, gateway, 4 services, RabbitMQ
+and PostgreSQL share os.cpu_count() cores, so the figures describe this machine as a
+whole; the machine's CPU busy share is printed for judging saturation and interference.
 """
 from __future__ import annotations
 
