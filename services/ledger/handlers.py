@@ -145,12 +145,7 @@ def _move_provenance(uow, problem, action, target, change) -> None:
         change.data["clues"] = moved
     elif action is Action.UNMERGE and target is not None:
         # Take back exactly the clue this problem was registered for.
-        from sqlalchemy import and_, delete
-
-        from services.ledger.adapters.orm import problem_clues
-        uow.session.execute(delete(problem_clues).where(and_(
-            problem_clues.c.problem_id == target.id,
-            problem_clues.c.clue_id == problem.clue_id)))
+        repo.unlink_clue(uow.session, target.id, problem.clue_id)
         repo.link_clue(uow.session, problem.id, problem.clue_id, problem.channel, "registered")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
+import eventlet
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 
@@ -13,7 +14,7 @@ from contracts.events import ClueAccepted
 from kit.errors import Conflict, Forbidden, Invalid, NotFound
 from kit.nameko_ext import Store, reliable_event_handler
 from services.ledger import handlers
-from services.ledger.adapters import orm
+from services.ledger.adapters import orm, repository
 from services.ledger.domain.access import NotPermitted
 from services.ledger.domain.actions import Actor, InvalidInput
 from services.ledger.domain.lifecycle import IllegalTransition
@@ -94,8 +95,6 @@ class LedgerService:
 
     @rpc
     def verify_chain(self) -> dict:
-        import eventlet
-
         return handlers.verify_chain(self.uow(), between_batches=lambda: eventlet.sleep(0))
 
     @rpc
@@ -130,9 +129,7 @@ class LedgerService:
     @rpc
     def health(self) -> dict:
         with self.uow() as uow:
-            from sqlalchemy import func, select
-            count = uow.session.execute(select(func.count()).select_from(orm.problems))
-            return {"service": self.name, "problems": count.scalar_one()}
+            return {"service": self.name, "problems": repository.count_problems(uow.session)}
 
 
 SERVICE = LedgerService

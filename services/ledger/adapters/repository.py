@@ -106,13 +106,21 @@ def link_clue(session: Session, problem_id: str, clue_id: str, channel: str, via
                                        "channel": channel, "via": via, "linked_at": utcnow()})
 
 
+def unlink_clue(session: Session, problem_id: str, clue_id: str) -> None:
+    session.execute(problem_clues.delete().where(and_(
+        problem_clues.c.problem_id == problem_id, problem_clues.c.clue_id == clue_id)))
+
+
+def count_problems(session: Session) -> int:
+    return session.execute(select(func.count()).select_from(problems)).scalar_one()
+
+
 def move_clues(session: Session, from_problem: str, to_problem: str, via: str) -> list[str]:
     """Re-link every clue of one problem to another (merge, or its undoing)."""
     rows = session.execute(select(problem_clues).where(
         problem_clues.c.problem_id == from_problem)).all()
     for row in rows:
-        session.execute(problem_clues.delete().where(and_(
-            problem_clues.c.problem_id == from_problem, problem_clues.c.clue_id == row.clue_id)))
+        unlink_clue(session, from_problem, row.clue_id)
         link_clue(session, to_problem, row.clue_id, row.channel, via)
     return [r.clue_id for r in rows]
 
