@@ -20,7 +20,23 @@ class Unroutable(Exception):
     pass
 
 
-class ConfirmedPublisher:
+class _OwnConnection:
+    """A publisher's own broker connection, opened lazily, dropped after any error."""
+
+    _conn: Connection | None = None
+    _producer: Producer | None = None
+
+    def close(self) -> None:
+        try:
+            if self._conn is not None:
+                self._conn.release()
+        except Exception:  # noqa: BLE001 - closing a broken connection
+            pass
+        self._conn = None
+        self._producer = None
+
+
+class ConfirmedPublisher(_OwnConnection):
     """Persistent, mandatory, broker-confirmed publishing on one channel."""
 
     def __init__(self, amqp_uri: str, heartbeat: int = 0):
@@ -56,17 +72,9 @@ class ConfirmedPublisher:
         if self._returned:
             raise Unroutable(f"{exchange}/{routing_key} has no queue bound")
 
-    def close(self) -> None:
-        try:
-            if self._conn is not None:
-                self._conn.release()
-        except Exception:  # noqa: BLE001 - closing a broken connection
-            pass
-        self._conn = None
-        self._producer = None
 
 
-class BatchPublisher:
+class BatchPublisher(_OwnConnection):
     """Publishes a batch in confirm mode, then waits once for the broker's confirms: one
     round trip per batch instead of one per message."""
 
@@ -127,14 +135,6 @@ class BatchPublisher:
             raise
         return {i for tag, i in tags.items() if self._settled.get(tag)} - self._returned
 
-    def close(self) -> None:
-        try:
-            if self._conn is not None:
-                self._conn.release()
-        except Exception:  # noqa: BLE001 - closing a broken connection
-            pass
-        self._conn = None
-        self._producer = None
 
 
 def relay_once(session_factory, outbox: Outbox, publisher: BatchPublisher,
