@@ -101,12 +101,14 @@ class ReliableEventHandler(EventHandler):
 
     Messages that arrive together (up to ``max_batch``, waiting at most ``max_wait`` s for
     more) go to one worker as a list of bodies; the method returns, per body, whether it is
-    done. Done messages are acked (after the commit), the others requeued: nameko's plain
+    done. One batch per handler is in flight at a time: what arrives meanwhile forms the
+    next batch, so busy queues get big batches and no two transactions of one handler
+    contend for the same rows. Done messages are acked (after the commit), the others requeued: nameko's plain
     ``event_handler`` would ack and drop a message whose handler raised. After the delivery
     limit the broker dead-letters a message that keeps failing.
     """
 
-    def __init__(self, source_service, event_type, max_batch: int = 50,
+    def __init__(self, source_service, event_type, max_batch: int = 64,
                  max_wait: float = 0.005, **kwargs):
         kwargs["requeue_on_error"] = True
         super().__init__(source_service, event_type, **kwargs)
@@ -114,6 +116,7 @@ class ReliableEventHandler(EventHandler):
         self.max_wait = max_wait
         self._buffer: list = []
         self._timer = None
+        self._in_flight = False
 
     def setup(self):
         sub = subscription(self.source_service, self.event_type,
@@ -123,6 +126,8 @@ class ReliableEventHandler(EventHandler):
 
     def handle_message(self, body, message):
         self._buffer.append((body, message))
+        if self._in_flight:
+            return  # the batch in flight flushes this one when it is done
         if len(self._buffer) >= self.max_batch:
             self._flush()
         elif self._timer is None:
@@ -132,9 +137,10 @@ class ReliableEventHandler(EventHandler):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        batch, self._buffer = self._buffer, []
-        if not batch:
+        if self._in_flight or not self._buffer:
             return
+        batch, self._buffer = self._buffer[:self.max_batch], self._buffer[self.max_batch:]
+        self._in_flight = True
         messages = [message for _, message in batch]
         try:
             self.container.spawn_worker(
@@ -142,6 +148,7 @@ class ReliableEventHandler(EventHandler):
                 context_data=self.unpack_message_headers(messages[0]),
                 handle_result=functools.partial(self._handle_batch_result, messages))
         except ContainerBeingKilled:
+            self._in_flight = False
             for message in messages:
                 self.queue_consumer.requeue_message(message)
 
@@ -152,6 +159,9 @@ class ReliableEventHandler(EventHandler):
                 self.queue_consumer.ack_message(message)
             else:
                 self.queue_consumer.requeue_message(message)
+        self._in_flight = False
+        if self._buffer:
+            eventlet.spawn_n(self._flush)
         return result, exc_info
 
 

@@ -1,0 +1,66 @@
+"""The batching event handler's flushing, driven by eventlet without a broker."""
+from __future__ import annotations
+
+import warnings
+
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+
+import eventlet  # noqa: E402
+
+from kit.nameko_ext import ReliableEventHandler  # noqa: E402
+
+
+class Recorder:
+    """Stands in for the container and queue consumer: records batches, acks, requeues."""
+
+    def __init__(self, outcome=lambda bodies: [True] * len(bodies), delay=0.01):
+        self.batches, self.acked, self.requeued = [], [], []
+        self.outcome, self.delay = outcome, delay
+
+    def spawn_worker(self, entrypoint, args, kwargs, context_data, handle_result):
+        self.batches.append(list(args[0]))
+        eventlet.spawn_after(self.delay, handle_result, None, self.outcome(args[0]), None)
+
+    def ack_message(self, message):
+        self.acked.append(message)
+
+    def requeue_message(self, message):
+        self.requeued.append(message)
+
+
+def handler(recorder: Recorder, max_batch=64) -> ReliableEventHandler:
+    h = ReliableEventHandler("source", "event", max_batch=max_batch, max_wait=0.005)
+    h.container = recorder
+    object.__setattr__(h, "queue_consumer", recorder)
+    h.unpack_message_headers = lambda message: {}
+    return h
+
+
+def deliver(h, numbers):
+    for n in numbers:
+        eventlet.spawn(h.handle_message, {"n": n}, f"m{n}")
+
+
+def test_a_lone_message_is_not_left_waiting_for_company():
+    recorder = Recorder()
+    h = handler(recorder)
+    deliver(h, [1])
+    eventlet.sleep(0.05)
+    assert recorder.batches == [[{"n": 1}]] and recorder.acked == ["m1"]
+
+
+def test_one_batch_in_flight_at_a_time_and_what_arrives_meanwhile_follows():
+    recorder = Recorder(delay=0.02)
+    h = handler(recorder, max_batch=10)
+    deliver(h, range(25))
+    eventlet.sleep(0.2)
+    assert [len(b) for b in recorder.batches] == [10, 10, 5]
+    assert sorted(recorder.acked) == sorted(f"m{n}" for n in range(25))
+
+
+def test_failed_messages_are_requeued_and_the_others_acked():
+    recorder = Recorder(outcome=lambda bodies: [b["n"] % 2 == 0 for b in bodies])
+    h = handler(recorder)
+    deliver(h, range(4))
+    eventlet.sleep(0.05)
+    assert recorder.acked == ["m0", "m2"] and recorder.requeued == ["m1", "m3"]
