@@ -11,6 +11,7 @@ becomes a ``CampaignConfigError`` that names the file, the field and the problem
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -143,17 +144,30 @@ class Campaign(BaseModel):
     def severity_rules(self) -> SeverityAdviceRules:
         return self.severity_advice
 
+    @cached_property
+    def _by_code(self) -> dict[str, dict]:
+        """Look-up tables, built once: the ledger asks for organizations on every message."""
+        return {name: {item.code: item for item in getattr(self, name)}
+                for name in ("kinds", "categories", "channels", "organizations")}
+
+    @cached_property
+    def _reports(self) -> dict[str, list]:
+        found: dict[str, list] = {}
+        for org in self.organizations:
+            found.setdefault(org.reports_to, []).append(org)
+        return found
+
     def kind(self, code: str) -> Kind | None:
-        return _find(self.kinds, code)
+        return self._by_code["kinds"].get(code)
 
     def category(self, code: str) -> Category | None:
-        return _find(self.categories, code)
+        return self._by_code["categories"].get(code)
 
     def channel(self, code: str) -> Channel | None:
-        return _find(self.channels, code)
+        return self._by_code["channels"].get(code)
 
     def organization(self, code: str) -> Organization | None:
-        return _find(self.organizations, code)
+        return self._by_code["organizations"].get(code)
 
     def supervisor_of(self, org_code: str) -> Organization | None:
         """The body this organization reports to (None for the county office or an unknown code)."""
@@ -167,7 +181,7 @@ class Campaign(BaseModel):
             return []
         if org.type == "county_office":
             return [o for o in self.organizations if o.code != org.code]
-        return [o for o in self.organizations if o.reports_to == org.code]
+        return list(self._reports.get(org.code, ()))
 
     def phase_on(self, day: date) -> Phase | None:
         return next((p for p in self.phases if p.start <= day <= p.end), None)

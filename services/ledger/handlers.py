@@ -216,17 +216,23 @@ def rollup(uow: UnitOfWork, campaign, *, actor: Actor) -> dict:
     stall_before = timers.stall_cutoff(today, RULES)
     units, supervisor = _scope(campaign, actor)
     scope = {"units": units, "supervisor": supervisor}
+    if units is not None:
+        raise NotPermitted("roll-ups are for the county office and supervising bodies")
     with uow:
-        rows = repo.count_rows(uow.session, **scope)
+        tallies = repo.tally_rows(uow.session, supervisor=supervisor)
+        topics = repo.topic_rows(uow.session, supervisor=supervisor)
         late = repo.late_per_unit(uow.session, today=today, stall_before=stall_before, **scope)
         attention = repo.attention_list(uow.session, today=today, stall_before=stall_before,
                                         **scope)
     by = {name: {} for name in ("state", "category", "kind", "unit", "channel", "outcome")}
+    for rows, names in ((tallies, ("state", "unit", "outcome")),
+                        (topics, ("category", "kind", "channel"))):
+        for row in rows:
+            for name in names:
+                key = getattr(row, name) or "none"
+                by[name][key] = by[name].get(key, 0) + row.n
     per_unit: dict[str, dict] = {}
-    for row in rows:
-        for name in by:
-            key = getattr(row, name) or "none"
-            by[name][key] = by[name].get(key, 0) + row.n
+    for row in tallies:
         tally = per_unit.setdefault(row.unit or None, dict.fromkeys(
             ("total", "open", "closed", "struck_off", "unfounded", "self_found"), 0))
         tally["total"] += row.n

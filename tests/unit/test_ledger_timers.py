@@ -282,3 +282,18 @@ def test_the_stall_cutoff_used_by_lists_agrees_with_the_light_on_every_day():
         cutoff = stall_cutoff(today, rules)
         assert workdays_between(cutoff, today) >= rules.stall_days
         assert workdays_between(cutoff + timedelta(days=1), today) < rules.stall_days
+
+
+def test_due_soon_agrees_with_counting_working_days_on_every_day():
+    from datetime import timedelta
+
+    from services.ledger.domain.actions import Rules
+    from services.ledger.domain.timers import _due_soon_until
+    from services.ledger.domain.workdays import workdays_between
+
+    rules = Rules(due_soon_days=2)
+    for offset in range(0, 40):
+        today = date(2017, 9, 20) + timedelta(days=offset)
+        until = _due_soon_until(today, rules.due_soon_days)
+        assert workdays_between(today, until) <= rules.due_soon_days
+        assert workdays_between(today, until + timedelta(days=1)) > rules.due_soon_days

@@ -61,17 +61,23 @@ problem_clues = Table(
 )
 
 # Counts kept in step with ``problems`` in the same transaction, so a roll-up reads a few
-# hundred rows instead of scanning the ledger. '' stands for "none" (NULLs never conflict).
-problem_counts = Table(
-    "problem_counts", metadata,
+# hundred rows instead of scanning the ledger; two narrow tables keep them few. '' stands
+# for "none" (NULLs would never conflict in the upsert).
+unit_tallies = Table(      # per unit: by state and outcome, and self-found (自查自纠)
+    "unit_tallies", metadata,
     Column("unit", String(64), primary_key=True),
     Column("supervisor", String(64), primary_key=True),
     Column("state", String(32), primary_key=True),
     Column("outcome", String(32), primary_key=True),
+    Column("self_found", Boolean, primary_key=True),
+    Column("n", Integer, nullable=False),
+)
+topic_counts = Table(      # per supervising body: by category, kind and channel
+    "topic_counts", metadata,
+    Column("supervisor", String(64), primary_key=True),
     Column("category", String(64), primary_key=True),
     Column("kind", String(64), primary_key=True),
     Column("channel", String(64), primary_key=True),
-    Column("self_found", Boolean, primary_key=True),
     Column("n", Integer, nullable=False),
 )
 

@@ -8,7 +8,8 @@ from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from services.ledger.adapters.orm import (
-    chain_head, history, problem_clues, problem_counts, problems, utcnow, work_plans,
+    chain_head, history, problem_clues, problems, topic_counts, unit_tallies, utcnow,
+    work_plans,
 )
 from services.ledger.domain import chain
 from services.ledger.domain.lifecycle import Outcome, Problem, State
@@ -44,26 +45,28 @@ def _values(problem: Problem, supervisor: str | None) -> dict:
     return values
 
 
-COUNT_KEYS = ("unit", "supervisor", "state", "outcome", "category", "kind", "channel",
-              "self_found")
+COUNTED = {unit_tallies: ("unit", "supervisor", "state", "outcome", "self_found"),
+           topic_counts: ("supervisor", "category", "kind", "channel")}
 
 
-def count_key(problem: Problem, supervisor: str | None) -> tuple:
-    return (problem.unit or "", supervisor or "", problem.state.value,
-            problem.outcome.value if problem.outcome else "", problem.category or "",
-            problem.kind or "", problem.channel, bool(problem.self_found))
+def count_key(problem: Problem, supervisor: str | None) -> tuple[tuple, tuple]:
+    """Where the problem is counted: (unit tally key, topic key)."""
+    return ((problem.unit or "", supervisor or "", problem.state.value,
+             problem.outcome.value if problem.outcome else "", bool(problem.self_found)),
+            (supervisor or "", problem.category or "", problem.kind or "", problem.channel))
 
 
-def _upsert_counts(dialect: str):
+def _upsert(table, dialect: str):
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as upsert
     else:
         from sqlalchemy.dialects.sqlite import insert as upsert
-    return upsert(problem_counts).on_conflict_do_update(
-        index_elements=list(COUNT_KEYS), set_={"n": problem_counts.c.n + bindparam("delta")})
+    return upsert(table).on_conflict_do_update(
+        index_elements=list(COUNTED[table]), set_={"n": table.c.n + bindparam("delta")})
 
 
-BUMP = {name: _upsert_counts(name) for name in ("postgresql", "sqlite")}
+BUMP = {(table, dialect): _upsert(table, dialect) for table in COUNTED
+        for dialect in ("postgresql", "sqlite")}
 INSERT_PROBLEM = insert(problems)
 INSERT_CLUE_LINK = insert(problem_clues)
 INSERT_HISTORY = insert(history)
@@ -73,9 +76,13 @@ MOVE_HEAD = update(chain_head).where(chain_head.c.id == 1).values(
     seq=bindparam("new_seq"), hash=bindparam("new_hash"))
 
 
-def _bump(session: Session, key: tuple, delta: int) -> None:
-    statement = BUMP[session.get_bind().dialect.name]
-    session.execute(statement, {**dict(zip(COUNT_KEYS, key)), "n": delta, "delta": delta})
+def _bump(session: Session, key: tuple[tuple, tuple], delta: int,
+          only_changed_from: tuple[tuple, tuple] | None = None) -> None:
+    dialect = session.get_bind().dialect.name
+    for table, part, other in zip(COUNTED, key, only_changed_from or (None, None)):
+        if part != other:
+            session.execute(BUMP[(table, dialect)],
+                            {**dict(zip(COUNTED[table], part)), "n": delta, "delta": delta})
 
 
 def add(session: Session, problem: Problem, supervisor: str | None) -> None:
@@ -96,9 +103,8 @@ def save(session: Session, problem: Problem, supervisor: str | None, before: tup
     values.pop("id")
     session.execute(update(problems).where(problems.c.id == problem.id).values(**values))
     after = count_key(problem, supervisor)
-    if after != before:
-        _bump(session, before, -1)
-        _bump(session, after, 1)
+    _bump(session, before, -1, only_changed_from=after)
+    _bump(session, after, 1, only_changed_from=before)
 
 
 def link_clue(session: Session, problem_id: str, clue_id: str, channel: str, via: str) -> None:
@@ -224,13 +230,17 @@ def stalled_clause(stall_before: date):
             problems.c.suspended_since.is_(None), problems.c.last_progress_on <= stall_before)
 
 
-def count_rows(session: Session, *, units, supervisor) -> list:
-    """The maintained counts in scope: a few hundred rows, whatever the ledger's size."""
-    query = select(problem_counts).where(problem_counts.c.n != 0)
+def tally_rows(session: Session, *, supervisor: str | None) -> list:
+    query = select(unit_tallies).where(unit_tallies.c.n != 0)
     if supervisor is not None:
-        query = query.where(problem_counts.c.supervisor == supervisor)
-    elif units is not None:
-        query = query.where(problem_counts.c.unit.in_(units))
+        query = query.where(unit_tallies.c.supervisor == supervisor)
+    return session.execute(query).all()
+
+
+def topic_rows(session: Session, *, supervisor: str | None) -> list:
+    query = select(topic_counts).where(topic_counts.c.n != 0)
+    if supervisor is not None:
+        query = query.where(topic_counts.c.supervisor == supervisor)
     return session.execute(query).all()
 
 

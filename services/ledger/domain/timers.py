@@ -1,7 +1,8 @@
 """Deadlines and the three colours county supervision uses (绿/黄/红灯)."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
+from functools import lru_cache
 
 from services.ledger.domain import workdays
 from services.ledger.domain.actions import Rules
@@ -29,15 +30,17 @@ def is_overdue(problem: Problem, today: date) -> bool:
 
 
 def is_stalled(problem: Problem, today: date, rules: Rules) -> bool:
+    """No progress for ``rules.stall_days`` working days."""
     if problem.state not in STALL_STATES or problem.suspended or not problem.last_progress_on:
         return False
-    return workdays.workdays_between(problem.last_progress_on, today) >= rules.stall_days
+    return problem.last_progress_on <= stall_cutoff(today, rules)
 
 
 def is_due_soon(problem: Problem, today: date, rules: Rules) -> bool:
+    """Due within ``rules.due_soon_days`` working days."""
     due = due_on(problem)
-    return (due is not None and not problem.suspended and due >= today
-            and workdays.workdays_between(today, due) <= rules.due_soon_days)
+    return (due is not None and not problem.suspended
+            and today <= due <= _due_soon_until(today, rules.due_soon_days))
 
 
 def light(problem: Problem, today: date, rules: Rules) -> str | None:
@@ -52,5 +55,17 @@ def light(problem: Problem, today: date, rules: Rules) -> str | None:
 
 
 def stall_cutoff(today: date, rules: Rules) -> date:
-    """The latest last-progress date that counts as stalled today (agrees with is_stalled)."""
-    return workdays.latest_start_with(today, rules.stall_days)
+    """The latest last-progress date that counts as stalled today."""
+    return _latest_start_with(today, rules.stall_days)
+
+
+# Both depend only on the day: computed once per day, not once per problem in a list.
+@lru_cache(maxsize=64)
+def _latest_start_with(today: date, days: int) -> date:
+    return workdays.latest_start_with(today, days)
+
+
+@lru_cache(maxsize=64)
+def _due_soon_until(today: date, days: int) -> date:
+    """The last date with at most ``days`` working days in (today, date]."""
+    return workdays.add_workdays(today, days + 1) - timedelta(days=1)
