@@ -219,28 +219,14 @@ def rollup(uow: UnitOfWork, campaign, *, actor: Actor) -> dict:
     if units is not None:
         raise NotPermitted("roll-ups are for the county office and supervising bodies")
     with uow:
-        tallies = repo.tally_rows(uow.session, supervisor=supervisor)
-        topics = repo.topic_rows(uow.session, supervisor=supervisor)
+        by = {name: repo.counts_by(uow.session, name, supervisor=supervisor)
+              for name in ("state", "category", "kind", "unit", "channel", "outcome")}
+        totals = repo.unit_totals(uow.session, supervisor=supervisor)
         late = repo.late_per_unit(uow.session, today=today, stall_before=stall_before, **scope)
         attention = repo.attention_list(uow.session, today=today, stall_before=stall_before,
                                         **scope)
-    by = {name: {} for name in ("state", "category", "kind", "unit", "channel", "outcome")}
-    for rows, names in ((tallies, ("state", "unit", "outcome")),
-                        (topics, ("category", "kind", "channel"))):
-        for row in rows:
-            for name in names:
-                key = getattr(row, name) or "none"
-                by[name][key] = by[name].get(key, 0) + row.n
-    per_unit: dict[str, dict] = {}
-    for row in tallies:
-        tally = per_unit.setdefault(row.unit or None, dict.fromkeys(
-            ("total", "open", "closed", "struck_off", "unfounded", "self_found"), 0))
-        tally["total"] += row.n
-        closed = row.state == "closed"
-        tally["closed" if closed else "open"] += row.n
-        tally["struck_off"] += row.n if closed and row.outcome == "rectified" else 0
-        tally["unfounded"] += row.n if closed and row.outcome == "unfounded" else 0
-        tally["self_found"] += row.n if row.self_found else 0
+    per_unit = {row.unit or None: {name: int(getattr(row, name) or 0) for name in (
+        "total", "open", "closed", "struck_off", "unfounded", "self_found")} for row in totals}
     units_out = [_unit_rates(unit, tally, late.get(unit, {}), campaign)
                  for unit, tally in per_unit.items()]
     return {

@@ -136,6 +136,10 @@ def test_rollups_count_and_rate_per_unit_for_the_supervising_body(ledger):
     assert edu["total"] == 3 and edu["by"]["state"] == {"dispatched": 3}
     assert edu["units"][0]["unit"] == "org_sch_yanshan_high"
     assert edu["units"][0]["closure_rate"] == 0.0
+    # Dispatched in June 2017 and never answered: overdue and stalled today, all three.
+    assert (edu["units"][0]["overdue"], edu["units"][0]["stalled"]) == (3, 3)
+    assert edu["units"][0]["overdue_rate"] == 1.0
+    assert len(edu["overdue"]) == len(edu["stalled"]) == 3
     county = handlers.rollup(ledger(), CAMPAIGN, actor=COUNTY)
     assert county["total"] == 4 and county["by"]["unit"]["org_gd_public_security"] == 1
 
