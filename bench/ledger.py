@@ -1087,8 +1087,9 @@ class Database:
 def run_size(args, campaign, units, weights, n: int, folder: Path) -> dict:
     db = Database(args.backend, args.pg_url, folder)
     try:
+        version = args.code
         upgrade(ROOT / "services" / "ledger", db.url)
-        print(f"[{n:,} problems] loading into {db.name} ...", flush=True)
+        print(f"[{n:,} problems] loading into {db.name} (code {version}) ...", flush=True)
         loaded = load(db.url, campaign, units, weights, n=n,
                       entries_per_problem=args.entries_per_problem, seed=args.seed)
         print(f"[{n:,} problems] loaded {loaded['problems']:,} problems, "
@@ -1112,8 +1113,8 @@ def run_size(args, campaign, units, weights, n: int, folder: Path) -> dict:
                   "something else ran, figures are inflated", flush=True)
         if not figures["verify_chain"]["ok"]:
             raise SystemExit(f"the loaded chain does not verify: {figures['verify_chain']}")
-        return {"problems": n, "database": db.name, "load": loaded, "shape": shape,
-                "figures": figures}
+        return {"problems": n, "database": db.name, "code": version, "load": loaded,
+                "shape": shape, "figures": figures}
     finally:
         db.drop()
 
@@ -1164,7 +1165,8 @@ def print_table(args, runs: list[dict], verdicts: dict) -> None:
                  "rollup_supervisor": "rollup_supervisor_p99",
                  "rollup_county": "rollup_county_p99"}
     print()
-    print(f"Ledger benchmark · {args.backend} · {args.units} units (Zipf s={ZIPF_S}) · "
+    print(f"Ledger benchmark · {args.backend} · code {runs[1]['code']} · "
+          f"{args.units} units (Zipf s={ZIPF_S}) · "
           f"~{args.entries_per_problem:g} history entries/problem · {args.samples} samples · "
           f"{_cores()} cores")
     head = (f"{'':34}{'tenth':>14}{'full':>14}{'growth':>9}   {'target (full size)':<42}"
@@ -1198,6 +1200,22 @@ def print_table(args, runs: list[dict], verdicts: dict) -> None:
           + f" of {_cores()} (about 1 is this benchmark alone)")
 
 
+def code_version() -> str:
+    """The commit measured, marked dirty when the ledger's code has uncommitted changes."""
+    import subprocess
+
+    def git(*argv) -> str:
+        try:
+            return subprocess.run(["git", *argv], cwd=ROOT, capture_output=True, text=True,
+                                  timeout=10).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    dirty = git("status", "--porcelain", "--", "services/ledger", "kit", "contracts")
+    return commit + ("+dirty" if dirty else "")
+
+
 def _cores() -> int:
     return os.cpu_count() or 1
 
@@ -1216,6 +1234,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--seed", type=int, default=2017)
     args = parser.parse_args(argv)
+    args.code = code_version()   # the code imported a moment ago
     if args.units < 5:
         parser.error("--units must be at least 5 (one per unit type)")
 
@@ -1243,7 +1262,7 @@ def main(argv: list[str] | None = None) -> int:
         "when": datetime.now(timezone.utc).isoformat(), "backend": args.backend,
         "units": args.units, "entries_per_problem": args.entries_per_problem,
         "samples": args.samples, "seed": args.seed, "zipf_s": ZIPF_S, "cores": _cores(),
-        "campaign_years_moved": years, "runs": runs, "targets": verdicts,
+        "campaign_years_moved": years, "code": args.code, "runs": runs, "targets": verdicts,
         "growth": {f"{key}.{field}": (round(value(runs[1], key, field)
                                             / value(runs[0], key, field), 2)
                                       if value(runs[0], key, field) else None)
