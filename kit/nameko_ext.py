@@ -24,9 +24,8 @@ log = logging.getLogger(__name__)
 
 
 class Store(DependencyProvider):
-    """Injects a factory of units of work on the service's own database.
+    """Injects units of work on the service's own database (its outbox and inbox tables).
 
-    ``tables`` is a callable returning (metadata, outbox_table, inbox_table).
     Also relays the outbox: a green thread publishes committed events, woken after
     every commit and polling once a second in case another process wrote them.
     """
