@@ -341,9 +341,6 @@ def _cycle_from(orgs: dict[str, Organization], start: str) -> list[str]:
     return chain + [start] if code == start else []
 
 
-def _find(items, code):
-    return next((item for item in items if item.code == code), None)
-
 
 def _display_name(path: Path) -> str:
     try:

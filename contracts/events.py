@@ -145,8 +145,8 @@ ALL_EVENTS: tuple[type[Event], ...] = (ClueSubmitted, ClueAccepted, ProblemRegis
                                        ProblemTransitioned, WorkPlanFiled)
 
 
-def event_class(source: str, event_type: str) -> type[Event]:
-    for cls in ALL_EVENTS:
-        if cls.source == source and cls.event_type == event_type:
-            return cls
-    raise KeyError(f"no contract for event {source}.{event_type}")
+
+def problem_id_for(clue_id: str) -> str:
+    """The ledger's problem for a clue has this id (deterministic, so intake can follow a
+    problem's steps even when they arrive before the registration event)."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"clue:{clue_id}").hex

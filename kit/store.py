@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import (
     JSON, BigInteger, Column, DateTime, Integer, MetaData, String, Table, bindparam, delete,
-    insert, select,
+    func, insert, select,
 )
 from sqlalchemy.orm import Session
 
@@ -66,7 +66,7 @@ class Outbox:
             session.execute(delete(self.table).where(self.table.c.id.in_(ids)))
 
     def count(self, session: Session) -> int:
-        return len(session.execute(select(self.table.c.id)).all())
+        return session.execute(select(func.count()).select_from(self.table)).scalar_one()
 
 
 class Inbox:

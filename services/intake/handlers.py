@@ -1,7 +1,9 @@
 """Intake's use cases. Each takes a unit of work and a contract message."""
 from __future__ import annotations
 
-from contracts.events import ClueAccepted, ClueSubmitted, ProblemRegistered, ProblemTransitioned
+from contracts.events import (
+    ClueAccepted, ClueSubmitted, ProblemRegistered, ProblemTransitioned, problem_id_for,
+)
 from kit.uow import AlreadyProcessed, UnitOfWork
 from services.intake import domain
 from services.intake.adapters import orm
@@ -28,7 +30,7 @@ def accept_clue(uow: UnitOfWork, msg: ClueSubmitted, fernet) -> bool:
             place=fields.place, occurred_on=fields.occurred_on, anonymous=msg.anonymous,
             reporter_sealed=seal(fernet, msg.reporter.model_dump() if msg.reporter else None),
             submitted_by=msg.submitted_by, status=domain.RECEIVED, submitted_at=now,
-            updated_at=now,
+            updated_at=now, problem_id=problem_id_for(msg.clue_id),
         )
         uow.emit(ClueAccepted(event_id=f"accepted-{msg.clue_id}", clue_id=msg.clue_id,
                               clue=fields, submitted_at=now))

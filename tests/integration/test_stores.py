@@ -142,3 +142,18 @@ def test_a_batch_commits_together_and_a_bad_message_does_not_sink_the_others(int
     with uow_for(intake_url, intake_orm) as uow:
         assert intake_orm.count(uow.session) == 3
         assert len(Outbox(intake_orm.outbox_table).pending(uow.session)) == 3
+
+
+def test_a_step_that_arrives_before_the_registration_event_is_not_lost(intake_url):
+    from contracts.events import ProblemTransitioned, problem_id_for
+
+    fernet = fernet_from(None, "development")
+    intake.accept_clue(uow_for(intake_url, intake_orm), submitted("early"), fernet)
+    problem_id = problem_id_for("early")
+    intake.follow_transition(uow_for(intake_url, intake_orm), ProblemTransitioned(
+        name="dispatched", problem_id=problem_id, action="dispatch", from_state="registered",
+        to_state="dispatched", actor="county", actor_role="county_office", history_seq=2))
+    intake.mark_registered(uow_for(intake_url, intake_orm), ProblemRegistered(
+        problem_id=problem_id, clue_id="early", title="t", registered_at=intake_orm.utcnow()))
+    view = intake.receipt_status(uow_for(intake_url, intake_orm), "ABCD-EFGH-JKLM-NPQR")
+    assert view["status"] == "in_progress"

@@ -1,15 +1,10 @@
 """Registration (登记): every clue becomes one problem, registered one by one (逐一进行登记)."""
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
+from contracts.events import problem_id_for
 from services.ledger.domain.lifecycle import Problem
-
-
-def problem_id_for(clue_id: str) -> str:
-    """Deterministic: the same clue always maps to the same problem id."""
-    return uuid.uuid5(uuid.NAMESPACE_URL, f"clue:{clue_id}").hex
 
 
 def register(*, clue_id: str, channel: str, title: str, description: str, unit: str | None,
