@@ -78,21 +78,28 @@ class Store(DependencyProvider):
         return UnitOfWork(self.session_factory, self.outbox, self.inbox, on_commit=self.wake)
 
     def get_dependency(self, worker_ctx):
-        return StoreAccess(self.new_uow)
+        return StoreAccess(self.new_uow,
+                           f"{worker_ctx.service_name}.{worker_ctx.entrypoint.method_name}")
 
 
 class StoreAccess:
     """What a worker gets: ``self.uow()`` for one unit of work, ``self.uow.each(bodies,
-    apply)`` to apply a batch of messages in one transaction."""
+    apply)`` to apply a batch of messages in one transaction.
 
-    def __init__(self, new_uow):
+    ``each`` looks the batch's event ids up in the inbox at once, under the consumer name
+    ``<service>.<method>`` (the name handlers pass to ``consume_once``)."""
+
+    def __init__(self, new_uow, consumer: str):
         self._new_uow = new_uow
+        self.consumer = consumer
 
     def __call__(self) -> UnitOfWork:
         return self._new_uow()
 
     def each(self, bodies: list, apply) -> list[bool]:
-        return apply_each(self._new_uow, bodies, apply)
+        ids = [b["event_id"] for b in bodies if isinstance(b, dict)
+               and isinstance(b.get("event_id"), str)]
+        return apply_each(self._new_uow, bodies, apply, expect=(self.consumer, ids))
 
 
 class ReliableEventHandler(EventHandler):

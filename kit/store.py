@@ -16,6 +16,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from contracts.events import Event
+from kit import deferred
 
 
 def _utcnow() -> datetime:
@@ -52,7 +53,8 @@ class Outbox:
         self._insert = insert(table)
 
     def add(self, session: Session, event: Event) -> None:
-        session.execute(self._insert, {
+        """Written with the transaction's other deferred rows, at the latest at commit."""
+        deferred.defer(session, self._insert, {
             "event_id": event.event_id, "source": event.source,
             "event_type": event.routing_key, "body": event.to_message(),
             "created_at": _utcnow()})
@@ -74,14 +76,27 @@ class Inbox:
         self.table = table
         self._seen = select(table.c.message_id).where(
             table.c.consumer == bindparam("c"), table.c.message_id == bindparam("m"))
+        self._seen_among = select(table.c.message_id).where(
+            table.c.consumer == bindparam("c"),
+            table.c.message_id.in_(bindparam("ms", expanding=True)))
         self._insert = insert(table)
 
     def seen(self, session: Session, consumer: str, message_id: str) -> bool:
         return session.execute(self._seen, {"c": consumer, "m": message_id}).first() is not None
 
+    def seen_among(self, session: Session, consumer: str, message_ids: list[str]) -> set[str]:
+        """Which of these messages the consumer has applied (one query for a batch)."""
+        if not message_ids:
+            return set()
+        rows = session.execute(self._seen_among, {"c": consumer, "ms": list(message_ids)})
+        return {message_id for (message_id,) in rows}
+
     def record(self, session: Session, consumer: str, message_id: str) -> None:
-        session.execute(self._insert, {"consumer": consumer, "message_id": message_id,
-                                       "processed_at": _utcnow()})
+        """Written with the transaction's other deferred rows, at the latest at commit: a
+        concurrent duplicate then fails the commit on the primary key, and nothing of it
+        stays."""
+        deferred.defer(session, self._insert, {"consumer": consumer, "message_id": message_id,
+                                               "processed_at": _utcnow()})
 
 
 def dumps(body: dict) -> str:

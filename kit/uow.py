@@ -19,7 +19,11 @@ class AlreadyProcessed(Exception):
 class UnitOfWork:
     """Entered once, it is one transaction. Entered again inside itself (a batch of
     messages), the inner ``commit`` defers to the outermost one: the whole batch commits,
-    or none of it does."""
+    or none of it does.
+
+    Inbox and outbox rows (and whatever else the code defers, see ``kit.deferred``) are
+    written at the commit, a batch's rows in one statement per table.
+    """
 
     def __init__(self, session_factory: sessionmaker, outbox: Outbox, inbox: Inbox,
                  on_commit=None):
@@ -30,12 +34,15 @@ class UnitOfWork:
         self.session: Session | None = None
         self._events: list[Event] = []
         self._depth = 0
+        self._consumed: set[tuple[str, str]] = set()
+        self._known: dict[str, tuple[set[str], set[str]]] = {}
 
     def __enter__(self) -> "UnitOfWork":
         self._depth += 1
         if self._depth == 1:
             self.session = self._factory()
             self._events = []
+            self._consumed, self._known = set(), {}
         return self
 
     def __exit__(self, exc_type, exc, tb):
@@ -49,11 +56,27 @@ class UnitOfWork:
             self.session.close()
             self.session = None
 
+    def expect(self, consumer: str, message_ids: list[str]) -> None:
+        """Look a batch's message ids up in the inbox at once, so that ``consume_once``
+        asks the database nothing more for them."""
+        self._known[consumer] = (set(message_ids),
+                                 self._inbox.seen_among(self.session, consumer, message_ids))
+
     def consume_once(self, consumer: str, message_id: str) -> None:
-        """Mark a message as applied, or raise AlreadyProcessed if it was."""
-        if self._inbox.seen(self.session, consumer, message_id):
+        """Mark a message as applied, or raise AlreadyProcessed if it was (before, or
+        earlier in this transaction)."""
+        key = (consumer, message_id)
+        if key in self._consumed:
+            raise AlreadyProcessed(message_id)
+        known = self._known.get(consumer)
+        if known is not None and message_id in known[0]:
+            seen = message_id in known[1]
+        else:
+            seen = self._inbox.seen(self.session, consumer, message_id)
+        if seen:
             raise AlreadyProcessed(message_id)
         self._inbox.record(self.session, consumer, message_id)
+        self._consumed.add(key)
 
     def emit(self, event: Event) -> None:
         self._outbox.add(self.session, event)
@@ -62,7 +85,8 @@ class UnitOfWork:
     def commit(self) -> None:
         if self._depth > 1:
             return
-        self.session.commit()
+        self.session.commit()  # flushes the deferred writes first (kit.deferred)
+        self._consumed, self._known = set(), {}
         if self._events and self._on_commit:
             self._on_commit()
         self._events = []
@@ -70,17 +94,22 @@ class UnitOfWork:
     def rollback(self) -> None:
         self.session.rollback()
         self._events = []
+        self._consumed, self._known = set(), {}
 
 
-def apply_each(new_uow, items: list, apply) -> list[bool]:
+def apply_each(new_uow, items: list, apply, expect: tuple[str, list[str]] | None = None
+               ) -> list[bool]:
     """Apply every item in one transaction (one commit, one fsync, for the lot).
 
     ``apply(uow, item)`` does its own ``with uow: ... uow.commit()``, which nests. If the
     batch fails, each item is retried alone so one bad message cannot sink the others;
-    returns, per item, whether it is done (False: the caller requeues it).
+    returns, per item, whether it is done (False: the caller requeues it). ``expect``,
+    (consumer, message ids), looks the whole batch up in the inbox with one query.
     """
     try:
         with new_uow() as uow:
+            if expect is not None:
+                uow.expect(*expect)
             for item in items:
                 apply(uow, item)
             uow.commit()

@@ -64,9 +64,14 @@ class ReceiptView:
         }
 
 
+REGISTRATION_MOVES = (RECEIVED, REGISTERED)
+"""Registration moves a clue from received to registered and nothing else: a clue the
+ledger has already moved on (its steps can arrive first) keeps its later status."""
+
+
 def next_status_on_registration(current: str) -> str:
     """Registration only ever moves a clue forward; a late duplicate event changes nothing."""
-    return REGISTERED if current == RECEIVED else current
+    return REGISTRATION_MOVES[1] if current == REGISTRATION_MOVES[0] else current
 
 
 def status_after_transition(to_state: str, outcome: str | None) -> tuple[str, str | None]:

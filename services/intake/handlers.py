@@ -45,10 +45,7 @@ def mark_registered(uow: UnitOfWork, msg: ProblemRegistered) -> None:
             uow.consume_once(CONSUMER_REGISTERED, msg.event_id)
         except AlreadyProcessed:
             return
-        row = orm.find(uow.session, msg.clue_id)
-        if row is not None:
-            orm.set_status(uow.session, msg.clue_id,
-                           domain.next_status_on_registration(row.status), msg.problem_id)
+        orm.mark_registered(uow.session, msg.clue_id, msg.problem_id, domain.REGISTRATION_MOVES)
         uow.commit()
 
 

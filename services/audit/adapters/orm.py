@@ -4,6 +4,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import Column, DateTime, MetaData, String, Table, func, insert, select
 
+from kit import deferred
 from kit.store import add_outbox_and_inbox
 
 metadata = MetaData()
@@ -24,9 +25,9 @@ INSERT = insert(observations)
 
 
 def add(session, obs) -> None:
-    session.execute(INSERT, {"event_id": obs.event_id, "event_type": obs.event_type,
-                             "subject_id": obs.subject_id, "unit": obs.unit,
-                             "observed_at": datetime.now(timezone.utc)})
+    deferred.defer(session, INSERT, {"event_id": obs.event_id, "event_type": obs.event_type,
+                                     "subject_id": obs.subject_id, "unit": obs.unit,
+                                     "observed_at": datetime.now(timezone.utc)})
 
 
 def count_by_type(session) -> dict:

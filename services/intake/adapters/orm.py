@@ -4,11 +4,12 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sqlalchemy import (
-    BigInteger, Boolean, Column, Date, DateTime, MetaData, String, Table, Text, func, insert,
-    or_, select, update,
+    BigInteger, Boolean, Column, Date, DateTime, MetaData, String, Table, Text, bindparam, case,
+    func, insert, or_, select, update,
 )
 from sqlalchemy.orm import Session
 
+from kit import deferred
 from kit.store import add_outbox_and_inbox
 
 metadata = MetaData()
@@ -47,29 +48,38 @@ INSERT_CLUE = insert(clues)
 
 
 def insert_clue(session: Session, **values) -> None:
-    session.execute(INSERT_CLUE, values)
+    deferred.defer(session, INSERT_CLUE, values)
 
 
 def find_by_receipt(session: Session, digest: str):
     return session.execute(select(clues).where(clues.c.receipt_digest == digest)).first()
 
 
-def find(session: Session, clue_id: str):
-    return session.execute(select(clues).where(clues.c.id == clue_id)).first()
+MARK_REGISTERED = update(clues).where(clues.c.id == bindparam("clue_id")).values(
+    status=case((clues.c.status == bindparam("from_status"), bindparam("to_status")),
+                else_=clues.c.status),
+    problem_id=bindparam("pid"), updated_at=bindparam("now"))
+FOLLOW_PROBLEM = update(clues).where(
+    clues.c.problem_id == bindparam("pid"),
+    or_(clues.c.problem_seq.is_(None), clues.c.problem_seq < bindparam("seq")),
+).values(status=bindparam("to_status"), outcome=bindparam("to_outcome"),
+         problem_seq=bindparam("seq"), updated_at=bindparam("now"))
 
 
-def set_status(session: Session, clue_id: str, status: str, problem_id: str | None) -> None:
-    session.execute(update(clues).where(clues.c.id == clue_id).values(
-        status=status, problem_id=problem_id, updated_at=utcnow()))
+def mark_registered(session: Session, clue_id: str, problem_id: str,
+                    moves: tuple[str, str]) -> None:
+    """Link the clue to its problem and move its status ``moves[0]`` -> ``moves[1]``; a
+    clue in any other status keeps it (deferred: a batch's updates go together)."""
+    deferred.defer(session, MARK_REGISTERED, {
+        "clue_id": clue_id, "pid": problem_id, "from_status": moves[0], "to_status": moves[1],
+        "now": utcnow()})
 
 
 def set_status_by_problem(session: Session, problem_id: str, status: str,
                           outcome: str | None, seq: int) -> None:
     """Apply only a newer step: events may arrive out of order across workers."""
-    session.execute(update(clues).where(
-        clues.c.problem_id == problem_id,
-        or_(clues.c.problem_seq.is_(None), clues.c.problem_seq < seq),
-    ).values(status=status, outcome=outcome, problem_seq=seq, updated_at=utcnow()))
+    deferred.defer(session, FOLLOW_PROBLEM, {"pid": problem_id, "seq": seq, "to_status": status,
+                                             "to_outcome": outcome, "now": utcnow()})
 
 
 def count(session: Session) -> int:

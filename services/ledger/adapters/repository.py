@@ -7,6 +7,7 @@ from datetime import date, datetime, timezone
 from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from kit import deferred
 from services.ledger.adapters.orm import (
     chain_head, history, problem_clues, problems, topic_counts, unit_tallies, utcnow,
     work_plans,
@@ -61,8 +62,9 @@ def _upsert(table, dialect: str):
         from sqlalchemy.dialects.postgresql import insert as upsert
     else:
         from sqlalchemy.dialects.sqlite import insert as upsert
-    return upsert(table).on_conflict_do_update(
-        index_elements=list(COUNTED[table]), set_={"n": table.c.n + bindparam("delta")})
+    statement = upsert(table)
+    return statement.on_conflict_do_update(
+        index_elements=list(COUNTED[table]), set_={"n": table.c.n + statement.excluded.n})
 
 
 BUMP = {(table, dialect): _upsert(table, dialect) for table in COUNTED
@@ -78,11 +80,13 @@ MOVE_HEAD = update(chain_head).where(chain_head.c.id == 1).values(
 
 def _bump(session: Session, key: tuple[tuple, tuple], delta: int,
           only_changed_from: tuple[tuple, tuple] | None = None) -> None:
+    """Move the maintained counts; summed per key and written at the commit (a batch of
+    registrations in one unit writes each count once)."""
     dialect = session.get_bind().dialect.name
     for table, part, other in zip(COUNTED, key, only_changed_from or (None, None)):
         if part != other:
-            session.execute(BUMP[(table, dialect)],
-                            {**dict(zip(COUNTED[table], part)), "n": delta, "delta": delta})
+            deferred.accumulate(session, BUMP[(table, dialect)], dict(zip(COUNTED[table], part)),
+                                "n", delta)
 
 
 def add(session: Session, problem: Problem, supervisor: str | None) -> None:
@@ -108,7 +112,7 @@ def save(session: Session, problem: Problem, supervisor: str | None, before: tup
 
 
 def link_clue(session: Session, problem_id: str, clue_id: str, channel: str, via: str) -> None:
-    session.execute(INSERT_CLUE_LINK, {"problem_id": problem_id, "clue_id": clue_id,
+    deferred.defer(session, INSERT_CLUE_LINK, {"problem_id": problem_id, "clue_id": clue_id,
                                        "channel": channel, "via": via, "linked_at": utcnow()})
 
 
@@ -141,18 +145,35 @@ def clues_of(session: Session, problem_id: str) -> list[dict]:
 # history ---------------------------------------------------------------------------------
 def append_history(session: Session, *, problem_id: str | None, action: str, actor: str,
                    at: datetime, data: dict) -> int:
-    """Append one entry to the hash chain; the head row serializes concurrent writers."""
-    head = session.execute(HEAD_FOR_UPDATE).one()
-    seq = head.seq + 1
+    """Append one entry to the hash chain; the head row serializes concurrent writers.
+
+    The head is locked and read once per transaction and kept in the transaction's scratch;
+    the entries and the head's new place are written at the commit (``kit.deferred``), so
+    a batch of registrations costs one lock and one multi-row insert."""
+    tx = deferred.scratch(session)
+    head = tx.get(_CHAIN)
+    if head is None:
+        row = session.execute(HEAD_FOR_UPDATE).one()
+        head = tx[_CHAIN] = [row.seq, row.hash]
+    seq, prev_hash = head[0] + 1, head[1]
     content = {"seq": seq, "problem_id": problem_id, "action": action, "actor": actor,
                "at": at.isoformat(), "data": data}
     raw = chain.canonical(content)
-    digest = chain.hash_bytes(head.hash, raw)
-    session.execute(INSERT_HISTORY, {
+    digest = chain.hash_bytes(prev_hash, raw)
+    deferred.defer(session, INSERT_HISTORY, {
         "seq": seq, "problem_id": problem_id, "action": action, "actor": actor, "at": at,
-        "content": raw.decode(), "prev_hash": head.hash, "hash": digest})
-    session.execute(MOVE_HEAD, {"new_seq": seq, "new_hash": digest})
+        "content": raw.decode(), "prev_hash": prev_hash, "hash": digest})
+    head[0], head[1] = seq, digest
+    deferred.at_flush(session, _CHAIN, _move_head, ("chain_head", "history"))
     return seq
+
+
+_CHAIN = "ledger.chain_head"
+
+
+def _move_head(session: Session) -> None:
+    seq, digest = deferred.scratch(session)[_CHAIN]
+    session.execute(MOVE_HEAD, {"new_seq": seq, "new_hash": digest})
 
 
 def timeline(session: Session, problem_id: str) -> list[dict]:

@@ -6,6 +6,7 @@ from sqlalchemy import (
     BigInteger, Column, DateTime, Integer, MetaData, String, Table, func, insert, select,
 )
 
+from kit import deferred
 from kit.store import add_outbox_and_inbox
 
 metadata = MetaData()
@@ -28,9 +29,9 @@ INSERT = insert(notifications)
 
 
 def add(session, notice) -> None:
-    session.execute(INSERT, {"recipient": notice.recipient, "subject_zh": notice.subject_zh,
-                             "subject_en": notice.subject_en, "ref": notice.ref,
-                             "created_at": datetime.now(timezone.utc)})
+    deferred.defer(session, INSERT, {"recipient": notice.recipient, "subject_zh": notice.subject_zh,
+                                     "subject_en": notice.subject_en, "ref": notice.ref,
+                                     "created_at": datetime.now(timezone.utc)})
 
 
 def for_recipient(session, recipient: str, limit: int) -> list[dict]:

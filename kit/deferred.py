@@ -1,0 +1,152 @@
+"""Write-behind for one transaction: writes that need no answer wait until the commit and
+go to the database as one statement per kind (a multi-row INSERT, a batch of UPDATEs).
+
+A consumer applies a batch of messages in one transaction. Written one by one, each
+message costs several round trips (inbox row, effect, outbox row, counters); deferred,
+the batch costs one per kind of write. On PostgreSQL that is most of a consumer's time.
+
+Rules that keep this invisible to the code using it:
+
+- Deferred writes run in the order their statements were first deferred, each statement's
+  rows together. Deferring a statement whose table has meanwhile received rows from a
+  later-deferred statement first flushes what is pending, so a write never overtakes one
+  it could depend on.
+- Any other statement that touches a table with pending writes (a SELECT reading back,
+  an immediate UPDATE) first flushes them: a transaction always reads its own writes.
+- ``accumulate`` sums deltas per key (counters), so a batch bumping one counter 64 times
+  writes it once.
+- ``at_flush`` hooks run after the rows (e.g. moving a hash chain's head once).
+- Committing the session flushes first; a rollback drops what is pending.
+  Transaction-scoped caches live in ``scratch(session)``.
+"""
+from __future__ import annotations
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.util import find_tables
+
+_KEY = "kit.deferred"
+
+
+class _Pending:
+    __slots__ = ("groups", "tables", "hooks", "scratch", "flushing")
+
+    def __init__(self):
+        self.groups: dict = {}      # statement -> list of params, or {key: params} to sum
+        self.tables: dict = {}      # table name -> statements deferred on it, in order
+        self.hooks: dict = {}       # name -> (fn, table names)
+        self.scratch: dict = {}
+        self.flushing = False
+
+    def empty(self) -> bool:
+        return not self.groups and not self.hooks
+
+
+def _pending(session: Session) -> _Pending:
+    pending = session.info.get(_KEY)
+    if pending is None:
+        pending = session.info[_KEY] = _Pending()
+    return pending
+
+
+def scratch(session: Session) -> dict:
+    """A dict living as long as the session's current transaction (caches such as a
+    locked row's value)."""
+    return _pending(session).scratch
+
+
+def _table_of(statement) -> str:
+    return statement.table.name
+
+
+def _add(session: Session, statement, store) -> None:
+    pending = _pending(session)
+    table = _table_of(statement)
+    order = list(pending.groups)
+    if statement in pending.groups:
+        mine = order.index(statement)
+        later = [s for s in pending.tables.get(table, ()) if s is not statement]
+        if any(order.index(s) > mine for s in later):
+            flush(session)
+            pending = _pending(session)
+    if statement not in pending.groups:
+        pending.tables.setdefault(table, []).append(statement)
+    store(pending)
+
+
+def defer(session: Session, statement, params: dict) -> None:
+    """Run ``statement`` (an INSERT or UPDATE with bound parameters) with ``params`` at
+    the next flush, together with the other rows deferred on the same statement."""
+    _add(session, statement, lambda p: p.groups.setdefault(statement, []).append(params))
+
+
+def accumulate(session: Session, statement, key: dict, field: str, delta: int) -> None:
+    """Add ``delta`` to ``field`` of the row ``key`` at the next flush; ``statement`` is an
+    upsert taking ``key`` and ``field`` (one row per key per flush)."""
+    def store(pending):
+        rows = pending.groups.setdefault(statement, {})
+        ident = tuple(key.items())
+        row = rows.get(ident)
+        if row is None:
+            rows[ident] = {**key, field: delta}
+        else:
+            row[field] += delta
+    _add(session, statement, store)
+
+
+def at_flush(session: Session, name: str, fn, tables: tuple[str, ...]) -> None:
+    """Call ``fn(session)`` at the next flush (once per name); statements touching
+    ``tables`` flush first."""
+    pending = _pending(session)
+    pending.hooks[name] = (fn, tables)
+
+
+def flush(session: Session) -> None:
+    """Write everything pending now (still inside the transaction)."""
+    pending = session.info.get(_KEY)
+    if pending is None or pending.empty() or pending.flushing:
+        return
+    groups, hooks = pending.groups, pending.hooks
+    pending.groups, pending.tables, pending.hooks = {}, {}, {}
+    pending.flushing = True
+    try:
+        for statement, rows in groups.items():
+            params = list(rows.values()) if isinstance(rows, dict) else rows
+            if params:
+                session.execute(statement, params)
+        for fn, _tables in hooks.values():
+            fn(session)
+    finally:
+        pending.flushing = False
+
+
+def _touched(pending: _Pending) -> set[str]:
+    names = set(pending.tables)
+    for _fn, tables in pending.hooks.values():
+        names.update(tables)
+    return names
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _read_your_writes(state) -> None:
+    pending = state.session.info.get(_KEY)
+    if pending is None or pending.flushing or pending.empty():
+        return
+    touched = _touched(pending)
+    statement = state.statement
+    table = getattr(statement, "table", None)
+    names = {table.name} if table is not None and hasattr(table, "name") else {
+        t.name for t in find_tables(statement, include_crud=True) if hasattr(t, "name")}
+    if not names or names & touched:  # a statement we cannot see into (text) flushes too
+        flush(state.session)
+
+
+@event.listens_for(Session, "before_commit")
+def _flush_before_commit(session: Session) -> None:
+    flush(session)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_KEY, None)

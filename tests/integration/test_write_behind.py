@@ -1,0 +1,210 @@
+"""Write-behind (kit.deferred) on a real store, SQLite and PostgreSQL alike: a batch of
+messages costs one statement per kind of write, reads see the transaction's own writes,
+a rollback leaves nothing, and a duplicate racing in from elsewhere is refused whole."""
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import pytest
+from sqlalchemy import (
+    Column, Integer, MetaData, String, Table, bindparam, event, func, insert, select, update,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import sessionmaker
+
+from contracts.events import ClueSubmitted
+from kit import deferred
+from kit.db import make_engine
+from kit.migrate import upgrade
+from kit.store import Inbox, Outbox
+from kit.uow import UnitOfWork, apply_each
+from services.intake import handlers as intake
+from services.intake.adapters import orm as intake_orm
+from services.intake.adapters.sealing import fernet_from
+from services.ledger import handlers as ledger_handlers
+from services.ledger.adapters import orm as ledger_orm
+from tests.integration.test_ledger_store import CAMPAIGN, accepted
+from tests.integration.test_stores import ROOT, submitted
+
+FERNET = fernet_from(None, "development")
+
+
+class Statements:
+    """Counts the statements an engine sends, by verb and table (executemany = one)."""
+
+    def __init__(self, engine):
+        self.seen: Counter = Counter()
+        event.listen(engine, "before_cursor_execute", self._record)
+
+    def _record(self, conn, cursor, statement, parameters, context, executemany):
+        match = re.match(r"\s*(INSERT INTO|UPDATE|DELETE FROM|SELECT\s.*?\sFROM)\s+\"?(\w+)",
+                         statement, re.S | re.I)
+        if match:
+            self.seen[(match.group(1).split()[0].upper(), match.group(2))] += 1
+
+    def clear(self):
+        self.seen.clear()
+
+
+def store(url, orm_module):
+    engine = make_engine(url)
+    factory = sessionmaker(engine, expire_on_commit=False)
+    return engine, lambda: UnitOfWork(factory, Outbox(orm_module.outbox_table),
+                                      Inbox(orm_module.inbox_table))
+
+
+@pytest.fixture
+def intake_store(database_url):
+    upgrade(ROOT / "services" / "intake", database_url)
+    return store(database_url, intake_orm)
+
+
+@pytest.fixture
+def ledger_store(new_database):
+    url = new_database("ledger")
+    upgrade(ROOT / "services" / "ledger", url)
+    return store(url, ledger_orm)
+
+
+def clues(n: int, start: int = 0) -> list[ClueSubmitted]:
+    return [submitted(clue_id=f"clue-{i}", receipt=f"RCPT-{i:04d}-ABCD-EFGH")
+            for i in range(start, start + n)]
+
+
+def accept_batch(new_uow, messages) -> list[bool]:
+    return apply_each(new_uow, messages,
+                      lambda uow, msg: intake.accept_clue(uow, msg, FERNET),
+                      expect=(intake.CONSUMER_SUBMITTED, [m.event_id for m in messages]))
+
+
+def count(new_uow, table) -> int:
+    with new_uow() as uow:
+        return uow.session.execute(select(func.count()).select_from(table)).scalar_one()
+
+
+def test_a_batch_costs_one_statement_per_table_whatever_its_size(intake_store):
+    engine, new_uow = intake_store
+    statements = Statements(engine)
+    assert accept_batch(new_uow, clues(60)) == [True] * 60
+    writes = {k: v for k, v in statements.seen.items() if k[0] != "SELECT"}
+    assert writes == {("INSERT", "inbox"): 1, ("INSERT", "clues"): 1, ("INSERT", "outbox"): 1}
+    assert statements.seen[("SELECT", "inbox")] == 1  # the whole batch looked up at once
+    assert count(new_uow, intake_orm.clues) == count(new_uow, intake_orm.inbox_table) == 60
+    assert count(new_uow, intake_orm.outbox_table) == 60
+
+
+def test_a_redelivered_batch_changes_nothing_and_asks_the_inbox_once(intake_store):
+    engine, new_uow = intake_store
+    accept_batch(new_uow, clues(10))
+    statements = Statements(engine)
+    assert accept_batch(new_uow, clues(15)) == [True] * 15  # 10 seen before, 5 new
+    assert statements.seen[("SELECT", "inbox")] == 1
+    assert count(new_uow, intake_orm.clues) == 15
+    assert count(new_uow, intake_orm.outbox_table) == 15
+
+
+def test_the_same_message_twice_in_one_batch_is_applied_once(intake_store):
+    _, new_uow = intake_store
+    twice = clues(3) + clues(1)
+    assert accept_batch(new_uow, twice) == [True] * 4
+    assert count(new_uow, intake_orm.clues) == 3
+    assert count(new_uow, intake_orm.outbox_table) == 3
+
+
+def test_a_transaction_reads_its_own_deferred_writes(intake_store):
+    _, new_uow = intake_store
+    with new_uow() as uow:
+        intake.accept_clue(uow, clues(1)[0], FERNET)
+        seen = uow.session.execute(select(func.count()).select_from(intake_orm.clues))
+        assert seen.scalar_one() == 1
+        assert len(Outbox(intake_orm.outbox_table).pending(uow.session)) == 1
+        uow.commit()
+    assert count(new_uow, intake_orm.clues) == 1
+
+
+def test_a_rollback_leaves_nothing_of_the_deferred_writes(intake_store):
+    _, new_uow = intake_store
+    with pytest.raises(RuntimeError):
+        with new_uow() as uow:
+            intake.accept_clue(uow, clues(1)[0], FERNET)
+            raise RuntimeError("the batch failed after the clue was deferred")
+    with new_uow() as uow:  # the session is fresh: nothing pending is carried over
+        uow.commit()
+    assert count(new_uow, intake_orm.clues) == count(new_uow, intake_orm.outbox_table) == 0
+    assert count(new_uow, intake_orm.inbox_table) == 0
+
+
+def test_a_duplicate_racing_in_from_another_worker_fails_whole_at_commit(pg_databases):
+    """Two workers take the same message; both find it unseen. The first commits; the
+    second's deferred rows meet the primary key at commit and nothing of it stays. Its
+    batch then falls back to one message at a time, where the inbox says 'seen'.
+    (PostgreSQL only: on SQLite, BEGIN IMMEDIATE makes the second writer wait for the
+    first before it reads anything, so the two cannot interleave.)"""
+    url = pg_databases.create("race")
+    upgrade(ROOT / "services" / "intake", url)
+    _, new_uow = store(url, intake_orm)
+    message = clues(1)[0]
+    late = new_uow()
+    with pytest.raises(IntegrityError):
+        with late:
+            late.expect(intake.CONSUMER_SUBMITTED, [message.event_id])
+            intake.accept_clue(late, message, FERNET)  # nested: waits for late's commit
+            assert accept_batch(new_uow, [message]) == [True]  # the first worker commits
+            late.commit()
+    assert count(new_uow, intake_orm.clues) == count(new_uow, intake_orm.outbox_table) == 1
+    assert accept_batch(new_uow, [message]) == [True]  # redelivered: acked, changes nothing
+    assert count(new_uow, intake_orm.outbox_table) == 1
+
+
+def test_a_batch_of_registrations_locks_the_chain_once_and_sums_the_counts(ledger_store):
+    engine, new_uow = ledger_store
+    statements = Statements(engine)
+    messages = [accepted(i) for i in range(40)]
+    done = apply_each(new_uow, messages,
+                      lambda uow, m: ledger_handlers.register_problem(uow, m, CAMPAIGN),
+                      expect=(ledger_handlers.CONSUMER_ACCEPTED, [m.event_id for m in messages]))
+    assert done == [True] * 40
+    seen = statements.seen
+    assert seen[("SELECT", "chain_head")] == 1 and seen[("UPDATE", "chain_head")] == 1
+    assert seen[("INSERT", "history")] == seen[("INSERT", "unit_tallies")] == 1
+    assert seen[("INSERT", "problems")] == 40  # read back at once by duplicate detection
+    with new_uow() as uow:
+        tallies = uow.session.execute(select(ledger_orm.unit_tallies.c.n)).scalars().all()
+    assert tallies == [40]
+    assert ledger_handlers.verify_chain(new_uow())["ok"] is True
+    head = ledger_handlers.chain_head(new_uow())
+    assert head["seq"] == 40
+
+
+def test_registrations_in_a_batch_see_each_other_as_duplicates(ledger_store):
+    _, new_uow = ledger_store
+    messages = [accepted(1), accepted(2)]
+    apply_each(new_uow, messages,
+               lambda uow, m: ledger_handlers.register_problem(uow, m, CAMPAIGN))
+    with new_uow() as uow:
+        details = uow.session.execute(select(ledger_orm.problems.c.details).where(
+            ledger_orm.problems.c.clue_id == "clue-2")).scalar_one()
+    assert details["duplicate_suggestions"], "the second of a batch must see the first"
+
+
+# the ordering rule, on a table of its own -------------------------------------------------
+def test_a_write_never_overtakes_one_it_could_depend_on(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'order.db'}")
+    metadata = MetaData()
+    things = Table("things", metadata, Column("id", Integer, primary_key=True),
+                   Column("label", String(20)))
+    metadata.create_all(engine)
+    add = insert(things)
+    rename = update(things).where(things.c.id == bindparam("key")).values(
+        label=bindparam("new"))
+    with sessionmaker(engine)() as session:
+        session.execute(add, {"id": 1, "label": "a"})
+        deferred.defer(session, rename, {"key": 1, "new": "a2"})
+        deferred.defer(session, add, {"id": 2, "label": "b"})
+        # Grouped by statement, both renames would run before the second row exists; so
+        # deferring the rename again, behind a later statement on its table, flushes first.
+        deferred.defer(session, rename, {"key": 2, "new": "b2"})
+        session.commit()
+        rows = session.execute(select(things.c.id, things.c.label).order_by(things.c.id)).all()
+    assert [tuple(r) for r in rows] == [(1, "a2"), (2, "b2")]
