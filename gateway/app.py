@@ -33,7 +33,6 @@ def create_app(settings: GatewaySettings | None = None, *, broker: Broker | None
             seed_demo_accounts(accounts, settings)
         app.state.accounts = accounts
         app.state.broker = broker or Broker(settings.amqp_uri,
-                                            pool_size=settings.publish_pool_size,
                                             rpc_timeout=settings.rpc_timeout_seconds)
         app.state.broker.start()
         try:

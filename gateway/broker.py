@@ -1,8 +1,12 @@
 """The gateway's broker client: nameko's event and RPC wire formats spoken with kombu.
 
-The gateway is asyncio, so kombu's blocking calls run in worker threads. Publishers are
-pooled (one connection and confirm-mode channel each) and reused; RPC replies arrive on
-one reply queue per gateway process, consumed by one background thread.
+The gateway is asyncio and kombu blocks, so kombu runs in two threads of its own:
+
+- one publisher thread owns a confirm-mode channel. Requests hand it their messages and
+  await a future; it publishes whatever has queued up as one batch, waits once for the
+  broker's confirms, and settles the batch's futures together (group commit). Under load
+  a confirm round trip is shared by many requests and no request holds a thread.
+- one consumer thread reads RPC replies from one reply queue per gateway process.
 """
 from __future__ import annotations
 
@@ -13,12 +17,11 @@ import queue
 import threading
 import uuid
 
-import anyio
 from kombu import Connection, Consumer, Exchange, Queue
 
 from contracts.events import Event
 from contracts.topology import RPC_EXCHANGE, declare_all, event_exchange
-from kit.relay import ConfirmedPublisher, Unroutable
+from kit.relay import BatchPublisher, Unroutable
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +46,99 @@ class RemoteCallError(Exception):
         self.value_zh = args[1] if args and len(args) > 1 and isinstance(args[1], str) else value
 
 
+class GroupPublisher:
+    """Publishes for many asyncio tasks through one confirm-mode channel, a batch at a time.
+
+    ``await publish(...)`` returns once the broker confirmed the message as routed to a
+    queue; it raises Unroutable if no queue took it, BrokerUnavailable if the broker
+    refused it or could not be reached (after one retry on a fresh connection).
+    """
+
+    def __init__(self, amqp_uri: str, *, max_batch: int = 256):
+        self._publisher = BatchPublisher(amqp_uri, heartbeat=0, confirm_timeout=10.0)
+        self._max_batch = max_batch
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="publisher", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._publisher.close()
+
+    async def publish(self, body: dict, *, exchange: str, routing_key: str,
+                      message_id: str | None = None, **properties) -> None:
+        if self._thread is None:
+            raise BrokerUnavailable("the publisher is not running")
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._queue.put(({"id": message_id or uuid.uuid4().hex, "body": body,
+                          "exchange": exchange, "routing_key": routing_key,
+                          "properties": properties}, future, loop))
+        await future
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < self._max_batch:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._queue.put(None)  # stop after this batch
+                    break
+                batch.append(more)
+            outcomes = self._publish([item for item, _, _ in batch])
+            by_loop: dict = {}
+            for (_, future, loop), outcome in zip(batch, outcomes):
+                by_loop.setdefault(loop, []).append((future, outcome))
+            for loop, settled in by_loop.items():
+                try:
+                    loop.call_soon_threadsafe(_settle, settled)
+                except RuntimeError:  # that event loop has closed; nobody is waiting
+                    pass
+
+    def _publish(self, items: list[dict]) -> list:
+        for attempt in (1, 2):
+            try:
+                outcomes = self._publisher.publish_batch(items)
+            except Exception as exc:  # noqa: BLE001 - connection trouble: one fresh try
+                if attempt == 2:
+                    log.warning("publishing failed: %s", exc)
+                    return [BrokerUnavailable(str(exc))] * len(items)
+                continue
+            return [None if o == BatchPublisher.CONFIRMED
+                    else Unroutable(f"{item['exchange']}/{item['routing_key']} has no queue")
+                    if o == BatchPublisher.UNROUTABLE
+                    else BrokerUnavailable("the broker refused the message")
+                    for item, o in zip(items, outcomes)]
+        raise AssertionError("unreachable")
+
+
+def _settle(settled: list) -> None:
+    for future, outcome in settled:
+        if future.done():  # the request was cancelled (client went away)
+            continue
+        if outcome is None:
+            future.set_result(None)
+        else:
+            future.set_exception(outcome)
+
+
 class Broker:
-    def __init__(self, amqp_uri: str, *, pool_size: int = 16, rpc_timeout: float = 10.0):
+    def __init__(self, amqp_uri: str, *, rpc_timeout: float = 10.0):
         self.amqp_uri = amqp_uri
         self.rpc_timeout = rpc_timeout
-        self._pool: queue.LifoQueue[ConfirmedPublisher] = queue.LifoQueue()
-        for _ in range(pool_size):
-            self._pool.put(ConfirmedPublisher(amqp_uri))
-        self._limiter = anyio.CapacityLimiter(pool_size)
+        self._publisher = GroupPublisher(amqp_uri)
         self._pending: dict[str, concurrent.futures.Future] = {}
         self._reply_key = f"rpc.reply-gateway-{uuid.uuid4().hex}"
         self._stopping = threading.Event()
@@ -60,6 +148,7 @@ class Broker:
 
     # life cycle -------------------------------------------------------------
     def start(self) -> None:
+        self._publisher.start()
         self._thread = threading.Thread(target=self._consume_replies, name="rpc-replies",
                                         daemon=True)
         self._thread.start()
@@ -68,36 +157,22 @@ class Broker:
         self._stopping.set()
         if self._thread:
             self._thread.join(timeout=5)
-        while not self._pool.empty():
-            self._pool.get_nowait().close()
+        self._publisher.stop()
 
     @property
     def connected(self) -> bool:
         return self._consumer_ready.is_set()
 
     # publishing -------------------------------------------------------------
-    def _publish(self, body: dict, **kwargs) -> None:
-        publisher = self._pool.get()
-        try:
-            for attempt in (1, 2):
-                try:
-                    publisher.publish(body, **kwargs)
-                    return
-                except Unroutable:
-                    raise
-                except Exception as exc:  # noqa: BLE001 - connection trouble: one fresh try
-                    publisher.close()
-                    if attempt == 2:
-                        raise BrokerUnavailable(str(exc)) from exc
-        finally:
-            self._pool.put(publisher)
-
     async def publish_event(self, event: Event) -> None:
         """Publish a persistent event; return only after the broker confirmed it."""
-        await anyio.to_thread.run_sync(
-            lambda: self._publish(event.to_message(), exchange=event_exchange(event.source).name,
-                                  routing_key=event.routing_key, message_id=event.event_id),
-            limiter=self._limiter)
+        try:
+            await self._publisher.publish(event.to_message(),
+                                          exchange=event_exchange(event.source).name,
+                                          routing_key=event.routing_key,
+                                          message_id=event.event_id)
+        except Unroutable as exc:  # the topology is missing: nothing would keep it
+            raise BrokerUnavailable(str(exc)) from None
 
     # RPC ----------------------------------------------------------------------
     async def call(self, service: str, method: str, *, timeout: float | None = None,
@@ -107,12 +182,11 @@ class Broker:
         self._pending[correlation_id] = future
         try:
             try:
-                await anyio.to_thread.run_sync(
-                    lambda: self._publish({"args": [], "kwargs": kwargs}, exchange=RPC_EXCHANGE,
-                                          routing_key=f"{service}.{method}",
-                                          reply_to=self._reply_key,
-                                          correlation_id=correlation_id),
-                    limiter=self._limiter)
+                await self._publisher.publish({"args": [], "kwargs": kwargs},
+                                              exchange=RPC_EXCHANGE,
+                                              routing_key=f"{service}.{method}",
+                                              reply_to=self._reply_key,
+                                              correlation_id=correlation_id)
             except Unroutable:
                 raise ServiceUnavailable(f"{service} is not running") from None
             try:

@@ -22,7 +22,6 @@ class GatewaySettings(BaseSettings):
     secret_key: str = DEV_SECRET
     token_ttl_minutes: int = 8 * 60
     rpc_timeout_seconds: float = 10.0
-    publish_pool_size: int = 16
     max_body_bytes: int = 1_000_000
     demo_accounts: bool = False
 

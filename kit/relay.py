@@ -20,63 +20,11 @@ class Unroutable(Exception):
     pass
 
 
-class _OwnConnection:
-    """A publisher's own broker connection, opened lazily, dropped after any error."""
-
-    _conn: Connection | None = None
-    _producer: Producer | None = None
-
-    def close(self) -> None:
-        try:
-            if self._conn is not None:
-                self._conn.release()
-        except Exception:  # noqa: BLE001 - closing a broken connection
-            pass
-        self._conn = None
-        self._producer = None
-
-
-class ConfirmedPublisher(_OwnConnection):
-    """Persistent, mandatory, broker-confirmed publishing on one channel."""
-
-    def __init__(self, amqp_uri: str, heartbeat: int = 0):
-        self.amqp_uri = amqp_uri
-        self.heartbeat = heartbeat
-        self._conn: Connection | None = None
-        self._producer: Producer | None = None
-        self._returned: list = []
-
-    def _ensure(self) -> Producer:
-        if self._producer is None:
-            self._conn = Connection(self.amqp_uri, heartbeat=self.heartbeat,
-                                    transport_options={"confirm_publish": True})
-            channel = self._conn.channel()
-            self._producer = Producer(channel, on_return=self._on_return)
-        return self._producer
-
-    def _on_return(self, exception, exchange, routing_key, message):
-        self._returned.append((exchange, routing_key))
-
-    def publish(self, body: dict, *, exchange: str, routing_key: str,
-                headers: dict | None = None, **properties) -> None:
-        """Return once the broker confirmed; raise Unroutable if no queue took it."""
-        producer = self._ensure()
-        self._returned.clear()
-        try:
-            producer.publish(body, exchange=exchange, routing_key=routing_key,
-                             serializer="json", delivery_mode=2, mandatory=True,
-                             headers=headers or {}, retry=False, **properties)
-        except Exception:
-            self.close()
-            raise
-        if self._returned:
-            raise Unroutable(f"{exchange}/{routing_key} has no queue bound")
-
-
-
-class BatchPublisher(_OwnConnection):
+class BatchPublisher:
     """Publishes a batch in confirm mode, then waits once for the broker's confirms: one
     round trip per batch instead of one per message."""
+
+    CONFIRMED, UNROUTABLE, REFUSED = "confirmed", "unroutable", "refused"
 
     def __init__(self, amqp_uri: str, heartbeat: int = 0, confirm_timeout: float = 30.0):
         self.amqp_uri = amqp_uri
@@ -101,6 +49,16 @@ class BatchPublisher(_OwnConnection):
             self._next_tag = 1
         return self._producer
 
+    def close(self) -> None:
+        """Drop the connection (after any error); the next publish opens a fresh one."""
+        try:
+            if self._conn is not None:
+                self._conn.release()
+        except Exception:  # noqa: BLE001 - closing a broken connection
+            pass
+        self._conn = None
+        self._producer = None
+
     def _settle(self, tag: int, multiple: bool, ok: bool) -> None:
         for pending in ([t for t in self._settled if t <= tag] if multiple else [tag]):
             if self._settled.get(pending) is None:
@@ -112,16 +70,25 @@ class BatchPublisher(_OwnConnection):
     def publish_many(self, items: list[dict]) -> set[str]:
         """Publish ``{"id", "body", "exchange", "routing_key"}`` items; return the ids the
         broker confirmed and routed to at least one queue."""
+        return {i for i, outcome in zip((item["id"] for item in items), self.publish_batch(items))
+                if outcome == self.CONFIRMED}
+
+    def publish_batch(self, items: list[dict]) -> list[str]:
+        """Publish ``{"id", "body", "exchange", "routing_key", "properties"?}`` items
+        (persistent, mandatory, ``id`` as the message id); return each one's outcome:
+        CONFIRMED, UNROUTABLE (no queue took it) or REFUSED (the broker nacked it).
+        Raises, after closing the connection, if the broker cannot be reached or does not
+        confirm in time: then nothing is known of the batch."""
         producer = self._ensure()
         self._settled, self._returned = {}, set()
-        tags: dict[int, str] = {}
+        tags: list[int] = []
         try:
             for item in items:
                 producer.publish(item["body"], exchange=item["exchange"],
                                  routing_key=item["routing_key"], serializer="json",
                                  delivery_mode=2, mandatory=True, message_id=item["id"],
-                                 retry=False)
-                tags[self._next_tag] = item["id"]
+                                 retry=False, **item.get("properties", {}))
+                tags.append(self._next_tag)
                 self._settled[self._next_tag] = None
                 self._next_tag += 1
             deadline = time.monotonic() + self.confirm_timeout
@@ -133,8 +100,9 @@ class BatchPublisher(_OwnConnection):
         except Exception:
             self.close()
             raise
-        return {i for tag, i in tags.items() if self._settled.get(tag)} - self._returned
-
+        return [self.UNROUTABLE if item["id"] in self._returned
+                else self.CONFIRMED if self._settled.get(tag) else self.REFUSED
+                for item, tag in zip(items, tags)]
 
 
 def relay_once(session_factory, outbox: Outbox, publisher: BatchPublisher,

@@ -10,7 +10,7 @@ from sqlalchemy.orm import sessionmaker
 from contracts.events import ClueFields, ClueSubmitted
 from contracts.topology import DEAD_LETTER_QUEUE, SUBSCRIPTIONS, declare_all, quorum_arguments
 from kit.db import make_engine
-from kit.relay import BatchPublisher, ConfirmedPublisher, Unroutable, relay_once
+from kit.relay import BatchPublisher, Unroutable, relay_once
 from kit.store import Outbox
 from services.intake.adapters import orm as intake_orm
 from tests.support.infra import broker_vhost
@@ -35,9 +35,10 @@ def test_publishing_where_no_queue_is_bound_is_refused_not_lost(fresh_vhost):
     with Connection(fresh_vhost) as conn:
         from contracts.topology import event_exchange
         event_exchange("gateway").declare(channel=conn.default_channel)
-    publisher = ConfirmedPublisher(fresh_vhost)
-    with pytest.raises(Unroutable):
-        publisher.publish({"x": 1}, exchange="gateway.events", routing_key="clue_submitted")
+    publisher = BatchPublisher(fresh_vhost)
+    outcomes = publisher.publish_batch([{"id": "m1", "body": {"x": 1}, "exchange": "gateway.events",
+                                         "routing_key": "clue_submitted"}])
+    assert outcomes == [BatchPublisher.UNROUTABLE]
     publisher.close()
 
 
