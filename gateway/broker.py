@@ -47,33 +47,43 @@ class RemoteCallError(Exception):
 
 
 class GroupPublisher:
-    """Publishes for many asyncio tasks through one confirm-mode channel, a batch at a time.
+    """Publishes for many asyncio tasks through a few confirm-mode channels (lanes), each
+    publishing a batch at a time.
+
+    A lane takes whatever requests have queued up, publishes them and waits for the
+    broker's confirms; meanwhile the next lane takes the requests that arrived since, so a
+    slow confirm (a quorum queue's fsync under load) does not hold back the next batch.
 
     ``await publish(...)`` returns once the broker confirmed the message as routed to a
     queue; it raises Unroutable if no queue took it, BrokerUnavailable if the broker
     refused it or could not be reached (after one retry on a fresh connection).
     """
 
-    def __init__(self, amqp_uri: str, *, max_batch: int = 256):
-        self._publisher = BatchPublisher(amqp_uri, heartbeat=0, confirm_timeout=10.0)
+    def __init__(self, amqp_uri: str, *, lanes: int = 3, max_batch: int = 256):
+        self._amqp_uri = amqp_uri
+        self._lanes = lanes
         self._max_batch = max_batch
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="publisher", daemon=True)
-        self._thread.start()
+        for n in range(self._lanes):
+            publisher = BatchPublisher(self._amqp_uri, heartbeat=0, confirm_timeout=10.0)
+            thread = threading.Thread(target=self._run, args=(publisher,),
+                                      name=f"publisher-{n}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
 
     def stop(self) -> None:
-        if self._thread is not None:
+        for _ in self._threads:
             self._queue.put(None)
-            self._thread.join(timeout=5)
-            self._thread = None
-        self._publisher.close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._threads = []
 
     async def publish(self, body: dict, *, exchange: str, routing_key: str,
                       message_id: str | None = None, **properties) -> None:
-        if self._thread is None:
+        if not self._threads:
             raise BrokerUnavailable("the publisher is not running")
         loop = asyncio.get_running_loop()
         future = loop.create_future()
@@ -82,7 +92,13 @@ class GroupPublisher:
                           "properties": properties}, future, loop))
         await future
 
-    def _run(self) -> None:
+    def _run(self, publisher: BatchPublisher) -> None:
+        try:
+            self._serve(publisher)
+        finally:
+            publisher.close()
+
+    def _serve(self, publisher: BatchPublisher) -> None:
         while True:
             first = self._queue.get()
             if first is None:
@@ -97,7 +113,7 @@ class GroupPublisher:
                     self._queue.put(None)  # stop after this batch
                     break
                 batch.append(more)
-            outcomes = self._publish([item for item, _, _ in batch])
+            outcomes = self._publish(publisher, [item for item, _, _ in batch])
             by_loop: dict = {}
             for (_, future, loop), outcome in zip(batch, outcomes):
                 by_loop.setdefault(loop, []).append((future, outcome))
@@ -107,10 +123,11 @@ class GroupPublisher:
                 except RuntimeError:  # that event loop has closed; nobody is waiting
                     pass
 
-    def _publish(self, items: list[dict]) -> list:
+    @staticmethod
+    def _publish(publisher: BatchPublisher, items: list[dict]) -> list:
         for attempt in (1, 2):
             try:
-                outcomes = self._publisher.publish_batch(items)
+                outcomes = publisher.publish_batch(items)
             except Exception as exc:  # noqa: BLE001 - connection trouble: one fresh try
                 if attempt == 2:
                     log.warning("publishing failed: %s", exc)

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Header, Request
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from contracts.events import ClueFields, ClueSubmitted, ReporterContact
-from gateway.auth.guards import PrincipalDep, allow
+from gateway.auth.guards import Principal, allow
 from gateway.auth.roles import Role
 from gateway.errors import problem
 from services.intake.rules import check_clue
@@ -69,9 +69,11 @@ IdempotencyKey = Annotated[str | None, Header(
     description="Client-chosen key; a retry with the same key returns the first answer")]
 
 
-@router.post("/clues", status_code=202, response_model=ClueAcceptedOut,
-             dependencies=[allow(Role.PUBLIC)])
-async def submit_clue(clue: ClueIn, request: Request, principal: PrincipalDep,
+Anyone = Annotated[Principal, allow(Role.PUBLIC)]
+
+
+@router.post("/clues", status_code=202, response_model=ClueAcceptedOut)
+async def submit_clue(clue: ClueIn, request: Request, principal: Anyone,
                       idempotency_key: IdempotencyKey = None) -> ClueAcceptedOut:
     """Accept a clue from any channel; 202 once the broker has confirmed it durably."""
     campaign = request.app.state.campaign

@@ -29,11 +29,10 @@ def depth(uri: str) -> int:
 
 
 def test_concurrent_publishes_are_each_confirmed_once_in_shared_batches(vhost):
-    publisher = GroupPublisher(vhost)
+    publisher = GroupPublisher(vhost, lanes=2)
     batches = []
-    original = publisher._publisher.publish_batch
-    publisher._publisher.publish_batch = lambda items: batches.append(len(items)) or original(
-        items)
+    publisher._publish = lambda lane, items: batches.append(len(items)) or (
+        GroupPublisher._publish(lane, items))
     publisher.start()
 
     async def main():
