@@ -14,7 +14,7 @@ Rules that keep this invisible to the code using it:
 - Any other statement that touches a table with pending writes (a SELECT reading back,
   an immediate UPDATE) first flushes them: a transaction always reads its own writes.
 - ``accumulate`` sums deltas per key (counters), so a batch bumping one counter 64 times
-  writes it once.
+  writes it once; ``gather`` collects keys for one ``UPDATE ... WHERE key IN (...)``.
 - ``at_flush`` hooks run after the rows (e.g. moving a hash chain's head once).
 - Committing the session flushes first; a rollback drops what is pending.
   Transaction-scoped caches live in ``scratch(session)``.
@@ -94,6 +94,27 @@ def accumulate(session: Session, statement, key: dict, field: str, delta: int) -
     _add(session, statement, store)
 
 
+class _Gathered(dict):
+    """Rows of a gathering statement: one execution per distinct set of fixed values."""
+
+
+def gather(session: Session, statement, fixed: dict, list_name: str, value,
+           first: dict | None = None) -> None:
+    """Add ``value`` to the list parameter ``list_name`` (an expanding ``IN``) of
+    ``statement``, run once per distinct ``fixed`` values at the next flush: a batch's
+    ``UPDATE ... WHERE id IN (...)`` in one statement. ``first`` gives parameters taken
+    from the first call of a group (a timestamp, say)."""
+    def store(pending):
+        rows = pending.groups.setdefault(statement, _Gathered())
+        ident = tuple(fixed.items())
+        row = rows.get(ident)
+        if row is None:
+            rows[ident] = {**(first or {}), **fixed, list_name: [value]}
+        else:
+            row[list_name].append(value)
+    _add(session, statement, store)
+
+
 def at_flush(session: Session, name: str, fn, tables: tuple[str, ...]) -> None:
     """Call ``fn(session)`` at the next flush (once per name); statements touching
     ``tables`` flush first."""
@@ -111,6 +132,10 @@ def flush(session: Session) -> None:
     pending.flushing = True
     try:
         for statement, rows in groups.items():
+            if isinstance(rows, _Gathered):  # expanding IN lists cannot go as executemany
+                for params in rows.values():
+                    session.execute(statement, params)
+                continue
             params = list(rows.values()) if isinstance(rows, dict) else rows
             if params:
                 session.execute(statement, params)

@@ -43,6 +43,15 @@ def add_outbox_and_inbox(metadata: MetaData) -> tuple[Table, Table]:
     return outbox, inbox
 
 
+def _insert_new(table: Table, dialect: str):
+    """INSERT ... ON CONFLICT DO NOTHING, in the dialect's own words."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    return dialect_insert(table).on_conflict_do_nothing()
+
+
 # Statements are built once and given their values at execution: building ``.values()``
 # per call costs more CPU than the database write itself.
 
@@ -76,19 +85,24 @@ class Inbox:
         self.table = table
         self._seen = select(table.c.message_id).where(
             table.c.consumer == bindparam("c"), table.c.message_id == bindparam("m"))
-        self._seen_among = select(table.c.message_id).where(
-            table.c.consumer == bindparam("c"),
-            table.c.message_id.in_(bindparam("ms", expanding=True)))
         self._insert = insert(table)
+        self._claim = {dialect: _insert_new(table, dialect).returning(table.c.message_id)
+                       for dialect in ("postgresql", "sqlite")}
 
     def seen(self, session: Session, consumer: str, message_id: str) -> bool:
         return session.execute(self._seen, {"c": consumer, "m": message_id}).first() is not None
 
-    def seen_among(self, session: Session, consumer: str, message_ids: list[str]) -> set[str]:
-        """Which of these messages the consumer has applied (one query for a batch)."""
+    def claim(self, session: Session, consumer: str, message_ids: list[str]) -> set[str]:
+        """Record these messages as applied by the consumer, in one statement; return the
+        ids that were not recorded before (the others: already applied, or claimed by a
+        transaction that committed while this one waited)."""
         if not message_ids:
             return set()
-        rows = session.execute(self._seen_among, {"c": consumer, "ms": list(message_ids)})
+        now = _utcnow()
+        statement = self._claim[session.get_bind().dialect.name]
+        rows = session.execute(statement, [
+            {"consumer": consumer, "message_id": message_id, "processed_at": now}
+            for message_id in dict.fromkeys(message_ids)])
         return {message_id for (message_id,) in rows}
 
     def record(self, session: Session, consumer: str, message_id: str) -> None:

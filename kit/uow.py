@@ -57,10 +57,12 @@ class UnitOfWork:
             self.session = None
 
     def expect(self, consumer: str, message_ids: list[str]) -> None:
-        """Look a batch's message ids up in the inbox at once, so that ``consume_once``
-        asks the database nothing more for them."""
+        """Claim a batch's message ids in the inbox with one statement: the ids it records
+        are new, the others were applied before. ``consume_once`` then asks the database
+        nothing more for them. A concurrent transaction claiming the same id waits for
+        this one, then finds it taken."""
         self._known[consumer] = (set(message_ids),
-                                 self._inbox.seen_among(self.session, consumer, message_ids))
+                                 self._inbox.claim(self.session, consumer, message_ids))
 
     def consume_once(self, consumer: str, message_id: str) -> None:
         """Mark a message as applied, or raise AlreadyProcessed if it was (before, or
@@ -70,12 +72,12 @@ class UnitOfWork:
             raise AlreadyProcessed(message_id)
         known = self._known.get(consumer)
         if known is not None and message_id in known[0]:
-            seen = message_id in known[1]
-        else:
-            seen = self._inbox.seen(self.session, consumer, message_id)
-        if seen:
+            if message_id not in known[1]:
+                raise AlreadyProcessed(message_id)
+        elif self._inbox.seen(self.session, consumer, message_id):
             raise AlreadyProcessed(message_id)
-        self._inbox.record(self.session, consumer, message_id)
+        else:
+            self._inbox.record(self.session, consumer, message_id)
         self._consumed.add(key)
 
     def emit(self, event: Event) -> None:

@@ -45,7 +45,7 @@ def mark_registered(uow: UnitOfWork, msg: ProblemRegistered) -> None:
             uow.consume_once(CONSUMER_REGISTERED, msg.event_id)
         except AlreadyProcessed:
             return
-        orm.mark_registered(uow.session, msg.clue_id, msg.problem_id, domain.REGISTRATION_MOVES)
+        orm.move_status(uow.session, msg.clue_id, domain.REGISTRATION_MOVES)
         uow.commit()
 
 

@@ -90,13 +90,16 @@ def test_receipt_shows_progress_and_nothing_else(intake_url):
 def test_the_reporter_status_never_goes_back_when_steps_arrive_out_of_order(intake_url):
     from contracts.events import ProblemTransitioned
 
+    from contracts.events import problem_id_for
+
     fernet = fernet_from(None, "development")
     intake.accept_clue(uow_for(intake_url, intake_orm), submitted(), fernet)
+    pid = problem_id_for("c0ffee")  # the ledger's id for the clue's problem
     intake.mark_registered(uow_for(intake_url, intake_orm), ProblemRegistered(
-        problem_id="p1", clue_id="c0ffee", title="t", registered_at=intake_orm.utcnow()))
+        problem_id=pid, clue_id="c0ffee", title="t", registered_at=intake_orm.utcnow()))
 
     def step(seq, to_state, outcome=None):
-        return ProblemTransitioned(name="x", problem_id="p1", action="x", from_state="x",
+        return ProblemTransitioned(name="x", problem_id=pid, action="x", from_state="x",
                                    to_state=to_state, outcome=outcome, actor="a",
                                    actor_role="county_office", history_seq=seq)
     intake.follow_transition(uow_for(intake_url, intake_orm), step(7, "closed", "unfounded"))

@@ -4,13 +4,13 @@ a rollback leaves nothing, and a duplicate racing in from elsewhere is refused w
 from __future__ import annotations
 
 import re
+import threading
 from collections import Counter
 
 import pytest
 from sqlalchemy import (
     Column, Integer, MetaData, String, Table, bindparam, event, func, insert, select, update,
 )
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
 from contracts.events import ClueSubmitted
@@ -87,9 +87,9 @@ def test_a_batch_costs_one_statement_per_table_whatever_its_size(intake_store):
     engine, new_uow = intake_store
     statements = Statements(engine)
     assert accept_batch(new_uow, clues(60)) == [True] * 60
-    writes = {k: v for k, v in statements.seen.items() if k[0] != "SELECT"}
-    assert writes == {("INSERT", "inbox"): 1, ("INSERT", "clues"): 1, ("INSERT", "outbox"): 1}
-    assert statements.seen[("SELECT", "inbox")] == 1  # the whole batch looked up at once
+    # the inbox: the whole batch claimed with one statement, no look-up before
+    assert statements.seen == {("INSERT", "inbox"): 1, ("INSERT", "clues"): 1,
+                               ("INSERT", "outbox"): 1}
     assert count(new_uow, intake_orm.clues) == count(new_uow, intake_orm.inbox_table) == 60
     assert count(new_uow, intake_orm.outbox_table) == 60
 
@@ -99,7 +99,8 @@ def test_a_redelivered_batch_changes_nothing_and_asks_the_inbox_once(intake_stor
     accept_batch(new_uow, clues(10))
     statements = Statements(engine)
     assert accept_batch(new_uow, clues(15)) == [True] * 15  # 10 seen before, 5 new
-    assert statements.seen[("SELECT", "inbox")] == 1
+    assert statements.seen[("INSERT", "inbox")] == 1
+    assert statements.seen[("SELECT", "inbox")] == 0
     assert count(new_uow, intake_orm.clues) == 15
     assert count(new_uow, intake_orm.outbox_table) == 15
 
@@ -135,26 +136,28 @@ def test_a_rollback_leaves_nothing_of_the_deferred_writes(intake_store):
     assert count(new_uow, intake_orm.inbox_table) == 0
 
 
-def test_a_duplicate_racing_in_from_another_worker_fails_whole_at_commit(pg_databases):
-    """Two workers take the same message; both find it unseen. The first commits; the
-    second's deferred rows meet the primary key at commit and nothing of it stays. Its
-    batch then falls back to one message at a time, where the inbox says 'seen'.
-    (PostgreSQL only: on SQLite, BEGIN IMMEDIATE makes the second writer wait for the
-    first before it reads anything, so the two cannot interleave.)"""
+def test_a_duplicate_racing_in_from_another_worker_waits_then_changes_nothing(pg_databases):
+    """Two workers take the same message at once. The first claims its id in the inbox;
+    the second's claim waits for the first's commit, then finds the id taken and skips it.
+    (PostgreSQL: on SQLite, BEGIN IMMEDIATE already makes the second writer wait.)"""
     url = pg_databases.create("race")
     upgrade(ROOT / "services" / "intake", url)
     _, new_uow = store(url, intake_orm)
     message = clues(1)[0]
-    late = new_uow()
-    with pytest.raises(IntegrityError):
-        with late:
-            late.expect(intake.CONSUMER_SUBMITTED, [message.event_id])
-            intake.accept_clue(late, message, FERNET)  # nested: waits for late's commit
-            assert accept_batch(new_uow, [message]) == [True]  # the first worker commits
-            late.commit()
+    second: dict = {}
+    worker = threading.Thread(target=lambda: second.update(done=accept_batch(new_uow, [message])))
+    first = new_uow()
+    with first:
+        first.expect(intake.CONSUMER_SUBMITTED, [message.event_id])
+        intake.accept_clue(first, message, FERNET)
+        worker.start()
+        worker.join(timeout=1.0)
+        assert worker.is_alive(), "the second claim must wait for the first transaction"
+        first.commit()
+    worker.join(timeout=30)
+    assert second["done"] == [True]  # acknowledged: it was applied, once
     assert count(new_uow, intake_orm.clues) == count(new_uow, intake_orm.outbox_table) == 1
-    assert accept_batch(new_uow, [message]) == [True]  # redelivered: acked, changes nothing
-    assert count(new_uow, intake_orm.outbox_table) == 1
+    assert count(new_uow, intake_orm.inbox_table) == 1
 
 
 def test_a_batch_of_registrations_locks_the_chain_once_and_sums_the_counts(ledger_store):
@@ -208,3 +211,28 @@ def test_a_write_never_overtakes_one_it_could_depend_on(tmp_path):
         session.commit()
         rows = session.execute(select(things.c.id, things.c.label).order_by(things.c.id)).all()
     assert [tuple(r) for r in rows] == [(1, "a2"), (2, "b2")]
+
+
+def test_a_batch_of_registrations_moves_every_clue_with_one_update(intake_store):
+    from datetime import datetime, timezone
+
+    from contracts.events import ProblemRegistered, problem_id_for
+
+    engine, new_uow = intake_store
+    accept_batch(new_uow, clues(30))
+    with new_uow() as uow:  # one clue has moved on already: registration leaves it alone
+        uow.session.execute(update(intake_orm.clues).where(intake_orm.clues.c.id == "clue-0")
+                            .values(status="closed"))
+        uow.commit()
+    statements = Statements(engine)
+    registered = [ProblemRegistered(event_id=f"registered-{i}", problem_id=problem_id_for(
+        f"clue-{i}"), clue_id=f"clue-{i}", title="t", registered_at=datetime.now(timezone.utc))
+        for i in range(30)]
+    assert apply_each(new_uow, registered, intake.mark_registered, expect=(
+        intake.CONSUMER_REGISTERED, [m.event_id for m in registered])) == [True] * 30
+    assert statements.seen[("UPDATE", "clues")] == 1
+    with new_uow() as uow:
+        statuses = dict(uow.session.execute(select(intake_orm.clues.c.id,
+                                                   intake_orm.clues.c.status)).all())
+    assert statuses.pop("clue-0") == "closed"
+    assert set(statuses.values()) == {"registered"}

@@ -4,8 +4,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sqlalchemy import (
-    BigInteger, Boolean, Column, Date, DateTime, MetaData, String, Table, Text, bindparam, case,
-    func, insert, or_, select, update,
+    BigInteger, Boolean, Column, Date, DateTime, MetaData, String, Table, Text, bindparam, func,
+    insert, or_, select, update,
 )
 from sqlalchemy.orm import Session
 
@@ -55,10 +55,10 @@ def find_by_receipt(session: Session, digest: str):
     return session.execute(select(clues).where(clues.c.receipt_digest == digest)).first()
 
 
-MARK_REGISTERED = update(clues).where(clues.c.id == bindparam("clue_id")).values(
-    status=case((clues.c.status == bindparam("from_status"), bindparam("to_status")),
-                else_=clues.c.status),
-    problem_id=bindparam("pid"), updated_at=bindparam("now"))
+MOVE_STATUS = update(clues).where(
+    clues.c.id.in_(bindparam("ids", expanding=True)),
+    clues.c.status == bindparam("from_status"),
+).values(status=bindparam("to_status"), updated_at=bindparam("now"))
 FOLLOW_PROBLEM = update(clues).where(
     clues.c.problem_id == bindparam("pid"),
     or_(clues.c.problem_seq.is_(None), clues.c.problem_seq < bindparam("seq")),
@@ -66,13 +66,11 @@ FOLLOW_PROBLEM = update(clues).where(
          problem_seq=bindparam("seq"), updated_at=bindparam("now"))
 
 
-def mark_registered(session: Session, clue_id: str, problem_id: str,
-                    moves: tuple[str, str]) -> None:
-    """Link the clue to its problem and move its status ``moves[0]`` -> ``moves[1]``; a
-    clue in any other status keeps it (deferred: a batch's updates go together)."""
-    deferred.defer(session, MARK_REGISTERED, {
-        "clue_id": clue_id, "pid": problem_id, "from_status": moves[0], "to_status": moves[1],
-        "now": utcnow()})
+def move_status(session: Session, clue_id: str, moves: tuple[str, str]) -> None:
+    """Move the clue's status ``moves[0]`` -> ``moves[1]``; a clue in any other status
+    keeps it. Deferred: a batch's moves go as one UPDATE."""
+    deferred.gather(session, MOVE_STATUS, {"from_status": moves[0], "to_status": moves[1]},
+                    "ids", clue_id, first={"now": utcnow()})
 
 
 def set_status_by_problem(session: Session, problem_id: str, status: str,
