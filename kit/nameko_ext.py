@@ -11,7 +11,7 @@ from eventlet.event import Event as GreenEvent
 from nameko.events import EventHandler
 from nameko.exceptions import ContainerBeingKilled
 from nameko.extensions import DependencyProvider
-from nameko.messaging import Consumer
+from nameko.messaging import Consumer, QueueConsumer
 from sqlalchemy.orm import sessionmaker
 
 from contracts.topology import subscription
@@ -102,6 +102,28 @@ class StoreAccess:
         return apply_each(self._new_uow, bodies, apply, expect=(self.consumer, ids))
 
 
+class BatchingQueueConsumer(QueueConsumer):
+    """nameko's queue consumer for batching handlers: it hands each message to the handler
+    in its own green thread (nameko spawns one per message, which costs more than
+    buffering the message does) and lets two batches' worth of messages be unacknowledged
+    per queue, so the next batch gathers while one is being applied."""
+
+    def __init__(self, max_batch: int = 64):
+        super().__init__()
+        self.max_batch = max_batch
+
+    @property
+    def prefetch_count(self):
+        return 2 * self.max_batch
+
+    def handle_message(self, provider, body, message):
+        try:
+            provider.handle_message(body, message)
+        except Exception:  # noqa: BLE001 - never let one message stop the consumer
+            log.exception("buffering a message failed; it is requeued")
+            self.requeue_message(message)
+
+
 class ReliableEventHandler(EventHandler):
     """``@event_handler`` on a quorum queue declared in ``contracts.topology``, in batches.
 
@@ -113,6 +135,8 @@ class ReliableEventHandler(EventHandler):
     ``event_handler`` would ack and drop a message whose handler raised. After the delivery
     limit the broker dead-letters a message that keeps failing.
     """
+
+    queue_consumer = BatchingQueueConsumer()
 
     def __init__(self, source_service, event_type, max_batch: int = 64,
                  max_wait: float = 0.005, **kwargs):

@@ -64,3 +64,24 @@ def test_failed_messages_are_requeued_and_the_others_acked():
     deliver(h, range(4))
     eventlet.sleep(0.05)
     assert recorder.acked == ["m0", "m2"] and recorder.requeued == ["m1", "m3"]
+
+
+def test_the_queue_consumer_hands_messages_over_in_its_own_thread_and_survives_a_failure():
+    from kit.nameko_ext import BatchingQueueConsumer
+
+    consumer = BatchingQueueConsumer(max_batch=32)
+    requeued = []
+    consumer.requeue_message = requeued.append
+    seen = []
+
+    class Provider:
+        def handle_message(self, body, message):
+            if body == "bad":
+                raise ValueError("cannot buffer this")
+            seen.append((eventlet.getcurrent(), body))
+
+    consumer.handle_message(Provider(), "good", "m-good")
+    consumer.handle_message(Provider(), "bad", "m-bad")
+    assert seen == [(eventlet.getcurrent(), "good")]  # no green thread per message
+    assert requeued == ["m-bad"]
+    assert consumer.prefetch_count == 64  # the next batch gathers while one is applied
