@@ -11,10 +11,12 @@ from pydantic import ValidationError
 
 from contracts.campaign import CampaignConfigError
 from gateway.app import create_app
+from kit import amqp_reads
 
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s gateway %(levelname)s %(message)s")
+    amqp_reads.install()
     try:
         app = create_app()
     except (CampaignConfigError, ValidationError, RuntimeError) as exc:

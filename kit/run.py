@@ -23,6 +23,7 @@ from kombu import Connection  # noqa: E402
 from nameko.runners import ServiceRunner  # noqa: E402
 
 from contracts.topology import declare_all  # noqa: E402
+from kit import amqp_reads  # noqa: E402
 from kit.db import green_postgres  # noqa: E402
 from kit.migrate import upgrade  # noqa: E402
 from kit.settings import CommonSettings, service_database_url  # noqa: E402
@@ -58,6 +59,7 @@ def main(argv: list[str]) -> int:
                         format=f"%(asctime)s {name} %(levelname)s %(name)s: %(message)s")
     settings = CommonSettings()
     config = nameko_config(name, settings)
+    amqp_reads.install()
     if not config["DATABASE_URL"].startswith("sqlite"):
         green_postgres()
     module = importlib.import_module(f"services.{name}.service")
