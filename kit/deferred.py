@@ -12,7 +12,9 @@ Rules that keep this invisible to the code using it:
   later-deferred statement first flushes what is pending, so a write never overtakes one
   it could depend on.
 - Any other statement that touches a table with pending writes (a SELECT reading back,
-  an immediate UPDATE) first flushes them: a transaction always reads its own writes.
+  an immediate UPDATE) first flushes the writes on that table (and on the tables it
+  references by foreign key): a transaction always reads its own writes, and the
+  other tables' rows keep waiting for the commit.
 - ``accumulate`` sums deltas per key (counters), so a batch bumping one counter 64 times
   writes it once; ``gather`` collects keys for one ``UPDATE ... WHERE key IN (...)``.
 - ``at_flush`` hooks run after the rows (e.g. moving a hash chain's head once).
@@ -76,7 +78,8 @@ def _add(session: Session, statement, store) -> None:
 
 def defer(session: Session, statement, params: dict) -> None:
     """Run ``statement`` (an INSERT or UPDATE with bound parameters) with ``params`` at
-    the next flush, together with the other rows deferred on the same statement."""
+    the next flush, together with the other rows deferred on the same statement object
+    (so build statements once, at import, as the adapters do)."""
     _add(session, statement, lambda p: p.groups.setdefault(statement, []).append(params))
 
 
@@ -122,13 +125,40 @@ def at_flush(session: Session, name: str, fn, tables: tuple[str, ...]) -> None:
     pending.hooks[name] = (fn, tables)
 
 
-def flush(session: Session) -> None:
-    """Write everything pending now (still inside the transaction)."""
+def _with_parents(names: set[str], statements) -> set[str]:
+    """The tables named, and every table they reference by foreign key (rows a written
+    row may point to are written first)."""
+    tables = {s.table.name: s.table for s in statements}
+    todo, done = list(names), set()
+    while todo:
+        name = todo.pop()
+        if name in done:
+            continue
+        done.add(name)
+        table = tables.get(name)
+        for fk in (table.foreign_keys if table is not None else ()):
+            todo.append(fk.column.table.name)
+    return done
+
+
+def flush(session: Session, only: set[str] | None = None) -> None:
+    """Write what is pending now (still inside the transaction): everything, or only the
+    writes on the tables ``only`` names (and on the tables they reference)."""
     pending = session.info.get(_KEY)
     if pending is None or pending.empty() or pending.flushing:
         return
-    groups, hooks = pending.groups, pending.hooks
-    pending.groups, pending.tables, pending.hooks = {}, {}, {}
+    if only is None:
+        groups, hooks = pending.groups, pending.hooks
+        pending.groups, pending.tables, pending.hooks = {}, {}, {}
+    else:
+        wanted = _with_parents(set(only), pending.groups)
+        groups = {st: rows for st, rows in pending.groups.items() if st.table.name in wanted}
+        hooks = {name: hook for name, hook in pending.hooks.items() if set(hook[1]) & wanted}
+        pending.groups = {st: rows for st, rows in pending.groups.items() if st not in groups}
+        pending.tables = {name: sts for name, sts in pending.tables.items()
+                          if name not in wanted}
+        pending.hooks = {name: hook for name, hook in pending.hooks.items()
+                         if name not in hooks}
     pending.flushing = True
     try:
         for statement, rows in groups.items():
@@ -162,8 +192,10 @@ def _read_your_writes(state) -> None:
     table = getattr(statement, "table", None)
     names = {table.name} if table is not None and hasattr(table, "name") else {
         t.name for t in find_tables(statement, include_crud=True) if hasattr(t, "name")}
-    if not names or names & touched:  # a statement we cannot see into (text) flushes too
+    if not names:  # a statement we cannot see into (text) flushes everything
         flush(state.session)
+    elif names & touched:  # only the writes it could read back (a batch's others wait)
+        flush(state.session, names & touched)
 
 
 @event.listens_for(Session, "before_commit")

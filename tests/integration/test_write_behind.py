@@ -236,3 +236,35 @@ def test_a_batch_of_registrations_moves_every_clue_with_one_update(intake_store)
                                                    intake_orm.clues.c.status)).all())
     assert statuses.pop("clue-0") == "closed"
     assert set(statuses.values()) == {"registered"}
+
+
+def test_reading_one_table_writes_only_that_tables_pending_rows(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'partial.db'}")
+    metadata = MetaData()
+    left = Table("left_side", metadata, Column("id", Integer, primary_key=True))
+    right = Table("right_side", metadata, Column("id", Integer, primary_key=True))
+    metadata.create_all(engine)
+    statements = Statements(engine)
+    add_left, add_right = insert(left), insert(right)  # built once: rows group by statement
+    with sessionmaker(engine)() as session:
+        for i in range(5):
+            deferred.defer(session, add_left, {"id": i})
+            deferred.defer(session, add_right, {"id": i})
+        assert session.execute(select(func.count()).select_from(left)).scalar_one() == 5
+        assert statements.seen[("INSERT", "left_side")] == 1
+        assert statements.seen[("INSERT", "right_side")] == 0  # still waiting for the commit
+        session.commit()
+    assert statements.seen[("INSERT", "right_side")] == 1
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(right)).scalar_one() == 5
+
+
+def test_registrations_without_a_unit_go_as_one_insert_of_problems(ledger_store):
+    engine, new_uow = ledger_store
+    statements = Statements(engine)
+    messages = [accepted(i, unit=None) for i in range(25)]
+    assert apply_each(new_uow, messages,
+                      lambda uow, m: ledger_handlers.register_problem(uow, m, CAMPAIGN)) == (
+        [True] * 25)
+    assert statements.seen[("INSERT", "problems")] == 1
+    assert ledger_handlers.verify_chain(new_uow())["ok"] is True

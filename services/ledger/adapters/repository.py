@@ -90,7 +90,9 @@ def _bump(session: Session, key: tuple[tuple, tuple], delta: int,
 
 
 def add(session: Session, problem: Problem, supervisor: str | None) -> None:
-    session.execute(INSERT_PROBLEM, _values(problem, supervisor))
+    """Deferred like the rest of a registration: a batch's problems go as one INSERT
+    (a duplicate search reading problems writes them first)."""
+    deferred.defer(session, INSERT_PROBLEM, _values(problem, supervisor))
     link_clue(session, problem.id, problem.clue_id, problem.channel, "registered")
     _bump(session, count_key(problem, supervisor), 1)
 
