@@ -103,25 +103,69 @@ class StoreAccess:
 
 
 class BatchingQueueConsumer(QueueConsumer):
-    """nameko's queue consumer for batching handlers: it hands each message to the handler
-    in its own green thread (nameko spawns one per message, which costs more than
-    buffering the message does) and lets two batches' worth of messages be unacknowledged
-    per queue, so the next batch gathers while one is being applied."""
+    """nameko's queue consumer for batching handlers.
+
+    - It hands each message to the handler in its own green thread (nameko spawns one per
+      message, which costs more than buffering the message does).
+    - It lets two batches' worth of messages be unacknowledged per queue, so the next
+      batch gathers while one is being applied.
+    - It acknowledges a batch with one ``multiple`` ack when no other message delivered
+      on the channel before the batch's last one is still open (the handlers share the
+      channel); otherwise message by message.
+    """
 
     def __init__(self, max_batch: int = 64):
         super().__init__()
         self.max_batch = max_batch
+        self._open: dict = {}  # channel -> delivery tags not yet acked or requeued
 
     @property
     def prefetch_count(self):
         return 2 * self.max_batch
 
     def handle_message(self, provider, body, message):
+        self._open.setdefault(message.channel, set()).add(message.delivery_tag)
         try:
             provider.handle_message(body, message)
         except Exception:  # noqa: BLE001 - never let one message stop the consumer
             log.exception("buffering a message failed; it is requeued")
             self.requeue_message(message)
+
+    def _settled(self, message) -> None:
+        tags = self._open.get(message.channel)
+        if tags is not None:
+            tags.discard(message.delivery_tag)
+
+    def ack_message(self, message):
+        super().ack_message(message)
+        self._settled(message)
+
+    def requeue_message(self, message):
+        super().requeue_message(message)
+        self._settled(message)
+
+    def ack_messages(self, messages: list) -> None:
+        """Acknowledge these messages: per channel, one ``multiple`` ack where that acks
+        exactly them."""
+        by_channel: dict = {}
+        for message in messages:
+            by_channel.setdefault(message.channel, []).append(message)
+        for channel, group in by_channel.items():
+            tags = {m.delivery_tag for m in group}
+            last = max(group, key=lambda m: m.delivery_tag)
+            still_open = self._open.get(channel, set())
+            if len(group) > 1 and channel.connection and all(
+                    tag in tags for tag in still_open if tag <= last.delivery_tag):
+                try:
+                    last.ack(multiple=True)
+                except ConnectionError:  # the broker takes them back; they come again
+                    pass
+                still_open.difference_update(tags)
+            else:
+                for message in group:
+                    self.ack_message(message)
+        for channel in [c for c, tags in self._open.items() if not tags]:
+            del self._open[channel]  # a closed channel's tags must not pile up
 
 
 class ReliableEventHandler(EventHandler):
@@ -184,11 +228,13 @@ class ReliableEventHandler(EventHandler):
 
     def _handle_batch_result(self, messages, worker_ctx, result=None, exc_info=None):
         done = result if exc_info is None and isinstance(result, list) else []
+        acked = []
         for message, ok in itertools.zip_longest(messages, done[:len(messages)]):
             if ok:
-                self.queue_consumer.ack_message(message)
-            else:
+                acked.append(message)
+            else:  # requeued first, so that a multiple ack cannot cover it
                 self.queue_consumer.requeue_message(message)
+        self.queue_consumer.ack_messages(acked)
         self._in_flight = False
         if self._buffer:
             eventlet.spawn_n(self._flush)

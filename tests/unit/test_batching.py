@@ -24,6 +24,9 @@ class Recorder:
     def ack_message(self, message):
         self.acked.append(message)
 
+    def ack_messages(self, messages):
+        self.acked.extend(messages)
+
     def requeue_message(self, message):
         self.requeued.append(message)
 
@@ -80,8 +83,69 @@ def test_the_queue_consumer_hands_messages_over_in_its_own_thread_and_survives_a
                 raise ValueError("cannot buffer this")
             seen.append((eventlet.getcurrent(), body))
 
-    consumer.handle_message(Provider(), "good", "m-good")
-    consumer.handle_message(Provider(), "bad", "m-bad")
+    channel = FakeChannel()
+    good, bad = FakeMessage(channel, 1), FakeMessage(channel, 2)
+    consumer.handle_message(Provider(), "good", good)
+    consumer.handle_message(Provider(), "bad", bad)
     assert seen == [(eventlet.getcurrent(), "good")]  # no green thread per message
-    assert requeued == ["m-bad"]
+    assert requeued == [bad]
     assert consumer.prefetch_count == 64  # the next batch gathers while one is applied
+
+
+class FakeChannel:
+    connection = True
+
+    def __init__(self):
+        self.acks = []
+
+
+class FakeMessage:
+    def __init__(self, channel, tag):
+        self.channel, self.delivery_tag = channel, tag
+
+    def ack(self, multiple=False):
+        self.channel.acks.append((self.delivery_tag, multiple))
+
+    def requeue(self):
+        self.channel.acks.append((self.delivery_tag, "requeued"))
+
+
+def delivered(consumer, channel, tags):
+    class Provider:
+        def handle_message(self, body, message):
+            pass
+    messages = [FakeMessage(channel, tag) for tag in tags]
+    for message in messages:
+        consumer.handle_message(Provider(), {}, message)
+    return messages
+
+
+def test_a_batch_is_acked_at_once_when_nothing_else_is_open_before_its_last_message():
+    from kit.nameko_ext import BatchingQueueConsumer
+
+    consumer, channel = BatchingQueueConsumer(), FakeChannel()
+    batch = delivered(consumer, channel, [1, 2, 3])
+    consumer.ack_messages(batch)
+    assert channel.acks == [(3, True)]
+
+
+def test_a_batch_is_acked_one_by_one_when_another_handler_holds_an_earlier_message():
+    from kit.nameko_ext import BatchingQueueConsumer
+
+    consumer, channel = BatchingQueueConsumer(), FakeChannel()
+    other = delivered(consumer, channel, [1])  # another handler's, still being applied
+    batch = delivered(consumer, channel, [2, 3])
+    consumer.ack_messages(batch)
+    assert channel.acks == [(2, False), (3, False)]
+    consumer.ack_messages(other)
+    assert channel.acks[-1] == (1, False)
+
+
+def test_a_requeued_message_is_not_covered_by_the_batch_ack():
+    from kit.nameko_ext import BatchingQueueConsumer
+
+    consumer, channel = BatchingQueueConsumer(), FakeChannel()
+    batch = delivered(consumer, channel, [1, 2, 3])
+    consumer.requeue_message(batch[1])
+    consumer.ack_messages([batch[0], batch[2]])
+    assert channel.acks == [(2, "requeued"), (3, True)]
