@@ -17,7 +17,8 @@ Each backend gets a fresh stack (tests.support.stack.Stack) on a fresh RabbitMQ 
    clue id was never accepted. CPU seconds of each stack process (from /proc) and of this
    client over the phase are reported per clue.
 3. Ceilings: bench.trivial_app (FastAPI served by uvicorn like the gateway) under the same
-   client and concurrency; kombu confirmed publishing (persistent, mandatory) to a durable
+   client and concurrency; the gateway alone (no service running, so no core goes to
+   working through the backlog: its own cost against the trivial endpoint's); kombu confirmed publishing (persistent, mandatory) to a durable
    quorum queue -- the kind the gateway's clue_submitted lands in -- from 1 thread and from
    C threads with a connection each.
 
@@ -48,6 +49,7 @@ from bench.lite_http import TRANSPORT_ERRORS, LiteClient
 from kombu import Connection, Producer, Queue
 from sqlalchemy import Column, DateTime, MetaData, String, Table, create_engine, select
 
+from contracts.topology import declare_all
 from tests.support.infra import DEFAULT_PG, Databases, broker_vhost
 from tests.support.stack import ROOT, SERVICES, Stack, free_port
 
@@ -269,6 +271,32 @@ def trivial_ceiling(n: int, concurrency: int) -> dict:
         proc.wait(timeout=10)
 
 
+def gateway_alone(n: int, concurrency: int) -> dict:
+    """The gateway by itself: only it runs (the topology declared, no service consuming;
+    the broker keeps what it accepts), so its figure is its own cost, not the cores it
+    loses to the services working through the backlog."""
+    with broker_vhost() as amqp, tempfile.TemporaryDirectory(prefix="bench-gw-") as data_dir:
+        with Connection(amqp) as conn:
+            declare_all(conn.default_channel)
+        stack = Stack(amqp_uri=amqp, data_dir=Path(data_dir))
+        stack.start("gateway")
+        try:
+            for _ in range(300):
+                try:
+                    if httpx.get(f"{stack.base_url}/healthz").status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.1)
+            pid = stack.procs["gateway"].pid
+            cpu0 = cpu_seconds(pid)
+            res = asyncio.run(closed_loop(f"{stack.base_url}/api/v1/clues", n, concurrency))
+            return {"per_s": res["per_s"], "p50_ms": pct_ms(res["latencies"], 50),
+                    "p99_ms": pct_ms(res["latencies"], 99), "failed": len(res["failed"]),
+                    "cpu_ms": 1e3 * (cpu_seconds(pid) - cpu0) / max(1, len(res["ids"]))}
+        finally:
+            stack.stop_all()
+
+
 def kombu_ceiling(amqp: str, n: int, threads: int) -> float:
     """Messages/s of confirmed, persistent, mandatory publishing; a connection per thread."""
     queue = Queue("bench-ceiling", durable=True, queue_arguments={"x-queue-type": "quorum"})
@@ -346,7 +374,11 @@ def report(results: dict, args) -> str:
              f"{'':56}" + "".join(f"{b:>{width}}" for b in results["backends"])]
     lines += [f"{label:56}" + "".join(f"{cell(r):>{width}}" for r in results["backends"].values())
               for label, cell in rows]
-    f = c["fastapi"]
+    f, g = c["fastapi"], c["gateway_alone"]
+    lines += ["", f"gateway alone (services stopped, the broker keeps the backlog): "
+              f"{fmt(g['per_s'])} clues/s = {100 * g['per_s'] / f['per_s']:.0f}% of trivial "
+              f"FastAPI, p50 / p99 {fmt(g['p50_ms'])} / {fmt(g['p99_ms'])} ms, "
+              f"gateway CPU {fmt(g['cpu_ms'], '.2f')} ms/clue"]
     lines += ["", "ceilings (same run, same client):",
               f"  trivial FastAPI POST /echo: {fmt(f['per_s'])} req/s, p50 / p99 {fmt(f['p50_ms'])}"
               f" / {fmt(f['p99_ms'])} ms, client CPU {fmt(f['client_cpu_ms'], '.1f')} ms/request",
@@ -370,6 +402,8 @@ def main() -> None:
         results["backends"][backend] = run_backend(backend, args)
     print("[ceilings] trivial FastAPI, kombu", flush=True)
     c = results["ceilings"] = {"fastapi": trivial_ceiling(args.clues, args.concurrency)}
+    print("[gateway alone]", flush=True)
+    c["gateway_alone"] = gateway_alone(args.clues, args.concurrency)
     with broker_vhost() as amqp:
         c["kombu_1"] = kombu_ceiling(amqp, args.clues, 1)
         c["kombu_c"] = kombu_ceiling(amqp, args.clues, args.concurrency)

@@ -56,7 +56,9 @@ class GroupPublisher:
 
     ``await publish(...)`` returns once the broker confirmed the message as routed to a
     queue; it raises Unroutable if no queue took it, BrokerUnavailable if the broker
-    refused it or could not be reached (after one retry on a fresh connection).
+    refused it or could not be reached. A message marked ``retry_safe`` (an event, which
+    consumers apply once by its id) gets one more try on a fresh connection; any other
+    (an RPC request) does not, since it may have gone out before the connection broke.
     """
 
     def __init__(self, amqp_uri: str, *, lanes: int = 3, max_batch: int = 256):
@@ -65,10 +67,12 @@ class GroupPublisher:
         self._max_batch = max_batch
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
+        self.lanes: list[BatchPublisher] = []
 
     def start(self) -> None:
         for n in range(self._lanes):
             publisher = BatchPublisher(self._amqp_uri, heartbeat=0, confirm_timeout=10.0)
+            self.lanes.append(publisher)
             thread = threading.Thread(target=self._run, args=(publisher,),
                                       name=f"publisher-{n}", daemon=True)
             thread.start()
@@ -79,17 +83,18 @@ class GroupPublisher:
             self._queue.put(None)
         for thread in self._threads:
             thread.join(timeout=5)
-        self._threads = []
+        self._threads, self.lanes = [], []
 
     async def publish(self, body: dict, *, exchange: str, routing_key: str,
-                      message_id: str | None = None, **properties) -> None:
+                      message_id: str | None = None, retry_safe: bool = False,
+                      **properties) -> None:
         if not self._threads:
             raise BrokerUnavailable("the publisher is not running")
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         self._queue.put(({"id": message_id or uuid.uuid4().hex, "body": body,
                           "exchange": exchange, "routing_key": routing_key,
-                          "properties": properties}, future, loop))
+                          "properties": properties, "retry_safe": retry_safe}, future, loop))
         await future
 
     def _run(self, publisher: BatchPublisher) -> None:
@@ -125,20 +130,35 @@ class GroupPublisher:
 
     @staticmethod
     def _publish(publisher: BatchPublisher, items: list[dict]) -> list:
-        for attempt in (1, 2):
-            try:
-                outcomes = publisher.publish_batch(items)
-            except Exception as exc:  # noqa: BLE001 - connection trouble: one fresh try
-                if attempt == 2:
-                    log.warning("publishing failed: %s", exc)
-                    return [BrokerUnavailable(str(exc))] * len(items)
-                continue
-            return [None if o == BatchPublisher.CONFIRMED
-                    else Unroutable(f"{item['exchange']}/{item['routing_key']} has no queue")
-                    if o == BatchPublisher.UNROUTABLE
-                    else BrokerUnavailable("the broker refused the message")
-                    for item, o in zip(items, outcomes)]
-        raise AssertionError("unreachable")
+        """Each item's outcome: None (confirmed) or the exception to raise."""
+        try:
+            outcomes = publisher.publish_batch(items)
+        except Exception as exc:  # noqa: BLE001 - connection trouble
+            log.warning("publishing failed: %s; retrying what is safe to send twice", exc)
+            results: list = [BrokerUnavailable(str(exc))] * len(items)
+            again = [i for i, item in enumerate(items) if item["retry_safe"]]
+            if again:
+                for i, outcome in zip(again, GroupPublisher._retry(
+                        publisher, [items[i] for i in again])):
+                    results[i] = outcome
+            return results
+        return GroupPublisher._outcomes(items, outcomes)
+
+    @staticmethod
+    def _retry(publisher: BatchPublisher, items: list[dict]) -> list:
+        try:
+            return GroupPublisher._outcomes(items, publisher.publish_batch(items))
+        except Exception as exc:  # noqa: BLE001 - the broker is gone: tell the callers
+            log.warning("publishing failed again: %s", exc)
+            return [BrokerUnavailable(str(exc))] * len(items)
+
+    @staticmethod
+    def _outcomes(items: list[dict], outcomes: list[str]) -> list:
+        return [None if o == BatchPublisher.CONFIRMED
+                else Unroutable(f"{item['exchange']}/{item['routing_key']} has no queue")
+                if o == BatchPublisher.UNROUTABLE
+                else BrokerUnavailable("the broker refused the message")
+                for item, o in zip(items, outcomes)]
 
 
 def _settle(settled: list) -> None:
@@ -187,7 +207,7 @@ class Broker:
             await self._publisher.publish(event.to_message(),
                                           exchange=event_exchange(event.source).name,
                                           routing_key=event.routing_key,
-                                          message_id=event.event_id)
+                                          message_id=event.event_id, retry_safe=True)
         except Unroutable as exc:  # the topology is missing: nothing would keep it
             raise BrokerUnavailable(str(exc)) from None
 

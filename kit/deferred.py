@@ -20,6 +20,8 @@ Rules that keep this invisible to the code using it:
 - ``at_flush`` hooks run after the rows (e.g. moving a hash chain's head once).
 - Committing the session flushes first; a rollback drops what is pending.
   Transaction-scoped caches live in ``scratch(session)``.
+- Not for use inside a SAVEPOINT (``begin_nested``): rolling one back would not drop the
+  rows deferred inside it. Nothing here uses savepoints.
 """
 from __future__ import annotations
 

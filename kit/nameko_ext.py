@@ -86,8 +86,8 @@ class StoreAccess:
     """What a worker gets: ``self.uow()`` for one unit of work, ``self.uow.each(bodies,
     apply)`` to apply a batch of messages in one transaction.
 
-    ``each`` looks the batch's event ids up in the inbox at once, under the consumer name
-    ``<service>.<method>`` (the name handlers pass to ``consume_once``)."""
+    ``each`` claims the batch's event ids in the inbox at once, under the consumer name
+    ``<service>.<method>``: handlers must pass that name to ``consume_once``."""
 
     def __init__(self, new_uow, consumer: str):
         self._new_uow = new_uow
@@ -99,7 +99,7 @@ class StoreAccess:
     def each(self, bodies: list, apply) -> list[bool]:
         ids = [b["event_id"] for b in bodies if isinstance(b, dict)
                and isinstance(b.get("event_id"), str)]
-        return apply_each(self._new_uow, bodies, apply, expect=(self.consumer, ids))
+        return apply_each(self._new_uow, bodies, apply, claim=(self.consumer, ids))
 
 
 class BatchingQueueConsumer(QueueConsumer):

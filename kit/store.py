@@ -106,9 +106,9 @@ class Inbox:
         return {message_id for (message_id,) in rows}
 
     def record(self, session: Session, consumer: str, message_id: str) -> None:
-        """Written with the transaction's other deferred rows, at the latest at commit: a
-        concurrent duplicate then fails the commit on the primary key, and nothing of it
-        stays."""
+        """One message applied outside a claimed batch; written with the transaction's
+        other deferred rows. A concurrent duplicate then fails the commit on the primary
+        key, and nothing of it stays."""
         deferred.defer(session, self._insert, {"consumer": consumer, "message_id": message_id,
                                                "processed_at": _utcnow()})
 

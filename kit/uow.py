@@ -56,7 +56,7 @@ class UnitOfWork:
             self.session.close()
             self.session = None
 
-    def expect(self, consumer: str, message_ids: list[str]) -> None:
+    def claim(self, consumer: str, message_ids: list[str]) -> None:
         """Claim a batch's message ids in the inbox with one statement: the ids it records
         are new, the others were applied before. ``consume_once`` then asks the database
         nothing more for them. A concurrent transaction claiming the same id waits for
@@ -99,19 +99,19 @@ class UnitOfWork:
         self._consumed, self._known = set(), {}
 
 
-def apply_each(new_uow, items: list, apply, expect: tuple[str, list[str]] | None = None
+def apply_each(new_uow, items: list, apply, claim: tuple[str, list[str]] | None = None
                ) -> list[bool]:
     """Apply every item in one transaction (one commit, one fsync, for the lot).
 
     ``apply(uow, item)`` does its own ``with uow: ... uow.commit()``, which nests. If the
     batch fails, each item is retried alone so one bad message cannot sink the others;
-    returns, per item, whether it is done (False: the caller requeues it). ``expect``,
-    (consumer, message ids), looks the whole batch up in the inbox with one query.
+    returns, per item, whether it is done (False: the caller requeues it). ``claim``,
+    (consumer, message ids), claims the whole batch in the inbox with one statement.
     """
     try:
         with new_uow() as uow:
-            if expect is not None:
-                uow.expect(*expect)
+            if claim is not None:
+                uow.claim(*claim)
             for item in items:
                 apply(uow, item)
             uow.commit()

@@ -49,6 +49,28 @@ def test_a_public_clue_is_accepted_registered_and_followed_by_receipt(stack):
     assert mine[0]["unit"] == "org_gd_administrative_approval"
 
 
+def test_every_consumer_records_under_the_name_its_batches_are_claimed_by(stack):
+    """A batch claims its messages in the inbox as ``<service>.<method>``; a handler that
+    passed another name to ``consume_once`` would record every message a second time."""
+    import sqlite3
+
+    from contracts.topology import SUBSCRIPTIONS
+
+    declared = {f"{s.service}.{s.method}" for s in SUBSCRIPTIONS}
+    assert submit(stack).status_code == 202
+
+    def inboxes():
+        found = {}
+        for service in ("intake", "ledger", "notify", "audit"):
+            with sqlite3.connect(stack.data_dir / f"{service}.db") as db:
+                found[service] = db.execute("SELECT consumer, COUNT(*) FROM inbox "
+                                            "GROUP BY consumer").fetchall()
+        return all(found.values()) and found
+    for service, rows in wait_for(inboxes).items():
+        names = {name for name, _ in rows}
+        assert names <= declared, f"{service} records under undeclared names {names - declared}"
+
+
 def test_a_retry_with_the_same_idempotency_key_returns_the_first_answer(stack):
     key = f"retry-{uuid.uuid4()}"
     first = submit(stack, **{"Idempotency-Key": key})

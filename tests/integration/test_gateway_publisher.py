@@ -90,3 +90,29 @@ def test_a_request_that_gave_up_does_not_disturb_the_others(vhost):
     finally:
         publisher.stop()
     assert depth(vhost) in (2, 3)  # the cancelled one may already have been on its way
+
+
+def test_after_a_broken_connection_an_event_is_sent_again_but_an_rpc_request_is_not(vhost):
+    import socket
+
+    publisher = GroupPublisher(vhost, lanes=1)
+    publisher.start()
+
+    async def send(retry_safe):
+        await publisher.publish({"n": 1}, exchange="", routing_key="q", retry_safe=retry_safe)
+
+    def break_connection():
+        publisher.lanes[0]._conn.connection.sock.shutdown(socket.SHUT_RDWR)
+
+    try:
+        asyncio.run(send(True))  # the lane's connection is open now
+        break_connection()
+        asyncio.run(send(True))  # an event: the broken connection is replaced, sent again
+        assert depth(vhost) == 2
+        break_connection()
+        with pytest.raises(BrokerUnavailable):  # may have gone out: the caller decides
+            asyncio.run(send(False))
+        asyncio.run(send(False))  # the next one gets a fresh connection
+    finally:
+        publisher.stop()
+    assert depth(vhost) == 3

@@ -75,7 +75,7 @@ def clues(n: int, start: int = 0) -> list[ClueSubmitted]:
 def accept_batch(new_uow, messages) -> list[bool]:
     return apply_each(new_uow, messages,
                       lambda uow, msg: intake.accept_clue(uow, msg, FERNET),
-                      expect=(intake.CONSUMER_SUBMITTED, [m.event_id for m in messages]))
+                      claim=(intake.CONSUMER_SUBMITTED, [m.event_id for m in messages]))
 
 
 def count(new_uow, table) -> int:
@@ -148,7 +148,7 @@ def test_a_duplicate_racing_in_from_another_worker_waits_then_changes_nothing(pg
     worker = threading.Thread(target=lambda: second.update(done=accept_batch(new_uow, [message])))
     first = new_uow()
     with first:
-        first.expect(intake.CONSUMER_SUBMITTED, [message.event_id])
+        first.claim(intake.CONSUMER_SUBMITTED, [message.event_id])
         intake.accept_clue(first, message, FERNET)
         worker.start()
         worker.join(timeout=1.0)
@@ -166,7 +166,7 @@ def test_a_batch_of_registrations_locks_the_chain_once_and_sums_the_counts(ledge
     messages = [accepted(i) for i in range(40)]
     done = apply_each(new_uow, messages,
                       lambda uow, m: ledger_handlers.register_problem(uow, m, CAMPAIGN),
-                      expect=(ledger_handlers.CONSUMER_ACCEPTED, [m.event_id for m in messages]))
+                      claim=(ledger_handlers.CONSUMER_ACCEPTED, [m.event_id for m in messages]))
     assert done == [True] * 40
     seen = statements.seen
     assert seen[("SELECT", "chain_head")] == 1 and seen[("UPDATE", "chain_head")] == 1
@@ -228,7 +228,7 @@ def test_a_batch_of_registrations_moves_every_clue_with_one_update(intake_store)
     registered = [ProblemRegistered(event_id=f"registered-{i}", problem_id=problem_id_for(
         f"clue-{i}"), clue_id=f"clue-{i}", title="t", registered_at=datetime.now(timezone.utc))
         for i in range(30)]
-    assert apply_each(new_uow, registered, intake.mark_registered, expect=(
+    assert apply_each(new_uow, registered, intake.mark_registered, claim=(
         intake.CONSUMER_REGISTERED, [m.event_id for m in registered])) == [True] * 30
     assert statements.seen[("UPDATE", "clues")] == 1
     with new_uow() as uow:
