@@ -4,11 +4,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import uuid
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from contracts.events import ClueFields, ClueSubmitted, ReporterContact
@@ -64,18 +65,36 @@ def receipt_code_for(clue_id: str, secret: str) -> str:
     return "-".join(raw[i:i + 4] for i in range(0, 16, 4))
 
 
-IdempotencyKey = Annotated[str | None, Header(
-    alias="Idempotency-Key", min_length=8, max_length=128, pattern=r"^[\x21-\x7e]+$",
-    description="Client-chosen key; a retry with the same key returns the first answer")]
+IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{8,128}$")
+IDEMPOTENCY_KEY_DOC = {"parameters": [{
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "description": "Client-chosen key, 8-128 printable ASCII characters; a retry with the "
+                   "same key returns the first answer (同一键重试返回首次结果)",
+    "schema": {"type": "string", "minLength": 8, "maxLength": 128,
+               "pattern": "^[\\x21-\\x7e]+$"}}]}
+
+
+def idempotency_key_of(request: Request) -> str | None:
+    """The Idempotency-Key header, checked here rather than as a FastAPI header parameter:
+    the error is bilingual like the rest, and FastAPI's header handling cost a fifth of
+    the route's time."""
+    key = request.headers.get("idempotency-key")
+    if key is not None and not IDEMPOTENCY_KEY.match(key):
+        raise problem(422, "invalid_idempotency_key",
+                      "Idempotency-Key must be 8-128 printable ASCII characters without spaces",
+                      "Idempotency-Key 须为 8 至 128 个可打印 ASCII 字符(不含空格)",
+                      "Idempotency-Key")
+    return key
 
 
 Anyone = Annotated[Principal, allow(Role.PUBLIC)]
 
 
-@router.post("/clues", status_code=202, response_model=ClueAcceptedOut)
-async def submit_clue(clue: ClueIn, request: Request, principal: Anyone,
-                      idempotency_key: IdempotencyKey = None) -> ClueAcceptedOut:
+@router.post("/clues", status_code=202, response_model=ClueAcceptedOut,
+             openapi_extra=IDEMPOTENCY_KEY_DOC)
+async def submit_clue(clue: ClueIn, request: Request, principal: Anyone) -> ClueAcceptedOut:
     """Accept a clue from any channel; 202 once the broker has confirmed it durably."""
+    idempotency_key = idempotency_key_of(request)
     campaign = request.app.state.campaign
     has_contact = bool(clue.reporter and (clue.reporter.phone or clue.reporter.email))
     problems = check_clue(

@@ -219,9 +219,11 @@ def rollup(uow: UnitOfWork, campaign, *, actor: Actor) -> dict:
     if units is not None:
         raise NotPermitted("roll-ups are for the county office and supervising bodies")
     with uow:
-        by = {name: repo.counts_by(uow.session, name, supervisor=supervisor)
-              for name in ("state", "category", "kind", "unit", "channel", "outcome")}
+        by = repo.counts_by_state_and_outcome(uow.session, supervisor=supervisor)
+        by.update({name: repo.counts_by(uow.session, name, supervisor=supervisor)
+                   for name in ("category", "kind", "channel")})
         totals = repo.unit_totals(uow.session, supervisor=supervisor)
+        by["unit"] = {(row.unit or "none"): int(row.total) for row in totals}
         late = repo.late_per_unit(uow.session, today=today, stall_before=stall_before, **scope)
         attention = repo.attention_list(uow.session, today=today, stall_before=stall_before,
                                         **scope)

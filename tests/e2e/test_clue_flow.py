@@ -136,11 +136,29 @@ def test_oversized_and_malformed_bodies_are_refused(stack):
     assert unknown.status_code == 404 and unknown.json()["detail"]["message_zh"]
 
 
+@pytest.mark.parametrize("key", ["short", "has a space in it", "x" * 129, "非ASCII的键值很长很长"])
+def test_a_bad_idempotency_key_is_a_bilingual_422(stack, key):
+    reply = httpx.post(f"{stack.base_url}/api/v1/clues", json=CLUE, timeout=10,
+                       headers={"Idempotency-Key": key.encode()})
+    assert reply.status_code == 422, reply.text
+    detail = reply.json()["detail"]
+    assert detail["code"] == "invalid_idempotency_key" and detail["field"] == "Idempotency-Key"
+    assert "Idempotency-Key" in detail["message_zh"]
+
+
+def test_the_idempotency_key_is_documented_on_the_clue_route(stack):
+    spec = httpx.get(f"{stack.base_url}/openapi.json").json()
+    params = spec["paths"]["/api/v1/clues"]["post"]["parameters"]
+    assert [p["name"] for p in params if p["in"] == "header"] == ["Idempotency-Key"]
+
+
 def test_nothing_is_written_for_refused_clues(stack):
     county = {"Authorization": f"Bearer {stack.token('county', 'dev-county-2017!')}"}
     before = httpx.get(f"{stack.base_url}/api/v1/problems", headers=county).json()["total"]
-    for bad in ({**CLUE, "channel": "nope"}, {**CLUE, "description": "x" * 6000}):
-        assert submit(stack, bad).status_code == 422
+    for bad in ({**CLUE, "channel": "nope"}, {**CLUE, "description": "x" * 6000},
+                {**CLUE, "title": "坏的幂等键"}):
+        headers = {"Idempotency-Key": "bad key"} if bad["title"] == "坏的幂等键" else {}
+        assert submit(stack, bad, **headers).status_code == 422
     time.sleep(1.0)
     assert httpx.get(f"{stack.base_url}/api/v1/problems", headers=county).json()["total"] == before
 

@@ -51,6 +51,22 @@ def test_migrations_create_each_services_tables_on_this_backend(new_database, se
     assert {table, "outbox", "inbox", f"alembic_version_{service}"} <= tables
 
 
+@pytest.mark.parametrize("service", ["intake", "ledger", "notify", "audit"])
+def test_each_services_migrations_build_exactly_what_its_tables_declare(new_database, service):
+    import importlib
+
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    url = new_database(service)
+    upgrade(ROOT / "services" / service, url)
+    metadata = importlib.import_module(f"services.{service}.adapters.orm").metadata
+    with make_engine(url).connect() as conn:
+        differences = [d for d in compare_metadata(MigrationContext.configure(conn), metadata)
+                       if not (d[0] == "remove_table" and d[1].name.startswith("alembic_version"))]
+    assert differences == []
+
+
 def test_a_clue_is_stored_once_with_its_event_even_when_delivered_twice(intake_url):
     fernet = fernet_from(None, "development")
     assert intake.accept_clue(uow_for(intake_url, intake_orm), submitted(), fernet) is True

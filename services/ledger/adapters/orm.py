@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import (
     JSON, BigInteger, Boolean, Column, Date, DateTime, Index, Integer, MetaData, String, Table,
-    Text,
+    Text, and_,
 )
 
 from kit.store import add_outbox_and_inbox
@@ -50,6 +50,16 @@ problems = Table(
     Index("ix_problems_registered_at", "registered_at"),
     Index("ix_problems_state_progress", "state", "last_progress_on"),
 )
+
+# Problems whose clock runs (dispatched or rectifying, not suspended): the overdue and
+# stalled lists and counts read these in date order, without sorting every open problem.
+CLOCK_RUNNING = and_(problems.c.state.in_(["dispatched", "rectifying"]),
+                     problems.c.suspended_since.is_(None))
+Index("ix_problems_clock_due", problems.c.due_on, postgresql_where=CLOCK_RUNNING,
+      sqlite_where=CLOCK_RUNNING,
+      postgresql_include=["unit", "supervisor", "last_progress_on"])
+Index("ix_problems_clock_progress", problems.c.last_progress_on, postgresql_where=CLOCK_RUNNING,
+      sqlite_where=CLOCK_RUNNING, postgresql_include=["unit", "supervisor", "due_on"])
 
 problem_clues = Table(
     "problem_clues", metadata,

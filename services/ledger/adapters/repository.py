@@ -263,6 +263,20 @@ def counts_by(session: Session, column: str, *, supervisor: str | None) -> dict:
     return {(key or "none"): int(n) for key, n in session.execute(query)}
 
 
+def counts_by_state_and_outcome(session: Session, *, supervisor: str | None) -> dict:
+    """Totals by state and by outcome, from one pass over the maintained tallies."""
+    t = unit_tallies.c
+    query = (select(t.state, t.outcome, func.sum(t.n)).group_by(t.state, t.outcome)
+             .having(func.sum(t.n) != 0))
+    if supervisor is not None:
+        query = query.where(t.supervisor == supervisor)
+    by: dict[str, dict] = {"state": {}, "outcome": {}}
+    for state, outcome, n in session.execute(query):
+        for name, key in (("state", state), ("outcome", outcome)):
+            by[name][key or "none"] = by[name].get(key or "none", 0) + int(n)
+    return {name: {k: v for k, v in counts.items() if v} for name, counts in by.items()}
+
+
 def unit_totals(session: Session, *, supervisor: str | None) -> list:
     """Per unit: total, open, closed, struck off, unfounded, self-found."""
     t = unit_tallies.c
