@@ -135,7 +135,7 @@ class GroupPublisher:
             outcomes = publisher.publish_batch(items)
         except Exception as exc:  # noqa: BLE001 - connection trouble
             log.warning("publishing failed: %s; retrying what is safe to send twice", exc)
-            results: list = [BrokerUnavailable(str(exc))] * len(items)
+            results: list = [BrokerUnavailable(str(exc)) for _ in items]
             again = [i for i, item in enumerate(items) if item["retry_safe"]]
             if again:
                 for i, outcome in zip(again, GroupPublisher._retry(
@@ -150,7 +150,7 @@ class GroupPublisher:
             return GroupPublisher._outcomes(items, publisher.publish_batch(items))
         except Exception as exc:  # noqa: BLE001 - the broker is gone: tell the callers
             log.warning("publishing failed again: %s", exc)
-            return [BrokerUnavailable(str(exc))] * len(items)
+            return [BrokerUnavailable(str(exc)) for _ in items]
 
     @staticmethod
     def _outcomes(items: list[dict], outcomes: list[str]) -> list:
