@@ -251,17 +251,24 @@ def run_backend(backend: str, args) -> dict:
 
 
 # -- ceilings -----------------------------------------------------------------------------
+def wait_answering(url: str, tries: int = 300) -> None:
+    """Wait until ``url`` answers 200 (a server process starting up)."""
+    for _ in range(tries):
+        try:
+            if httpx.get(url).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer")
+
+
 def trivial_ceiling(n: int, concurrency: int) -> dict:
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "bench.trivial_app", str(port)], cwd=ROOT,
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
     try:
-        for _ in range(200):
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+        wait_answering(f"http://127.0.0.1:{port}/readyz")
         res = asyncio.run(closed_loop(f"http://127.0.0.1:{port}/echo", n, concurrency, False))
         return {"per_s": res["per_s"], "p50_ms": pct_ms(res["latencies"], 50),
                 "p99_ms": pct_ms(res["latencies"], 99), "client_cpu_ms": res["client_cpu_ms"],
@@ -281,12 +288,7 @@ def gateway_alone(n: int, concurrency: int) -> dict:
         stack = Stack(amqp_uri=amqp, data_dir=Path(data_dir))
         stack.start("gateway")
         try:
-            for _ in range(300):
-                try:
-                    if httpx.get(f"{stack.base_url}/healthz").status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.1)
+            wait_answering(f"{stack.base_url}/healthz")
             pid = stack.procs["gateway"].pid
             cpu0 = cpu_seconds(pid)
             res = asyncio.run(closed_loop(f"{stack.base_url}/api/v1/clues", n, concurrency))
