@@ -105,8 +105,8 @@ class StoreAccess:
 class BatchingQueueConsumer(QueueConsumer):
     """nameko's queue consumer for batching handlers.
 
-    - It hands each message to the handler in its own green thread (nameko spawns one per
-      message, which costs more than buffering the message does).
+    - It hands each message to the handler from the consumer's green thread, where
+      nameko would spawn a green thread per message (costing more than buffering it).
     - It lets two batches' worth of messages be unacknowledged per queue, so the next
       batch gathers while one is being applied.
     - It acknowledges a batch with one ``multiple`` ack when no other message delivered
@@ -164,8 +164,8 @@ class BatchingQueueConsumer(QueueConsumer):
             else:
                 for message in group:
                     self.ack_message(message)
-        for channel in [c for c, tags in self._open.items() if not tags]:
-            del self._open[channel]  # a closed channel's tags must not pile up
+        for channel in [c for c, tags in self._open.items() if not tags or not c.connection]:
+            del self._open[channel]  # nor do a closed channel's tags pile up
 
 
 class ReliableEventHandler(EventHandler):

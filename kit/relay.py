@@ -82,10 +82,10 @@ class BatchPublisher:
         CONFIRMED, UNROUTABLE (no queue took it) or REFUSED (the broker nacked it).
         Raises, after closing the connection, if the broker cannot be reached or does not
         confirm in time: then nothing is known of the batch."""
-        channel = self._ensure()
         self._settled, self._returned = {}, set()
         tags: list[int] = []
         try:
+            channel = self._ensure()
             for item in items:
                 # What kombu's Producer would send with serializer="json", built directly:
                 # its per-message preparation cost more than the publishing itself.
