@@ -32,6 +32,11 @@ def test_a_public_clue_is_accepted_registered_and_followed_by_receipt(stack):
     reply = submit(stack, {**CLUE, "subject_unit": "org_gd_administrative_approval",
                            "category": "c5_government_services", "kind": "slowness"})
     assert reply.status_code == 202, reply.text
+    from gateway.routes.clues import ClueAcceptedOut  # the documented answer, exactly
+
+    assert ClueAcceptedOut.model_validate(reply.json()).model_dump() == reply.json()
+    assert reply.json()["status"] == "accepted"
+    assert reply.headers["content-type"] == "application/json"
     receipt = reply.json()["receipt_code"]
 
     def registered():
