@@ -36,7 +36,7 @@ class _Pending:
     __slots__ = ("groups", "tables", "hooks", "scratch", "flushing")
 
     def __init__(self):
-        self.groups: dict = {}      # statement -> list of params, or {key: params} to sum
+        self.groups: dict = {}      # statement -> [params], {key: params} summed, or _Gathered
         self.tables: dict = {}      # table name -> statements deferred on it, in order
         self.hooks: dict = {}       # name -> (fn, table names)
         self.scratch: dict = {}
@@ -59,18 +59,14 @@ def scratch(session: Session) -> dict:
     return _pending(session).scratch
 
 
-def _table_of(statement) -> str:
-    return statement.table.name
-
-
 def _add(session: Session, statement, store) -> None:
     pending = _pending(session)
-    table = _table_of(statement)
-    order = list(pending.groups)
-    if statement in pending.groups:
+    table = statement.table.name
+    others = [s for s in pending.tables.get(table, ()) if s is not statement]
+    if others and statement in pending.groups:  # only then can a write overtake another
+        order = list(pending.groups)
         mine = order.index(statement)
-        later = [s for s in pending.tables.get(table, ()) if s is not statement]
-        if any(order.index(s) > mine for s in later):
+        if any(order.index(s) > mine for s in others):
             flush(session)
             pending = _pending(session)
     if statement not in pending.groups:
