@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from kombu import Connection
+from kombu import Connection, Queue
 from sqlalchemy.orm import sessionmaker
 
 from contracts.events import ClueFields, ClueSubmitted
@@ -110,3 +110,33 @@ def test_a_relay_batch_removes_what_was_confirmed_and_keeps_what_found_no_queue(
     with factory() as session:
         assert [r["event_type"] for r in outbox.pending(session)] == ["nobody_listens"]
     publisher.close()
+
+
+def test_a_batch_goes_out_in_one_write_and_arrives_whole_and_in_order(fresh_vhost):
+    """coalesced_writes: py-amqp's per-frame writes are gathered into one ``sendall`` per
+    batch; every message still arrives intact (one larger than a frame among them)."""
+    queue = Queue("batch-probe", durable=True, queue_arguments={"x-queue-type": "quorum"})
+    with Connection(fresh_vhost) as conn:
+        queue(conn.default_channel).declare()
+    publisher = BatchPublisher(fresh_vhost)
+    publisher._ensure()
+    transport = publisher._conn.connection.transport
+    writes = []
+    sendall = transport._write
+    transport._write = lambda data: (writes.append(len(data)), sendall(data))[1]
+    bodies = [{"n": i, "text": "线索" * (i * 7)} for i in range(40)]
+    bodies.append({"n": 40, "text": "大" * 200_000})  # > frame_max: split into body frames
+    items = [{"id": f"m{b['n']}", "body": b, "exchange": "", "routing_key": "batch-probe"}
+             for b in bodies]
+    assert publisher.publish_batch(items) == [BatchPublisher.CONFIRMED] * len(items)
+    assert len(writes) == 1 and writes[0] > 600_000
+    publisher.close()
+    with Connection(fresh_vhost) as conn:
+        simple = conn.SimpleQueue(queue)
+        got = []
+        for _ in bodies:
+            message = simple.get(timeout=5)
+            got.append((message.properties["message_id"], message.payload))
+            message.ack()
+        simple.close()
+    assert got == [(item["id"], item["body"]) for item in items]
