@@ -10,7 +10,8 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
 
 from contracts.events import ClueFields, ClueSubmitted, ReporterContact
 from gateway.auth.guards import Principal, allow
@@ -53,16 +54,26 @@ class ClueAcceptedOut(BaseModel):
 
 
 def clue_id_for(idempotency_key: str | None) -> str:
+    """A fresh id, or for a keyed request ``uuid5(IDEMPOTENCY_NAMESPACE, key).hex``, built
+    here from its definition (RFC 4122 4.3; the uuid module's object costs more than
+    the hash)."""
     if idempotency_key is None:
         return uuid.uuid4().hex
-    return uuid.uuid5(IDEMPOTENCY_NAMESPACE, idempotency_key).hex
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + idempotency_key.encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    return digest.hex()
+
+
+_NAMESPACE_BYTES = IDEMPOTENCY_NAMESPACE.bytes
 
 
 def receipt_code_for(clue_id: str, secret: str) -> str:
-    """Unguessable, derived: a retry with the same key gets the same receipt."""
+    """Unguessable, derived: a retry with the same key gets the same receipt. The code is
+    the first 16 base32 characters of an HMAC, which are those of its first 10 bytes."""
     digest = hmac.new(secret.encode(), clue_id.encode(), hashlib.sha256).digest()
-    raw = base64.b32encode(digest).decode()[:16]
-    return "-".join(raw[i:i + 4] for i in range(0, 16, 4))
+    raw = base64.b32encode(digest[:10]).decode()
+    return f"{raw[:4]}-{raw[4:8]}-{raw[8:12]}-{raw[12:]}"
 
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{8,128}$")
@@ -87,14 +98,56 @@ def idempotency_key_of(request: Request) -> str | None:
     return key
 
 
+def inline_schema(model: type[BaseModel]) -> dict:
+    """The model's JSON schema with its nested models written in place (an operation's
+    own schema cannot point into ``$defs``)."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def resolve(node):
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return resolve(defs[ref.removeprefix("#/$defs/")])
+            return {k: resolve(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [resolve(v) for v in node]
+        return node
+
+    return resolve(schema)
+
+
+CLUE_BODY_DOC = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": inline_schema(ClueIn)}}}}
+
+
+async def clue_of(request: Request) -> ClueIn:
+    """The request body as a ClueIn, parsed and validated by pydantic in one pass.
+
+    FastAPI's body parameter (JSON to Python objects, then validation, then its dependency
+    machinery) cost a sixth of this route's time. Errors keep FastAPI's shape: a 422 with
+    ``detail`` listing each problem, its ``loc`` starting with ``"body"``."""
+    content_type = request.headers.get("content-type")
+    if content_type and "json" not in content_type.split(";")[0].lower():
+        raise problem(415, "unsupported_media_type", "Send the clue as JSON "
+                      "(Content-Type: application/json)",
+                      "请以 JSON 格式提交线索(Content-Type: application/json)")
+    try:
+        return ClueIn.model_validate_json(await request.body())
+    except ValidationError as exc:
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])}
+                                      for e in exc.errors(include_url=False)]) from None
+
+
 Anyone = Annotated[Principal, allow(Role.PUBLIC)]
 
 
 @router.post("/clues", status_code=202, response_model=ClueAcceptedOut,
-             openapi_extra=IDEMPOTENCY_KEY_DOC)
-async def submit_clue(clue: ClueIn, request: Request, principal: Anyone) -> Response:
+             openapi_extra={**IDEMPOTENCY_KEY_DOC, **CLUE_BODY_DOC})
+async def submit_clue(request: Request, principal: Anyone) -> Response:
     """Accept a clue from any channel; 202 once the broker has confirmed it durably."""
     idempotency_key = idempotency_key_of(request)
+    clue = await clue_of(request)
     campaign = request.app.state.campaign
     has_contact = bool(clue.reporter and (clue.reporter.phone or clue.reporter.email))
     problems = check_clue(

@@ -1,6 +1,7 @@
 """A clue in through the gateway, registered in the ledger, followed by receipt."""
 from __future__ import annotations
 
+import json
 import time
 import uuid
 
@@ -149,6 +150,31 @@ def test_a_bad_idempotency_key_is_a_bilingual_422(stack, key):
     detail = reply.json()["detail"]
     assert detail["code"] == "invalid_idempotency_key" and detail["field"] == "Idempotency-Key"
     assert "Idempotency-Key" in detail["message_zh"]
+
+
+def test_a_body_that_is_not_json_or_breaks_the_schema_is_refused_clearly(stack):
+    url = f"{stack.base_url}/api/v1/clues"
+    form = httpx.post(url, data={"title": "表单提交"}, timeout=10)
+    assert form.status_code == 415 and form.json()["detail"]["code"] == "unsupported_media_type"
+    assert "JSON" in form.json()["detail"]["message_zh"]
+    errors = submit(stack, {"channel": "public_report_platform", "title": 12345}).json()["detail"]
+    # FastAPI's shape: one entry per problem, located in the body
+    assert {(tuple(e["loc"]), e["type"]) for e in errors} == {
+        (("body", "title"), "string_type"), (("body", "description"), "missing")}
+    nested = submit(stack, {**CLUE, "reporter": {"phone": "call me"}}).json()["detail"]
+    assert [tuple(e["loc"]) for e in nested] == [("body", "reporter", "phone")]
+    empty = httpx.post(url, content=b"", headers={"content-type": "application/json"}, timeout=10)
+    assert empty.status_code == 422 and empty.json()["detail"][0]["type"] == "json_invalid"
+
+
+def test_the_clue_body_is_documented_with_its_nested_reporter(stack):
+    spec = httpx.get(f"{stack.base_url}/openapi.json").json()
+    body = spec["paths"]["/api/v1/clues"]["post"]["requestBody"]
+    schema = body["content"]["application/json"]["schema"]
+    assert body["required"] and {"channel", "title", "description"} <= set(schema["required"])
+    reporter = next(s for s in schema["properties"]["reporter"]["anyOf"] if s.get("properties"))
+    assert set(reporter["properties"]) == {"name", "phone", "email"}
+    assert "$ref" not in json.dumps(schema)
 
 
 def test_the_idempotency_key_is_documented_on_the_clue_route(stack):
