@@ -1,7 +1,8 @@
-"""Nothing accepted is lost or counted twice when a service is SIGKILLed mid-flow.
+"""Nothing accepted is lost or counted twice when a service is SIGKILLed mid-flow, or
+when the broker drops every connection (as it does when it restarts).
 
 1,000 clues are submitted through the gateway while one service is killed and started
-again; the client retries what was not answered 202, with the same Idempotency-Key, as
+again, or while the broker closes all connections twice; the client retries what was not answered 202, with the same Idempotency-Key, as
 a real client would. Every accepted clue must then be registered exactly once, and every
 downstream effect (reporter status, notification, audit observation) exist exactly once.
 """
@@ -17,6 +18,7 @@ import pytest
 from kombu import Connection
 
 from contracts.topology import DEAD_LETTER_QUEUE
+from tests.support.infra import drop_broker_connections
 from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
@@ -69,22 +71,25 @@ def wait_until(check, timeout=180.0):
         time.sleep(0.5)
 
 
-@pytest.mark.parametrize("victim", ["ledger", "intake"])
+@pytest.mark.parametrize("victim", ["ledger", "intake", "broker"])
 def test_killing_a_service_mid_flow_loses_and_doubles_nothing(victim, amqp_uri, tmp_path):
     stack = Stack(amqp_uri=amqp_uri, data_dir=tmp_path)
     try:
         stack.start_all()
-        killed = {"done": False}
+        faults = [CLUES // 4, CLUES * 3 // 5] if victim == "broker" else [CLUES // 4]
+        done = []
 
         def on_progress(count):
-            if count >= CLUES // 4 and not killed["done"]:
-                killed["done"] = True
-                stack.kill(victim)
-                loop = asyncio.get_running_loop()
-                loop.call_later(1.5, stack.start, victim)
+            if faults and count >= faults[0]:
+                done.append(faults.pop(0))
+                if victim == "broker":  # every process must reconnect by itself
+                    drop_broker_connections(amqp_uri)
+                else:
+                    stack.kill(victim)
+                    asyncio.get_running_loop().call_later(1.5, stack.start, victim)
 
         accepted = asyncio.run(submit_all(stack, on_progress))
-        assert killed["done"]
+        assert not faults and done
         assert len(accepted) == CLUES
         clue_ids = set(accepted.values())
         assert len(clue_ids) == CLUES

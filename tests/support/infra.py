@@ -13,7 +13,7 @@ import socket
 import subprocess
 import uuid
 from contextlib import contextmanager
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 DEFAULT_AMQP = "amqp://guest:guest@127.0.0.1:5672/"
 DEFAULT_PG = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
@@ -65,8 +65,30 @@ def _container_broker():
     from testcontainers.rabbitmq import RabbitMqContainer
 
     with RabbitMqContainer("rabbitmq:3.13") as rabbit:
-        yield (f"amqp://guest:guest@{rabbit.get_container_host_ip()}:"
+        uri = (f"amqp://guest:guest@{rabbit.get_container_host_ip()}:"
                f"{rabbit.get_exposed_port(5672)}/")
+        _containers[uri] = rabbit
+        try:
+            yield uri
+        finally:
+            _containers.pop(uri, None)
+
+
+_containers: dict = {}
+
+
+def drop_broker_connections(amqp_uri: str) -> None:
+    """Make the broker close every client connection of ``amqp_uri``'s vhost at once, as
+    a broker restart does: each client must notice, reconnect and carry on."""
+    command = ["rabbitmqctl", "-q", "close_all_connections", "--vhost",
+               unquote(urlsplit(amqp_uri).path[1:]) or "/", "fault test: broker drops us"]
+    container = _containers.get(amqp_uri)
+    if container is not None:
+        code, output = container.exec(command)
+        if code != 0:
+            raise RuntimeError(f"rabbitmqctl in the container: {output!r}")
+        return
+    subprocess.run(command, check=True, capture_output=True, timeout=60)
 
 
 @contextmanager
