@@ -26,15 +26,13 @@ event, which consumers apply once by its id), never an RPC request.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import struct
 import uuid
 
-import amqp
 from kombu import Connection
 
-from kit.relay import Unroutable, coalesced_writes
+from kit.relay import Unroutable, coalesced_writes, json_message
 
 log = logging.getLogger(__name__)
 
@@ -201,7 +199,7 @@ class LoopPublisher:
                       message_id: str | None = None, retry_safe: bool = False,
                       **properties) -> None:
         message_id = message_id or uuid.uuid4().hex
-        item = {"message": self._message(body, message_id, properties),
+        item = {"message": json_message(body, message_id, properties),
                 "message_id": message_id, "exchange": exchange, "routing_key": routing_key}
         for attempt in (1, 2):
             link = await self._ready_link()
@@ -217,14 +215,6 @@ class LoopPublisher:
             except asyncio.TimeoutError:
                 link.close("the broker did not confirm in time")
                 raise BrokerUnavailable("the broker did not confirm in time") from None
-
-    @staticmethod
-    def _message(body: dict, message_id: str, properties: dict) -> amqp.Message:
-        # What kombu's Producer would send with serializer="json" (as kit.relay does).
-        return amqp.Message(json.dumps(body, ensure_ascii=False).encode(),
-                            content_type="application/json", content_encoding="utf-8",
-                            delivery_mode=2, message_id=message_id, priority=0,
-                            **{"headers": {}, **properties})
 
     async def _ready_link(self) -> _Link:
         loop = asyncio.get_running_loop()
@@ -259,8 +249,12 @@ class LoopPublisher:
 
         conn, channel = await loop.run_in_executor(None, open_channel)
         link = _Link(loop, conn, channel)
-        link.sock.setblocking(False)
-        await loop.create_connection(lambda: link, sock=link.sock)
+        try:
+            link.sock.setblocking(False)
+            await loop.create_connection(lambda: link, sock=link.sock)
+        except BaseException:
+            link.sock.close()
+            raise
         self._link = link
         return link
 
