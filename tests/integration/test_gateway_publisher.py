@@ -161,3 +161,21 @@ def test_each_event_loop_gets_a_connection_of_its_own(vhost):
     finally:
         publisher.stop()
     assert [body["n"] for _, body in drain(vhost)] == [0, 1, 2]
+
+
+def test_a_confirm_that_does_not_come_in_time_is_an_error_and_the_link_is_replaced(vhost):
+    publisher = LoopPublisher(vhost, confirm_timeout=0.000001)
+
+    async def main():
+        with pytest.raises(BrokerUnavailable, match="in time"):
+            await publisher.publish({"n": 1}, exchange="", routing_key="q")
+        first = publisher.link
+        assert first.broken  # a link that let a confirm wait is not trusted again
+        publisher._confirm_timeout = 10.0
+        await publisher.publish({"n": 2}, exchange="", routing_key="q")
+        assert publisher.link is not first
+    try:
+        asyncio.run(main())
+    finally:
+        publisher.stop()
+    assert [body["n"] for _, body in drain(vhost)][-1] == 2  # 1 went out, unconfirmed
