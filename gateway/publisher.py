@@ -30,6 +30,7 @@ import logging
 import struct
 import uuid
 
+import amqp
 from kombu import Connection
 
 from kit.relay import Unroutable, coalesced_writes, json_message
@@ -104,7 +105,7 @@ class _Link(asyncio.Protocol):
                 at = end + 1
         except Exception as exc:  # noqa: BLE001 - a channel/connection close, a bad frame
             log.warning("publisher connection: %s; dropping it", exc)
-            self.close(f"the broker closed the channel: {exc}")
+            self.close(f"the connection failed: {exc}")
             return
         finally:
             del inbound[:at]
@@ -127,13 +128,28 @@ class _Link(asyncio.Protocol):
         waiting, self._waiting = self._waiting, []
         if self.broken is not None:
             return
-        with coalesced_writes(self.amqp.transport):
-            for item, future in waiting:
-                self.channel.basic_publish(
-                    item["message"], exchange=item["exchange"],
-                    routing_key=item["routing_key"], mandatory=True)
-                self._unconfirmed[self._next_tag] = (item, future)
-                self._next_tag += 1
+        first_tag = self._next_tag
+        try:
+            with coalesced_writes(self.amqp.transport):
+                for item, future in waiting:
+                    try:
+                        self.channel.basic_publish(
+                            item["message"], exchange=item["exchange"],
+                            routing_key=item["routing_key"], mandatory=True)
+                    except (TypeError, ValueError, amqp.exceptions.FrameSyntaxError) as exc:
+                        # py-amqp could not encode it, before writing a byte of it: this
+                        # message fails alone (a bug of the caller's, not the broker's)
+                        if not future.done():
+                            future.set_exception(exc)
+                        continue
+                    self._unconfirmed[self._next_tag] = (item, future)
+                    self._next_tag += 1
+        except Exception as exc:  # noqa: BLE001 - nothing of this batch was written
+            log.warning("publishing failed: %s; dropping the connection", exc)
+            for tag in range(first_tag, self._next_tag):
+                self._unconfirmed.pop(tag, None)
+            self._waiting = waiting
+            self.close(f"publishing failed: {exc}")
 
     def _settle(self, tag: int, multiple: bool, ok: bool) -> None:
         if multiple:

@@ -25,11 +25,14 @@ class Unroutable(Exception):
 
 def json_message(body: dict, message_id: str, properties: dict) -> amqp.Message:
     """A persistent JSON message as kombu's Producer would send it with serializer="json",
-    built directly: the Producer's per-message preparation cost more than publishing."""
+    built directly: the Producer's per-message preparation cost more than publishing.
+    ``properties`` are AMQP's, except ``headers`` (kombu's name for application_headers)."""
+    properties = dict(properties)
+    if "headers" in properties:
+        properties["application_headers"] = properties.pop("headers")
     return amqp.Message(json.dumps(body, ensure_ascii=False).encode(),
                         content_type="application/json", content_encoding="utf-8",
-                        delivery_mode=2, message_id=message_id, priority=0,
-                        **{"headers": {}, **properties})
+                        delivery_mode=2, message_id=message_id, priority=0, **properties)
 
 
 @contextmanager

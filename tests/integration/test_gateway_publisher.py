@@ -179,3 +179,21 @@ def test_a_confirm_that_does_not_come_in_time_is_an_error_and_the_link_is_replac
     finally:
         publisher.stop()
     assert [body["n"] for _, body in drain(vhost)][-1] == 2  # 1 went out, unconfirmed
+
+
+def test_a_message_that_cannot_be_encoded_fails_alone(vhost):
+    publisher = LoopPublisher(vhost)
+
+    async def main():
+        return await asyncio.gather(
+            publisher.publish({"n": 1}, exchange="", routing_key="q"),
+            publisher.publish({"n": 2}, exchange="", routing_key="q", message_id=12345),
+            publisher.publish({"n": 3}, exchange="", routing_key="q"),
+            return_exceptions=True)
+    try:
+        results = asyncio.run(main())
+    finally:
+        publisher.stop()
+    assert results[0] is None and results[2] is None
+    assert isinstance(results[1], TypeError)
+    assert [body["n"] for _, body in drain(vhost)] == [1, 3]
