@@ -161,8 +161,13 @@ def test_a_body_that_is_not_json_or_breaks_the_schema_is_refused_clearly(stack):
     # FastAPI's shape: one entry per problem, located in the body
     assert {(tuple(e["loc"]), e["type"]) for e in errors} == {
         (("body", "title"), "string_type"), (("body", "description"), "missing")}
+    assert {e["loc"][-1]: e["message_zh"] for e in errors} == {
+        "title": "应为文本", "description": "缺少必填项"}  # and in Chinese
+    too_long = submit(stack, {**CLUE, "title": "长" * 201}).json()["detail"]
+    assert [e["message_zh"] for e in too_long] == ["最多 200 个字符"]
     nested = submit(stack, {**CLUE, "reporter": {"phone": "call me"}}).json()["detail"]
     assert [tuple(e["loc"]) for e in nested] == [("body", "reporter", "phone")]
+    assert nested[0]["message_zh"] == "格式不正确"
     empty = httpx.post(url, content=b"", headers={"content-type": "application/json"}, timeout=10)
     assert empty.status_code == 422 and empty.json()["detail"][0]["type"] == "json_invalid"
 
