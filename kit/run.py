@@ -21,9 +21,10 @@ from pathlib import Path  # noqa: E402
 
 from kombu import Connection  # noqa: E402
 from nameko.runners import ServiceRunner  # noqa: E402
+from pydantic import ValidationError  # noqa: E402
 
 from contracts.topology import declare_all  # noqa: E402
-from kit import amqp_reads  # noqa: E402
+from kit import amqp_reads, priority  # noqa: E402
 from kit.db import green_postgres  # noqa: E402
 from kit.migrate import upgrade  # noqa: E402
 from kit.settings import CommonSettings, service_database_url  # noqa: E402
@@ -57,7 +58,13 @@ def main(argv: list[str]) -> int:
     name = argv[0]
     logging.basicConfig(level=logging.INFO,
                         format=f"%(asctime)s {name} %(levelname)s %(name)s: %(message)s")
-    settings = CommonSettings()
+    try:
+        settings = CommonSettings()
+    except ValidationError as exc:
+        print(f"{name}: refusing to start, a setting is wrong: {exc}", file=sys.stderr)
+        return 2
+    for problem in priority.yield_cpu(settings.service_nice):
+        log.warning("could not lower the CPU priority (%s); running at the usual one", problem)
     config = nameko_config(name, settings)
     amqp_reads.install()
     if not config["DATABASE_URL"].startswith("sqlite"):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -17,6 +18,9 @@ class CommonSettings(BaseSettings):
     campaign_file: Path = DEFAULT_CAMPAIGN_FILE
     environment: str = "development"
     max_workers: int = 64   # also each consumer's prefetch, hence the largest batch
+    # CPU priority of the services against the gateway (kit/priority.py): 19 lets the front
+    # door answer first in a surge; 0 gives them equal shares.
+    service_nice: int = Field(19, ge=0, le=19)
 
 
 def service_database_url(service: str, settings: CommonSettings) -> str:

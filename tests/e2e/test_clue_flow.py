@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.support.stack import SERVICES
 
 pytestmark = pytest.mark.e2e
 
@@ -232,3 +236,15 @@ def test_a_message_that_keeps_failing_is_dead_lettered_not_dropped_or_looped(sta
     receipt = reply.json()["receipt_code"]
     wait_for(lambda: httpx.get(f"{stack.base_url}/api/v1/receipts/{receipt}").json().get(
         "status") == "registered")
+
+
+def test_the_services_yield_the_cores_to_the_gateway(stack):
+    """Front door first (kit/priority.py): the services run as batch work, the gateway not."""
+    for name in SERVICES:
+        pid = stack.procs[name].pid
+        assert os.getpriority(os.PRIO_PROCESS, pid) == 19, name
+        group = Path(f"/proc/{pid}/autogroup")
+        if group.exists():
+            assert group.read_text().split()[-1] == "19", name
+    gateway = stack.procs["gateway"].pid
+    assert os.getpriority(os.PRIO_PROCESS, gateway) == os.getpriority(os.PRIO_PROCESS, 0)
