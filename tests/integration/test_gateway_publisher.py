@@ -64,19 +64,23 @@ def test_concurrent_publishes_are_each_confirmed_once_sharing_writes(vhost):
     assert len(writes) < 50, "requests arriving together must share a write"
 
 
-def test_an_unroutable_message_fails_alone(vhost):
-    publisher = LoopPublisher(vhost)
+def publish_three(uri: str, **middle) -> list:
+    """Publish n = 1, 2, 3 together, the second with ``middle`` as its arguments; each
+    one's outcome (None or the exception)."""
+    publisher = LoopPublisher(uri)
 
     async def main():
-        return await asyncio.gather(
-            publisher.publish({"n": 1}, exchange="", routing_key="q"),
-            publisher.publish({"n": 2}, exchange="", routing_key="no-such-queue"),
-            publisher.publish({"n": 3}, exchange="", routing_key="q"),
-            return_exceptions=True)
+        return await asyncio.gather(*(publisher.publish(
+            {"n": n}, **{"exchange": "", "routing_key": "q", **(middle if n == 2 else {})})
+            for n in (1, 2, 3)), return_exceptions=True)
     try:
-        results = asyncio.run(main())
+        return asyncio.run(main())
     finally:
         publisher.stop()
+
+
+def test_an_unroutable_message_fails_alone(vhost):
+    results = publish_three(vhost, routing_key="no-such-queue")
     assert results[0] is None and results[2] is None
     assert isinstance(results[1], Unroutable)
     assert [body for _, body in drain(vhost)] == [{"n": 1}, {"n": 3}]
@@ -182,18 +186,7 @@ def test_a_confirm_that_does_not_come_in_time_is_an_error_and_the_link_is_replac
 
 
 def test_a_message_that_cannot_be_encoded_fails_alone(vhost):
-    publisher = LoopPublisher(vhost)
-
-    async def main():
-        return await asyncio.gather(
-            publisher.publish({"n": 1}, exchange="", routing_key="q"),
-            publisher.publish({"n": 2}, exchange="", routing_key="q", message_id=12345),
-            publisher.publish({"n": 3}, exchange="", routing_key="q"),
-            return_exceptions=True)
-    try:
-        results = asyncio.run(main())
-    finally:
-        publisher.stop()
+    results = publish_three(vhost, message_id=12345)
     assert results[0] is None and results[2] is None
     assert isinstance(results[1], TypeError)
     assert [body["n"] for _, body in drain(vhost)] == [1, 3]
