@@ -134,9 +134,11 @@ async def clue_of(request: Request) -> ClueIn:
                       "请以 JSON 格式提交线索(Content-Type: application/json)")
     try:
         return ClueIn.model_validate_json(await request.body())
-    except ValidationError as exc:
-        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])}
-                                      for e in exc.errors(include_url=False)]) from None
+    except ValidationError as exc:  # (broken JSON: the body is not echoed back, as FastAPI)
+        raise RequestValidationError([
+            {**e, "loc": ("body", *e["loc"])} if e["type"] != "json_invalid"
+            else {**e, "loc": ("body",), "input": {}}
+            for e in exc.errors(include_url=False)]) from None
 
 
 Anyone = Annotated[Principal, allow(Role.PUBLIC)]

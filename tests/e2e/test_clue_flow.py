@@ -174,6 +174,9 @@ def test_a_body_that_is_not_json_or_breaks_the_schema_is_refused_clearly(stack):
     assert nested[0]["message_zh"] == "格式不正确"
     empty = httpx.post(url, content=b"", headers={"content-type": "application/json"}, timeout=10)
     assert empty.status_code == 422 and empty.json()["detail"][0]["type"] == "json_invalid"
+    broken = httpx.post(url, content=b'{"title": "' + b"x" * 5000, timeout=10,
+                        headers={"content-type": "application/json"}).json()["detail"]
+    assert broken[0]["type"] == "json_invalid" and len(json.dumps(broken)) < 1000
 
 
 def test_the_clue_body_is_documented_with_its_nested_reporter(stack):
