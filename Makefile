@@ -21,7 +21,7 @@ $(VENV_STAMP): requirements.txt
 	touch $@
 
 run: $(VENV_STAMP) ## start the four services and the gateway (needs RabbitMQ; Ctrl-C stops)
-	DEMO_ACCOUNTS=$${DEMO_ACCOUNTS:-1} $(PY) -m infra.run
+	exec env DEMO_ACCOUNTS=$${DEMO_ACCOUNTS:-1} $(PY) -m infra.run  # exec: a SIGTERM to make reaches it
 
 test: $(VENV_STAMP) ## run all tests (PYTEST_ARGS="-k ..." to narrow)
 	bash infra/ensure_browser.sh
