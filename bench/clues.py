@@ -22,6 +22,10 @@ Each backend gets a fresh stack (tests.support.stack.Stack) on a fresh RabbitMQ 
    quorum queue -- the kind the gateway's clue_submitted lands in -- from 1 thread and from
    C threads with a connection each.
 
+The stack runs as ``make run`` runs it, the services at SERVICE_NICE (default 19: in a
+surge the gateway answers first and the services drain the backlog; kit/priority.py);
+``SERVICE_NICE=0 python -m bench.clues`` measures them at equal shares.
+
 The load client (bench/lite_http.py: hand-written HTTP/1.1 keep-alive, a pool of C
 connections; httpx's pool of 64 took 2-7 ms of CPU a request from the servers) runs in
 this process; the servers are the Stack's processes. Client, gateway, 4 services, RabbitMQ

@@ -188,10 +188,11 @@ class _Link(asyncio.Protocol):
         if self.broken is not None:
             return
         self.broken = reason
-        for settled, sent in ((self._waiting, False), (list(self._unconfirmed.values()), True)):
-            for _, future in settled:
-                if not future.done() and not future.get_loop().is_closed():
-                    future.set_exception(LinkLost(reason, sent=sent))
+        if not self.loop.is_closed():  # else nobody is waiting any more
+            for settled, sent in ((self._waiting, False), (self._unconfirmed.values(), True)):
+                for _, future in settled:
+                    if not future.done():
+                        future.set_exception(LinkLost(reason, sent=sent))
         self._waiting, self._unconfirmed = [], {}
 
 
