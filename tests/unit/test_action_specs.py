@@ -191,3 +191,54 @@ def test_intake_follows_the_ledgers_states_and_outcomes():
         intake.CLOSED, Outcome.MERGED)
     assert intake.status_after_transition(State.REGISTERED, None) == (intake.REGISTERED, None)
     assert intake.status_after_transition(State.RECTIFYING, None) == (intake.IN_PROGRESS, None)
+
+
+class RecordingBroker:
+    """Stands in for the broker: records every RPC the gateway would make."""
+
+    def __init__(self):
+        self.calls = []
+
+    def start(self):
+        pass
+
+    def stop(self):
+        pass
+
+    async def call(self, service, method, **kwargs):
+        self.calls.append((service, method, kwargs))
+        return {"ok": True}
+
+
+def test_the_gateway_refuses_a_junk_body_before_any_rpc_and_passes_a_clean_one_on():
+    from fastapi.testclient import TestClient
+
+    from gateway.auth.principal import Principal
+    from gateway.auth.tokens import issue
+
+    broker = RecordingBroker()
+    settings = GatewaySettings(amqp_uri="amqp://guest:guest@127.0.0.1:1/",
+                               data_dir=Path(tempfile.mkdtemp(prefix="specs-")))
+    with TestClient(create_app(settings, broker=broker)) as client:
+        token = issue(Principal("1", "edu", Role.SUPERVISOR, "org_education_bureau"),
+                      settings.secret_key, 5)
+        headers = {"Authorization": f"Bearer {token}"}
+        url = "/api/v1/problems/p1/check_progress"
+        junk = client.post(url, headers=headers, json={
+            "flags": [{"flag": ["inadequate"], "reason": "未公示"}]})
+        assert junk.status_code == 422 and broker.calls == []
+        detail = junk.json()["detail"]
+        first = detail[0] if isinstance(detail, list) else detail   # FastAPI's or the one shape
+        assert first.get("field") == "flags[0].flag" or first.get("loc") == [
+            "body", "flags", 0, "flag"]
+        assert first["message_zh"]
+        clean = client.post(url, headers=headers, json={
+            "flags": [{"flag": "inadequate", "reason": " 未公示 "}], "new_deadline": "2030-01-31"})
+        assert clean.status_code == 200
+        assert broker.calls == [("ledger", "act", {
+            "problem_id": "p1", "action": "check_progress",
+            "actor": {"username": "edu", "role": "supervisor", "org_code": "org_education_bureau"},
+            "args": {"flags": [{"flag": "inadequate", "reason": "未公示"}],
+                     "new_deadline": "2030-01-31"}})]
+        assert client.post("/api/v1/problems/p1/strike_off", headers=headers).status_code == 200
+        assert broker.calls[-1][2]["args"] == {}
