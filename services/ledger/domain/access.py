@@ -12,7 +12,7 @@ Two rules bind whoever is allowed:
 """
 from __future__ import annotations
 
-from contracts.actions import SPECS, CALLERS_DOC
+from contracts.actions import CALLERS_DOC, SPECS
 from contracts.vocabulary import REACH, Action, Reach, Role, actor_kind
 from services.ledger.domain.actions import REPORTED_BY, Actor, InvalidInput
 from services.ledger.domain.lifecycle import Problem
