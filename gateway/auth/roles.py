@@ -1,18 +1,12 @@
-"""Roles (角色) of the platform. Every endpoint names the roles that may call it."""
+"""Roles (角色) of the platform. Every endpoint names the roles that may call it.
+
+The roles themselves are the platform's vocabulary (``contracts.vocabulary.Role``, re-exported
+here); the gateway adds their Chinese labels and the groups its guards use."""
 from __future__ import annotations
 
-from enum import Enum
+from contracts.vocabulary import Role
 
-
-class Role(str, Enum):
-    PUBLIC = "public"                # anyone, no token (群众、举报人)
-    UNIT_HANDLER = "unit_handler"    # a unit's handler (承办人), tied to one organization
-    SUPERVISOR = "supervisor"        # a supervising body (系统分管部门), tied to its organization
-    COUNTY_OFFICE = "county_office"  # the county party office (县委办公室)
-    MEDIA = "media"                  # the publicity department's media team (县委宣传部)
-    SPOT_CHECK = "spot_check"        # the spot-check team (抽查组)
-    OPS = "ops"                      # operations (运维)
-
+__all__ = ["ORG_BOUND_ROLES", "ROLE_LABELS_ZH", "STAFF_ROLES", "Role"]
 
 ROLE_LABELS_ZH: dict[Role, str] = {
     Role.PUBLIC: "公众",

@@ -1,12 +1,11 @@
 """The ledger (台账) over HTTP: lists, a problem with its timeline, one endpoint per
 lifecycle action, roll-ups, chain verification and work plans. The gateway names the roles
 of each endpoint; the ledger decides scope (own unit, own system, all) and the rules."""
-from __future__ import annotations
-
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Path, Query, Request
 
+from contracts.actions import SPECS, ActionSpec, describe
 from gateway.auth.guards import PrincipalDep, allow
 from gateway.auth.principal import Principal
 from gateway.auth.roles import Role
@@ -16,34 +15,9 @@ router = APIRouter(prefix="/api/v1", tags=["ledger 台账"])
 R = Role
 READERS = (R.COUNTY_OFFICE, R.SUPERVISOR, R.UNIT_HANDLER, R.SPOT_CHECK)
 SUPERVISING = (R.COUNTY_OFFICE, R.SUPERVISOR)
-UNIT = (R.COUNTY_OFFICE, R.UNIT_HANDLER)
-ACTION_ROLES: dict[str, tuple[Role, ...]] = {
-    "dispatch": SUPERVISING, "reassign": SUPERVISING, "approve_plan": SUPERVISING,
-    "reject_plan": SUPERVISING, "accept_unfounded": SUPERVISING,
-    "reject_unfounded": SUPERVISING, "check_progress": SUPERVISING,
-    "reject_rectification": SUPERVISING, "strike_off": SUPERVISING, "merge": SUPERVISING,
-    "unmerge": SUPERVISING, "transfer_out": SUPERVISING, "suspend": SUPERVISING,
-    "resume": SUPERVISING, "decide_severity": SUPERVISING,
-    "verify": UNIT, "report_unfounded": UNIT, "record_progress": UNIT,
-    "report_rectified": UNIT,
-    "reopen": (R.COUNTY_OFFICE, R.SUPERVISOR, R.SPOT_CHECK),
-}
-ACTION_SUMMARIES = {
-    "dispatch": "交办 dispatch to a unit with a response deadline",
-    "reassign": "转办 reassign to another unit (the deadline follows)",
-    "verify": "查实 verified, with a rectification plan (six fields + handling class)",
-    "report_unfounded": "查否 unfounded, with findings and evidence",
-    "approve_plan": "审核通过整改计划 approve the plan", "reject_plan": "退回整改计划 send back",
-    "accept_unfounded": "认可查否 accept unfounded", "reject_unfounded": "退回查否 send back",
-    "record_progress": "报告整改进展 record progress",
-    "check_progress": "整改落实情况检查 progress check, flags with reason and new deadline",
-    "report_rectified": "报告整改完成 rectified, with evidence",
-    "reject_rectification": "退回整改 send rectification back",
-    "strike_off": "销号 strike off", "reopen": "重新启动 reopen (spot-check, look-back, dispute)",
-    "merge": "合并重复线索 merge as duplicate", "unmerge": "撤销合并 undo a merge",
-    "transfer_out": "移交 transfer out", "suspend": "中止计时 suspend (timers pause)",
-    "resume": "恢复计时 resume", "decide_severity": "宽严相济 record the severity decision",
-}
+# Derived from each action's one specification (``contracts.actions.SPECS``).
+ACTION_ROLES: dict[str, tuple[Role, ...]] = {a.value: spec.roles for a, spec in SPECS.items()}
+ACTION_SUMMARIES: dict[str, str] = {a.value: spec.summary for a, spec in SPECS.items()}
 JsonObject = Annotated[dict[str, Any], Body(default_factory=dict)]
 
 
@@ -80,20 +54,30 @@ async def get_problem(problem_id: str, request: Request, principal: PrincipalDep
                                                actor=actor(principal))
 
 
-def _action_endpoint(action: str):
-    async def endpoint(problem_id: str, request: Request, principal: PrincipalDep,
-                       args: JsonObject) -> dict:
+ProblemId = Annotated[str, Path(max_length=64)]
+
+
+def _action_endpoint(spec: ActionSpec):
+    """The route of one action: its body is the action's input model (validated here, a bad
+    body is a 422 naming the field before any RPC; documented in the OpenAPI schema)."""
+    model = spec.input
+    required = any(field.is_required() for field in model.model_fields.values())
+    body = Body() if required else Body(default_factory=model)
+
+    async def endpoint(problem_id: ProblemId, request: Request, principal: PrincipalDep,
+                       args: Annotated[model, body]) -> dict:
         return await request.app.state.broker.call(
-            "ledger", "act", problem_id=problem_id, action=action, actor=actor(principal),
-            args=args)
-    endpoint.__name__ = f"problem_{action}"
+            "ledger", "act", problem_id=problem_id, action=spec.action.value,
+            actor=actor(principal), args=args.model_dump(mode="json", exclude_unset=True))
+    endpoint.__name__ = f"problem_{spec.action.value}"
     return endpoint
 
 
-for _action, _roles in ACTION_ROLES.items():
-    router.add_api_route(f"/problems/{{problem_id}}/{_action}", _action_endpoint(_action),
-                         methods=["POST"], dependencies=[allow(*_roles)],
-                         summary=ACTION_SUMMARIES[_action])
+for _spec in SPECS.values():
+    router.add_api_route(f"/problems/{{problem_id}}/{_spec.action.value}",
+                         _action_endpoint(_spec), methods=["POST"],
+                         dependencies=[allow(*_spec.roles)], summary=_spec.summary,
+                         description=describe(_spec))
 
 
 @router.get("/ledger/rollup", dependencies=[allow(R.COUNTY_OFFICE, R.SUPERVISOR, R.SPOT_CHECK)])

@@ -10,6 +10,8 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from contracts.vocabulary import Outcome, State
+
 RECEIVED = "received"
 REGISTERED = "registered"
 IN_PROGRESS = "in_progress"
@@ -22,10 +24,10 @@ STATUS_LABELS = {
     CLOSED: {"zh": "已办结", "en": "Closed"},
 }
 OUTCOME_LABELS = {
-    "rectified": {"zh": "已整改销号", "en": "Rectified and struck off"},
-    "unfounded": {"zh": "经核查不属实(查否)", "en": "Found unfounded"},
-    "merged": {"zh": "与其他线索合并办理", "en": "Merged with another report"},
-    "transferred": {"zh": "已移交有关部门", "en": "Transferred to another authority"},
+    Outcome.RECTIFIED: {"zh": "已整改销号", "en": "Rectified and struck off"},
+    Outcome.UNFOUNDED: {"zh": "经核查不属实(查否)", "en": "Found unfounded"},
+    Outcome.MERGED: {"zh": "与其他线索合并办理", "en": "Merged with another report"},
+    Outcome.TRANSFERRED: {"zh": "已移交有关部门", "en": "Transferred to another authority"},
 }
 
 
@@ -60,7 +62,8 @@ class ReceiptView:
             "outcome": self.outcome,
             "outcome_zh": OUTCOME_LABELS.get(self.outcome, {}).get("zh"),
             "outcome_en": OUTCOME_LABELS.get(self.outcome, {}).get("en"),
-            "may_dispute": self.status == CLOSED and self.outcome in ("rectified", "unfounded"),
+            "may_dispute": self.status == CLOSED
+            and self.outcome in (Outcome.RECTIFIED, Outcome.UNFOUNDED),
         }
 
 
@@ -76,8 +79,8 @@ def next_status_on_registration(current: str) -> str:
 
 def status_after_transition(to_state: str, outcome: str | None) -> tuple[str, str | None]:
     """What the reporter sees once the ledger moved the problem (no internal detail)."""
-    if to_state == "closed":
+    if to_state == State.CLOSED:
         return CLOSED, outcome
-    if to_state == "registered":
+    if to_state == State.REGISTERED:
         return REGISTERED, None
     return IN_PROGRESS, None

@@ -10,10 +10,10 @@ from kit.uow import AlreadyProcessed, UnitOfWork
 from services.ledger.adapters import repository as repo
 from services.ledger.adapters.orm import utcnow
 from services.ledger.domain import LOCAL_TZ, chain, duplicates, severity, timers
-from services.ledger.domain.access import (
-    NotPermitted, check_permitted, may_see, visible_units,
+from services.ledger.domain.access import NotPermitted, authorize, may_see, visible_units
+from services.ledger.domain.actions import (
+    Actor, Context, InvalidInput, Rules, parse_input, perform,
 )
-from services.ledger.domain.actions import Actor, Context, InvalidInput, Rules, perform
 from services.ledger.domain.lifecycle import Action, Problem
 from services.ledger.domain.registration import register
 
@@ -96,13 +96,14 @@ def act(uow: UnitOfWork, campaign, *, problem_id: str, action: str, actor: Actor
         chosen = Action(action)
     except ValueError:
         raise InvalidInput("action", f"unknown action '{action}'") from None
+    inp = parse_input(chosen, args)
     ctx = context(campaign, today)
     with uow:
         problem = _load_visible(uow, campaign, problem_id, actor, lock=True)
         counted_as = repo.count_key(problem, supervisor_code(campaign, problem.unit))
-        check_permitted(campaign, actor, chosen, problem, args)
-        target = _merge_target(uow, campaign, problem, chosen, args, actor)
-        change = perform(problem, chosen, actor, args, ctx)
+        authorize(campaign, actor, chosen, problem, inp)
+        target = _merge_target(uow, campaign, problem, chosen, inp, actor)
+        change = perform(problem, chosen, actor, inp, ctx)
         repo.save(uow.session, problem, supervisor_code(campaign, problem.unit), counted_as)
         _move_provenance(uow, problem, chosen, target, change)
         seq = repo.append_history(uow.session, problem_id=problem.id, action=chosen.value,
@@ -122,14 +123,14 @@ def act(uow: UnitOfWork, campaign, *, problem_id: str, action: str, actor: Actor
 
 def _load_visible(uow, campaign, problem_id, actor, *, lock=False) -> Problem:
     problem = repo.load(uow.session, problem_id, lock=lock)
-    if problem is None or (actor.role != "reporter" and not may_see(campaign, actor, problem)):
+    if problem is None or not may_see(campaign, actor, problem):
         raise ProblemNotFound(problem_id)
     return problem
 
 
 def _merge_target(uow, campaign, problem, action, args, actor) -> Problem | None:
     if action is Action.MERGE:
-        target = repo.load(uow.session, str(args.get("into")), lock=True)
+        target = repo.load(uow.session, args.into, lock=True)
         if target is None or not target.is_open or not may_see(campaign, actor, target):
             raise InvalidInput("into", "the id of another open problem you can see")
         return target

@@ -44,9 +44,10 @@ def domain_errors(fn):
         except PlanInvalid as exc:
             raise Invalid(f"rectification plan: {exc}", f"整改计划不完整或有误:{exc}") from None
         except InvalidInput as exc:
-            raise Invalid(str(exc), f"输入有误:{exc}") from None
+            raise Invalid(str(exc), f"输入有误({exc.field}):{exc.message_zh}"
+                          if exc.message_zh else f"输入有误:{exc}") from None
         except NotPermitted as exc:
-            raise Forbidden(str(exc), f"无权执行此操作:{exc}") from None
+            raise Forbidden(str(exc), exc.message_zh or f"无权执行此操作:{exc}") from None
         except handlers.ProblemNotFound as exc:
             raise NotFound(f"not found: {exc}", f"未找到:{exc}") from None
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from contracts.vocabulary import EventName as E
+
 COUNTY_OFFICE = "county_office"
 
 
@@ -24,24 +26,24 @@ def on_problem_registered(problem_id: str, title: str) -> list[Notice]:
 
 # Who hears of each lifecycle step: the unit when the ball is in its court, the supervising
 # body when it has something to decide, the county office when a problem is struck off.
-TO_UNIT = {"dispatched", "reassigned", "plan_rejected", "unfounded_rejected",
-           "rectification_rejected", "progress_checked", "reopened"}
-TO_SUPERVISOR = {"verified", "closure_unfounded", "rectification_reported", "reopened"}
-TO_COUNTY = {"struck_off", "unfounded_accepted", "transferred"}
-SUBJECTS = {
-    "dispatched": ("问题已交办,请按期反馈", "A problem was dispatched to you"),
-    "reassigned": ("问题已转办至本单位", "A problem was reassigned to your unit"),
-    "verified": ("单位已查实并提交整改计划,待审核", "Verified; rectification plan awaits review"),
-    "closure_unfounded": ("单位报告查否,待审核", "Reported unfounded; awaits review"),
-    "plan_rejected": ("整改计划被退回", "Rectification plan sent back"),
-    "unfounded_rejected": ("查否结论被退回", "Unfounded finding sent back"),
-    "progress_checked": ("整改落实情况检查结果", "Progress check recorded"),
-    "rectification_reported": ("单位报告整改完成,待销号", "Rectification reported; awaits strike-off"),
-    "rectification_rejected": ("整改结果被退回", "Rectification sent back"),
-    "struck_off": ("问题已销号", "Problem struck off"),
-    "unfounded_accepted": ("查否结论已认可", "Unfounded finding accepted"),
-    "transferred": ("问题已移交", "Problem transferred"),
-    "reopened": ("问题被重新启动", "Problem reopened"),
+TO_UNIT = {E.DISPATCHED, E.REASSIGNED, E.PLAN_REJECTED, E.UNFOUNDED_REJECTED,
+           E.RECTIFICATION_REJECTED, E.PROGRESS_CHECKED, E.REOPENED}
+TO_SUPERVISOR = {E.VERIFIED, E.CLOSURE_UNFOUNDED, E.RECTIFICATION_REPORTED, E.REOPENED}
+TO_COUNTY = {E.STRUCK_OFF, E.UNFOUNDED_ACCEPTED, E.TRANSFERRED}
+SUBJECTS: dict[E, tuple[str, str]] = {
+    E.DISPATCHED: ("问题已交办,请按期反馈", "A problem was dispatched to you"),
+    E.REASSIGNED: ("问题已转办至本单位", "A problem was reassigned to your unit"),
+    E.VERIFIED: ("单位已查实并提交整改计划,待审核", "Verified; rectification plan awaits review"),
+    E.CLOSURE_UNFOUNDED: ("单位报告查否,待审核", "Reported unfounded; awaits review"),
+    E.PLAN_REJECTED: ("整改计划被退回", "Rectification plan sent back"),
+    E.UNFOUNDED_REJECTED: ("查否结论被退回", "Unfounded finding sent back"),
+    E.PROGRESS_CHECKED: ("整改落实情况检查结果", "Progress check recorded"),
+    E.RECTIFICATION_REPORTED: ("单位报告整改完成,待销号", "Rectification reported; awaits strike-off"),
+    E.RECTIFICATION_REJECTED: ("整改结果被退回", "Rectification sent back"),
+    E.STRUCK_OFF: ("问题已销号", "Problem struck off"),
+    E.UNFOUNDED_ACCEPTED: ("查否结论已认可", "Unfounded finding accepted"),
+    E.TRANSFERRED: ("问题已移交", "Problem transferred"),
+    E.REOPENED: ("问题被重新启动", "Problem reopened"),
 }
 
 

@@ -143,3 +143,70 @@ def test_work_plan_filing_and_acknowledgement(stack, client):
                        f"/api/v1/work-plans/{plan_id}/acknowledge").status_code == 200
     missing = client.call("supervisor-edu", "GET", "/api/v1/work-plans/missing").json()
     assert "org_sch_yanshan_high" not in {m["unit"] for m in missing["missing"]}
+
+
+def test_one_account_cannot_run_a_case_alone(stack, client):
+    """职责分离: the county office account dispatches and, acting for the unit, verifies;
+    approving its own report is refused with the rule named, another account approves."""
+    pid, _ = new_problem(stack, client)
+    client.act("county", pid, "dispatch", respond_days=5)
+    missing = client.act("county", pid, "verify", expect=422, plan=PLAN)
+    assert "on_behalf_of" in missing["detail"]["message"]
+    for_unit = {"on_behalf_of": "org_sch_yanshan_high", "reason": "承办人出差,县委办公室代为报告"}
+    client.act("county", pid, "verify", plan=PLAN, **for_unit)
+    refused = client.act("county", pid, "approve_plan", expect=403)["detail"]
+    assert "separation of duties" in refused["message"]
+    assert refused["message_zh"].startswith("职责分离") and "弄虚作假" in refused["message_zh"]
+    problem = client.call("county", "GET", f"/api/v1/problems/{pid}").json()
+    assert problem["state"] == "verified"
+    verified = [e for e in problem["timeline"] if e["action"] == "verify"][-1]
+    assert (verified["actor"], verified["data"]["on_behalf_of"], verified["data"]["reason"]) == (
+        "county", "org_sch_yanshan_high", for_unit["reason"])
+    approved = client.act("supervisor-edu", pid, "approve_plan")
+    assert approved["state"] == "rectifying"
+
+
+def _named_field(detail) -> tuple[str, str]:
+    """(field, Chinese message) of a 422, in FastAPI's list shape or the one error shape."""
+    if isinstance(detail, list):
+        loc = [p for p in detail[0]["loc"] if p != "body"]
+        name = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+        return name, detail[0]["message_zh"]
+    return detail["field"], detail["message_zh"]
+
+
+JUNK_BODIES = [
+    ("check_progress", {"flags": [{"flag": ["inadequate"], "reason": "未公示"}],
+                        "new_deadline": IN_100_DAYS}, "flags[0].flag"),
+    ("reopen", {"source": {"spot_check": True}, "reason": "抽查发现问题"}, "source"),
+    ("report_rectified", {"evidence": [{"description": "照片", "sha256": "ab" * 33}]},
+     "evidence[0].sha256"),
+    ("report_rectified", {"evidence": [{"description": "照片", "sha256": "not-hex" * 9}]},
+     "evidence[0].sha256"),
+]
+
+
+@pytest.mark.parametrize(("action", "body", "field"), JUNK_BODIES,
+                         ids=[f"{a}-{f}" for a, _, f in JUNK_BODIES])
+def test_junk_in_an_action_body_is_a_bilingual_422_naming_the_field(stack, client, action,
+                                                                    body, field):
+    pid, _ = new_problem(stack, client)
+    who = "handler-school1" if action == "report_rectified" else "county"
+    reply = client.call(who, "POST", f"/api/v1/problems/{pid}/{action}", json=body)
+    assert reply.status_code == 422, reply.text
+    named, message_zh = _named_field(reply.json()["detail"])
+    assert named == field and message_zh
+    problem = client.call("county", "GET", f"/api/v1/problems/{pid}").json()
+    assert problem["state"] == "registered" and problem["version"] == 0
+
+
+def test_every_action_body_is_documented_with_named_typed_fields(stack):
+    spec = httpx.get(f"{stack.base_url}/openapi.json", timeout=10).json()
+    actions = {path.rsplit("/", 1)[1]: ops["post"] for path, ops in spec["paths"].items()
+               if path.startswith("/api/v1/problems/{problem_id}/")}
+    assert len(actions) == 20
+    for action, operation in actions.items():
+        ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        body = spec["components"]["schemas"][ref.rsplit("/", 1)[1]]
+        assert body["type"] == "object" and body["additionalProperties"] is False, action
+        assert body["properties"], action

@@ -5,25 +5,28 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
+from pydantic import BaseModel, ValidationError
+
+from contracts import actions as contract
+from contracts.vocabulary import FLAG_LABELS_ZH
 from services.ledger.domain import workdays
 from services.ledger.domain.lifecycle import (
     CLOSING_OUTCOME, EVENT_NAMES, Action, IllegalTransition, Problem, State, check_allowed,
 )
-from services.ledger.domain.plan import HORIZON, make_plan
+from services.ledger.domain.plan import HORIZON, PlanInvalid, make_plan
 
 A = Action
-FLAGS = {"slow_progress": "整改进度慢", "inadequate": "整改不到位", "poor_effect": "整改效果不佳"}
-REOPEN_SOURCES = {"spot_check": "抽查", "look_back": "回头看", "reporter_dispute": "举报人异议"}
-SERIOUSNESS = ("ordinary", "serious")
-SEVERITY_LEVELS = ("lighter", "standard", "stricter")
+REPORTED_BY = "reported_by"   # details key: who reported the step awaiting a decision
 
 
 class InvalidInput(ValueError):
-    """An action's input is missing or wrong; ``field`` names it."""
+    """An action's input is missing or wrong; ``field`` names it, ``message_zh`` says it in
+    Chinese where the domain has the words."""
 
-    def __init__(self, field_name: str, message: str):
+    def __init__(self, field_name: str, message: str, message_zh: str | None = None):
         super().__init__(f"{field_name}: {message}")
         self.field = field_name
+        self.message_zh = message_zh
 
 
 @dataclass(frozen=True)
@@ -61,11 +64,35 @@ class Change:
     data: dict
 
 
-def perform(problem: Problem, action: Action, actor: Actor, args: dict, ctx: Context) -> Change:
-    """Apply ``action`` to ``problem`` in place and describe the change."""
+def parse_input(action: Action, args) -> contract.ActionInput:
+    """The action's input as its contract's model (``contracts.actions``), or InvalidInput
+    naming the first bad field (PlanInvalid listing all of a plan's)."""
+    model = contract.SPECS[action].input
+    if isinstance(args, model):
+        return args
+    try:
+        return model.model_validate(args.model_dump() if isinstance(args, BaseModel) else args)
+    except ValidationError as exc:
+        errors = exc.errors()
+    in_plan = [e for e in errors if len(e["loc"]) > 1 and e["loc"][0] == "plan"]
+    if in_plan and len(in_plan) == len(errors):
+        raise PlanInvalid([(contract.field_path(e["loc"][1:]), contract.reason_of(e)[0])
+                           for e in in_plan])
+    first = errors[0]
+    en, zh = contract.reason_of(first)
+    raise InvalidInput(contract.field_path(first["loc"]) or "args", en, zh)
+
+
+def perform(problem: Problem, action: Action, actor: Actor, args, ctx: Context) -> Change:
+    """Apply ``action`` to ``problem`` in place and describe the change. ``args`` is the
+    action's input: its contract's model, or plain data checked against it first."""
+    inp = parse_input(action, args)
     before = problem.state
     target = check_allowed(problem, action)
-    recorded = HANDLERS[action](problem, args, ctx) or {}
+    recorded = HANDLERS[action](problem, inp, ctx) or {}
+    recorded.update(_acting_for(inp))
+    if action in REPORTED_STEPS:
+        problem.details[REPORTED_BY] = {"action": action.value, "by": actor.username}
     problem.state = target
     if action in CLOSING_OUTCOME:
         problem.outcome = CLOSING_OUTCOME[action]
@@ -74,88 +101,62 @@ def perform(problem: Problem, action: Action, actor: Actor, args: dict, ctx: Con
     return Change(problem.id, action, EVENT_NAMES[action], before, target, actor, recorded)
 
 
-def _text(args: dict, name: str, limit: int = 5000) -> str:
-    value = args.get(name)
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(name, "required")
-    if len(value) > limit:
-        raise InvalidInput(name, f"at most {limit} characters")
-    return value.strip()
+def _acting_for(args) -> dict:
+    """代为办理: on whose behalf and why, for the history."""
+    unit = getattr(args, "on_behalf_of", None)
+    return {"on_behalf_of": unit, "reason": args.reason} if unit else {}
 
 
-def _optional_text(args: dict, name: str) -> str | None:
-    return _text(args, name) if args.get(name) not in (None, "") else None
-
-
-def _date_arg(args: dict, name: str, today: date) -> date:
-    raw = args.get(name)
-    try:
-        value = raw if isinstance(raw, date) else date.fromisoformat(str(raw))
-    except ValueError:
-        raise InvalidInput(name, "required, as a date YYYY-MM-DD") from None
+def _date_arg(value: date, name: str, today: date) -> date:
     if value < today:
-        raise InvalidInput(name, "lies in the past")
+        raise InvalidInput(name, "lies in the past", "不能早于今天")
     if value > today + HORIZON:
-        raise InvalidInput(name, "lies more than five years ahead")
+        raise InvalidInput(name, "lies more than five years ahead", "不能晚于五年之后")
     return value
 
 
-def _evidence(args: dict) -> list[dict]:
-    items = args.get("evidence")
-    if not isinstance(items, list) or not items:
-        raise InvalidInput("evidence", "at least one item of evidence is required")
-    cleaned = []
-    for i, item in enumerate(items[:50]):
-        if not isinstance(item, dict) or not str(item.get("description", "")).strip():
-            raise InvalidInput(f"evidence[{i}].description", "required")
-        entry = {"description": str(item["description"]).strip()[:2000]}
-        if item.get("sha256"):
-            entry["sha256"] = str(item["sha256"])[:64]
-        cleaned.append(entry)
-    return cleaned
+def _evidence(items) -> list[dict]:
+    return [{"description": e.description, **({"sha256": e.sha256} if e.sha256 else {})}
+            for e in items]
 
 
-def _respond_by(args: dict, ctx: Context) -> date:
-    if args.get("respond_by"):
-        return _date_arg(args, "respond_by", ctx.today)
-    days = args.get("respond_days", ctx.rules.respond_days)
-    if not isinstance(days, int) or not 1 <= days <= 120:
-        raise InvalidInput("respond_days", "a whole number of working days, 1 to 120")
+def _respond_by(args, ctx: Context) -> date:
+    if args.respond_by:
+        return _date_arg(args.respond_by, "respond_by", ctx.today)
+    days = args.respond_days or ctx.rules.respond_days
     return workdays.add_workdays(ctx.today, days)
 
 
-def _unit(args: dict, ctx: Context, required: bool) -> str | None:
-    unit = args.get("unit")
+def _unit(args, ctx: Context, required: bool) -> str | None:
+    unit = args.unit
     if unit is None and not required:
         return None
-    if not isinstance(unit, str) or not ctx.unit_exists(unit):
-        raise InvalidInput("unit", f"unknown unit '{unit}'")
+    if unit is None or not ctx.unit_exists(unit):
+        raise InvalidInput("unit", f"unknown unit '{unit}'", "不是本次专项工作中的单位")
     return unit
 
 
-def _dispatch(p: Problem, args: dict, ctx: Context) -> dict:
+def _dispatch(p: Problem, args, ctx: Context) -> dict:
     unit = _unit(args, ctx, required=p.unit is None) or p.unit
-    respond_by, note = _respond_by(args, ctx), _optional_text(args, "note")
+    respond_by, note = _respond_by(args, ctx), args.note
     p.unit, p.respond_by, p.last_progress_on = unit, respond_by, ctx.today
     return {"unit": unit, "respond_by": p.respond_by.isoformat(), "note": note}
 
 
-def _reassign(p: Problem, args: dict, ctx: Context) -> dict:
+def _reassign(p: Problem, args, ctx: Context) -> dict:
     unit = _unit(args, ctx, required=True)
     if unit == p.unit:
-        raise InvalidInput("unit", "the problem is already with this unit")
-    reason = _text(args, "reason")
+        raise InvalidInput("unit", "the problem is already with this unit", "问题已由该单位承办")
+    reason = args.reason
     previous, p.unit = p.unit, unit
     return {"from_unit": previous, "unit": unit, "reason": reason,
             "respond_by": p.respond_by.isoformat() if p.respond_by else None}
 
 
-def _verify(p: Problem, args: dict, ctx: Context) -> dict:
-    plan = make_plan(args.get("plan") or {}, today=ctx.today, known_unit=ctx.unit_exists)
-    seriousness = args.get("seriousness", "ordinary")
-    if seriousness not in SERIOUSNESS:
-        raise InvalidInput("seriousness", "ordinary or serious")
-    note = _optional_text(args, "note")
+def _verify(p: Problem, args, ctx: Context) -> dict:
+    plan = make_plan(args.plan, today=ctx.today, known_unit=ctx.unit_exists)
+    seriousness = args.seriousness.value
+    note = args.note
     p.plan = plan
     p.seriousness = seriousness
     phase = ctx.phase_on(ctx.today)
@@ -167,23 +168,23 @@ def _verify(p: Problem, args: dict, ctx: Context) -> dict:
             "severity_advice": p.severity_advice, "note": note}
 
 
-def _report_unfounded(p: Problem, args: dict, ctx: Context) -> dict:
-    findings = {"findings": _text(args, "findings"), "evidence": _evidence(args)}
+def _report_unfounded(p: Problem, args, ctx: Context) -> dict:
+    findings = {"findings": args.findings, "evidence": _evidence(args.evidence)}
     p.details["unfounded"] = findings
     p.last_progress_on = ctx.today
-    return findings
+    return dict(findings)
 
 
-def _approve_plan(p: Problem, args: dict, ctx: Context) -> dict:
-    note = _optional_text(args, "note")
+def _approve_plan(p: Problem, args, ctx: Context) -> dict:
+    note = args.note
     p.rectify_by = p.plan.deadline
     p.last_progress_on = ctx.today
     return {"rectify_by": p.rectify_by.isoformat(), "note": note}
 
 
-def _send_back(p: Problem, args: dict, ctx: Context) -> dict:
+def _send_back(p: Problem, args, ctx: Context) -> dict:
     """退回: the unit answers again, with a fresh response deadline."""
-    reason = _text(args, "reason")
+    reason = args.reason
     respond_by = _respond_by(args, ctx)
     p.plan = None if p.state is State.VERIFIED else p.plan
     p.respond_by = respond_by
@@ -191,16 +192,17 @@ def _send_back(p: Problem, args: dict, ctx: Context) -> dict:
     return {"reason": reason, "respond_by": p.respond_by.isoformat()}
 
 
-def _accept_unfounded(p: Problem, args: dict, ctx: Context) -> dict:
-    return {"note": _optional_text(args, "note")}
+def _accept_unfounded(p: Problem, args, ctx: Context) -> dict:
+    return {"note": args.note}
 
 
-def _record_progress(p: Problem, args: dict, ctx: Context) -> dict:
-    note = _text(args, "note")
-    done = args.get("milestone_done")
+def _record_progress(p: Problem, args, ctx: Context) -> dict:
+    note = args.note
+    done = args.milestone_done
     if done is not None:
-        if not isinstance(done, int) or not 0 <= done < len(p.plan.milestones):
-            raise InvalidInput("milestone_done", "the index of one of the plan's milestones")
+        if not 0 <= done < len(p.plan.milestones):
+            raise InvalidInput("milestone_done", "the index of one of the plan's milestones",
+                               "应为整改计划中某一阶段目标的序号")
         stones = list(p.plan.milestones)
         stones[done] = replace(stones[done], done_on=ctx.today)
         p.plan = replace(p.plan, milestones=tuple(stones))
@@ -208,49 +210,42 @@ def _record_progress(p: Problem, args: dict, ctx: Context) -> dict:
     return {"note": note, "milestone_done": done}
 
 
-def _check_progress(p: Problem, args: dict, ctx: Context) -> dict:
-    flags = args.get("flags") or []
-    if not isinstance(flags, list):
-        raise InvalidInput("flags", "a list")
-    cleaned = []
-    for i, flag in enumerate(flags):
-        if not isinstance(flag, dict) or flag.get("flag") not in FLAGS:
-            raise InvalidInput(f"flags[{i}].flag", "one of " + ", ".join(FLAGS))
-        cleaned.append({"flag": flag["flag"], "flag_zh": FLAGS[flag["flag"]],
-                        "reason": _text(flag, "reason")})
-    record = {"flags": cleaned, "note": _optional_text(args, "note")}
+def _check_progress(p: Problem, args, ctx: Context) -> dict:
+    cleaned = [{"flag": f.flag.value, "flag_zh": FLAG_LABELS_ZH[f.flag], "reason": f.reason}
+               for f in args.flags]
+    record = {"flags": cleaned, "note": args.note}
     if cleaned:
-        p.rectify_by = _date_arg(args, "new_deadline", ctx.today)
+        if args.new_deadline is None:
+            raise InvalidInput("new_deadline", "required with flags, as a date YYYY-MM-DD",
+                               "有问题标记时为必填项,日期格式应为 YYYY-MM-DD")
+        p.rectify_by = _date_arg(args.new_deadline, "new_deadline", ctx.today)
         record["new_deadline"] = p.rectify_by.isoformat()
     p.details.setdefault("checks", []).append({**record, "on": ctx.today.isoformat()})
     return record
 
 
-def _report_rectified(p: Problem, args: dict, ctx: Context) -> dict:
-    record = {"evidence": _evidence(args), "note": _optional_text(args, "note")}
+def _report_rectified(p: Problem, args, ctx: Context) -> dict:
+    record = {"evidence": _evidence(args.evidence), "note": args.note}
     p.details["rectification"] = record
     p.last_progress_on = ctx.today
-    return record
+    return dict(record)
 
 
-def _reject_rectification(p: Problem, args: dict, ctx: Context) -> dict:
-    record = {"reason": _text(args, "reason")}
-    if args.get("new_deadline"):
-        p.rectify_by = _date_arg(args, "new_deadline", ctx.today)
+def _reject_rectification(p: Problem, args, ctx: Context) -> dict:
+    record = {"reason": args.reason}
+    if args.new_deadline:
+        p.rectify_by = _date_arg(args.new_deadline, "new_deadline", ctx.today)
         record["new_deadline"] = p.rectify_by.isoformat()
     p.last_progress_on = ctx.today
     return record
 
 
-def _strike_off(p: Problem, args: dict, ctx: Context) -> dict:
-    return {"note": _optional_text(args, "note")}
+def _strike_off(p: Problem, args, ctx: Context) -> dict:
+    return {"note": args.note}
 
 
-def _reopen(p: Problem, args: dict, ctx: Context) -> dict:
-    source = args.get("source")
-    if source not in REOPEN_SOURCES:
-        raise InvalidInput("source", "one of " + ", ".join(REOPEN_SOURCES))
-    record = {"source": source, "reason": _text(args, "reason"),
+def _reopen(p: Problem, args, ctx: Context) -> dict:
+    record = {"source": args.source.value, "reason": args.reason,
               "previous_outcome": p.outcome.value, "previous_decider": p.decided_by}
     p.outcome = None
     p.decided_by = None
@@ -259,38 +254,39 @@ def _reopen(p: Problem, args: dict, ctx: Context) -> dict:
     return record
 
 
-def _merge(p: Problem, args: dict, ctx: Context) -> dict:
-    into = args.get("into")
-    if not isinstance(into, str) or not into or into == p.id:
-        raise InvalidInput("into", "the id of another open problem")
-    note = _optional_text(args, "note")
+def _merge(p: Problem, args, ctx: Context) -> dict:
+    into = args.into
+    if into == p.id:
+        raise InvalidInput("into", "the id of another open problem",
+                           "应为另一个未办结的问题编号")
+    note = args.note
     p.merged_into = into
     return {"into": into, "note": note}
 
 
-def _unmerge(p: Problem, args: dict, ctx: Context) -> dict:
-    record = {"from": p.merged_into, "reason": _text(args, "reason")}
+def _unmerge(p: Problem, args, ctx: Context) -> dict:
+    record = {"from": p.merged_into, "reason": args.reason}
     p.merged_into = None
     p.outcome = None
     p.decided_by = None
     return record
 
 
-def _transfer_out(p: Problem, args: dict, ctx: Context) -> dict:
-    record = {"to": _text(args, "to", 200), "reason": _text(args, "reason")}
+def _transfer_out(p: Problem, args, ctx: Context) -> dict:
+    record = {"to": args.to, "reason": args.reason}
     p.suspended_since = p.suspension_reason = None
     return record
 
 
-def _suspend(p: Problem, args: dict, ctx: Context) -> dict:
-    p.suspension_reason = _text(args, "reason")
+def _suspend(p: Problem, args, ctx: Context) -> dict:
+    p.suspension_reason = args.reason
     p.suspended_since = ctx.today
     return {"reason": p.suspension_reason}
 
 
-def _resume(p: Problem, args: dict, ctx: Context) -> dict:
+def _resume(p: Problem, args, ctx: Context) -> dict:
     """Timers pause while suspended: every running deadline moves by the days lost."""
-    note = _optional_text(args, "note")
+    note = args.note
     paused = max(workdays.workdays_between(p.suspended_since, ctx.today), 0)
     if p.respond_by:
         p.respond_by = workdays.add_workdays(p.respond_by, paused)
@@ -301,11 +297,9 @@ def _resume(p: Problem, args: dict, ctx: Context) -> dict:
     return {"paused_workdays": paused, "note": note}
 
 
-def _decide_severity(p: Problem, args: dict, ctx: Context) -> dict:
-    decision = args.get("decision")
-    if decision not in SEVERITY_LEVELS:
-        raise InvalidInput("decision", "one of " + ", ".join(SEVERITY_LEVELS))
-    note = _text(args, "note")
+def _decide_severity(p: Problem, args, ctx: Context) -> dict:
+    decision = args.decision.value
+    note = args.note
     p.severity_decision = decision
     return {"decision": decision, "advice": p.severity_advice, "note": note}
 
@@ -321,4 +315,6 @@ HANDLERS = {
     A.SUSPEND: _suspend, A.RESUME: _resume, A.DECIDE_SEVERITY: _decide_severity,
 }
 assert set(HANDLERS) == set(Action), "every action needs a handler"
-__all__ = ["Actor", "Change", "Context", "IllegalTransition", "InvalidInput", "Rules", "perform"]
+REPORTED_STEPS = {spec.decides for spec in contract.SPECS.values() if spec.decides is not None}
+__all__ = ["REPORTED_BY", "Actor", "Change", "Context", "IllegalTransition", "InvalidInput",
+           "Rules", "parse_input", "perform"]

@@ -13,107 +13,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from enum import StrEnum
 
+from contracts.actions import SPECS
+from contracts.vocabulary import Action, EventName, Outcome, State
 from services.ledger.domain.plan import RectificationPlan
 
-
-class State(StrEnum):
-    REGISTERED = "registered"    # 已登记
-    DISPATCHED = "dispatched"    # 已交办
-    VERIFIED = "verified"        # 已查实, plan awaiting approval
-    UNFOUNDED = "unfounded"      # 查否, awaiting the supervisor's acceptance
-    RECTIFYING = "rectifying"    # 整改中
-    RECTIFIED = "rectified"      # 已整改, awaiting strike-off
-    CLOSED = "closed"            # 已办结
-
-
-class Outcome(StrEnum):
-    RECTIFIED = "rectified"      # 整改完成, 销号
-    UNFOUNDED = "unfounded"      # 查否
-    MERGED = "merged"            # 重复线索, 合并
-    TRANSFERRED = "transferred"  # 移交
-
-
-class Action(StrEnum):
-    DISPATCH = "dispatch"
-    REASSIGN = "reassign"
-    VERIFY = "verify"
-    REPORT_UNFOUNDED = "report_unfounded"
-    APPROVE_PLAN = "approve_plan"
-    REJECT_PLAN = "reject_plan"
-    ACCEPT_UNFOUNDED = "accept_unfounded"
-    REJECT_UNFOUNDED = "reject_unfounded"
-    RECORD_PROGRESS = "record_progress"
-    CHECK_PROGRESS = "check_progress"
-    REPORT_RECTIFIED = "report_rectified"
-    REJECT_RECTIFICATION = "reject_rectification"
-    STRIKE_OFF = "strike_off"
-    REOPEN = "reopen"
-    MERGE = "merge"
-    UNMERGE = "unmerge"
-    TRANSFER_OUT = "transfer_out"
-    SUSPEND = "suspend"
-    RESUME = "resume"
-    DECIDE_SEVERITY = "decide_severity"
-
+__all__ = ["ALLOWED_WHILE_SUSPENDED", "CLOSING_OUTCOME", "EVENT_NAMES", "REQUIRES_OUTCOME",
+           "TRANSITIONS", "Action", "EventName", "IllegalTransition", "Outcome", "Problem",
+           "State", "check_allowed"]
 
 S, A = State, Action
-OPEN_AFTER_DISPATCH = (S.DISPATCHED, S.VERIFIED, S.UNFOUNDED, S.RECTIFYING, S.RECTIFIED)
 
+# The ledger's rules, read off the actions' specifications (``contracts.actions``).
 TRANSITIONS: dict[tuple[State, Action], State] = {
-    (S.REGISTERED, A.DISPATCH): S.DISPATCHED,
-    (S.DISPATCHED, A.REASSIGN): S.DISPATCHED,
-    (S.RECTIFYING, A.REASSIGN): S.RECTIFYING,
-    (S.DISPATCHED, A.VERIFY): S.VERIFIED,
-    (S.DISPATCHED, A.REPORT_UNFOUNDED): S.UNFOUNDED,
-    (S.VERIFIED, A.APPROVE_PLAN): S.RECTIFYING,
-    (S.VERIFIED, A.REJECT_PLAN): S.DISPATCHED,
-    (S.UNFOUNDED, A.ACCEPT_UNFOUNDED): S.CLOSED,
-    (S.UNFOUNDED, A.REJECT_UNFOUNDED): S.DISPATCHED,
-    (S.RECTIFYING, A.RECORD_PROGRESS): S.RECTIFYING,
-    (S.RECTIFYING, A.CHECK_PROGRESS): S.RECTIFYING,
-    (S.RECTIFYING, A.REPORT_RECTIFIED): S.RECTIFIED,
-    (S.RECTIFIED, A.REJECT_RECTIFICATION): S.RECTIFYING,
-    (S.RECTIFIED, A.STRIKE_OFF): S.CLOSED,
-    (S.CLOSED, A.REOPEN): S.REGISTERED,
-    (S.REGISTERED, A.MERGE): S.CLOSED,
-    (S.CLOSED, A.UNMERGE): S.REGISTERED,
-    (S.REGISTERED, A.TRANSFER_OUT): S.CLOSED,
-    (S.DISPATCHED, A.TRANSFER_OUT): S.CLOSED,
-    **{(s, A.SUSPEND): s for s in OPEN_AFTER_DISPATCH},
-    **{(s, A.RESUME): s for s in OPEN_AFTER_DISPATCH},
-    **{(s, A.DECIDE_SEVERITY): s for s in (S.VERIFIED, S.RECTIFYING, S.RECTIFIED, S.CLOSED)},
-}
+    (state, spec.action): spec.target or state
+    for spec in SPECS.values() for state in spec.from_states}
 
-CLOSING_OUTCOME = {
-    A.ACCEPT_UNFOUNDED: Outcome.UNFOUNDED,
-    A.STRIKE_OFF: Outcome.RECTIFIED,
-    A.MERGE: Outcome.MERGED,
-    A.TRANSFER_OUT: Outcome.TRANSFERRED,
-}
+CLOSING_OUTCOME: dict[Action, Outcome] = {
+    a: spec.closes_as for a, spec in SPECS.items() if spec.closes_as is not None}
 
 # Outcomes each backward action may start from (a merged problem is unmerged, not reopened).
-REQUIRES_OUTCOME = {
-    A.REOPEN: (Outcome.RECTIFIED, Outcome.UNFOUNDED),
-    A.UNMERGE: (Outcome.MERGED,),
-    A.DECIDE_SEVERITY: (None, Outcome.RECTIFIED),
-}
+REQUIRES_OUTCOME: dict[Action, tuple[Outcome | None, ...]] = {
+    a: spec.requires_outcome for a, spec in SPECS.items() if spec.requires_outcome is not None}
 
-ALLOWED_WHILE_SUSPENDED = {A.RESUME, A.TRANSFER_OUT, A.DECIDE_SEVERITY}
+ALLOWED_WHILE_SUSPENDED = {a for a, spec in SPECS.items() if spec.while_suspended}
 
 # Event names (past tense) for each action, as published ``problem.<name>``.
-EVENT_NAMES = {
-    A.DISPATCH: "dispatched", A.REASSIGN: "reassigned", A.VERIFY: "verified",
-    A.REPORT_UNFOUNDED: "closure_unfounded", A.APPROVE_PLAN: "plan_approved",
-    A.REJECT_PLAN: "plan_rejected", A.ACCEPT_UNFOUNDED: "unfounded_accepted",
-    A.REJECT_UNFOUNDED: "unfounded_rejected", A.RECORD_PROGRESS: "progress_recorded",
-    A.CHECK_PROGRESS: "progress_checked", A.REPORT_RECTIFIED: "rectification_reported",
-    A.REJECT_RECTIFICATION: "rectification_rejected", A.STRIKE_OFF: "struck_off",
-    A.REOPEN: "reopened", A.MERGE: "merged", A.UNMERGE: "unmerged",
-    A.TRANSFER_OUT: "transferred", A.SUSPEND: "suspended", A.RESUME: "resumed",
-    A.DECIDE_SEVERITY: "severity_decided",
-}
+EVENT_NAMES: dict[Action, EventName] = {a: spec.event for a, spec in SPECS.items()}
 
 
 class IllegalTransition(Exception):

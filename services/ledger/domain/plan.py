@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
-from enum import StrEnum
 
+from pydantic import ValidationError
 
-class HandlingClass(StrEnum):
-    IMMEDIATE = "immediate"        # 立行立改
-    TIME_LIMITED = "time_limited"  # 限时整改
-    LONG_TERM = "long_term"        # 持续整改, with milestones
+from contracts.actions import Plan, field_path, reason_of
+from contracts.vocabulary import HandlingClass
 
+__all__ = ["HORIZON", "HandlingClass", "Milestone", "PlanInvalid", "RectificationPlan",
+           "make_plan", "plan_from_dict"]
 
 class PlanInvalid(ValueError):
     """A plan is missing a field or contradicts itself; ``problems`` lists (field, message)."""
@@ -58,41 +58,36 @@ class RectificationPlan:
 
 HORIZON = timedelta(days=5 * 366)  # no deadline lies further ahead than this
 
-REQUIRED_TEXT = ("measures", "target", "lead_official", "responsible_unit", "responsible_person")
 
-
-def make_plan(data: dict, *, today: date, known_unit) -> RectificationPlan:
-    """Build a plan from plain data, or raise PlanInvalid naming every missing or bad field."""
-    if not isinstance(data, dict):
-        raise PlanInvalid([("plan", "required, an object with the plan's fields")])
-    problems: list[tuple[str, str]] = []
-    for name in REQUIRED_TEXT:
-        value = data.get(name)
-        if not isinstance(value, str) or not value.strip():
-            problems.append((name, "required"))
-    deadline = _date(data.get("deadline"), "deadline", problems)
-    if deadline is not None and deadline < today:
-        problems.append(("deadline", "lies in the past"))
-    if deadline is not None and deadline > today + HORIZON:
-        problems.append(("deadline", "lies more than five years ahead"))
+def make_plan(data, *, today: date, known_unit) -> RectificationPlan:
+    """Build a plan from plain data (or a ``contracts.actions.Plan``), or raise PlanInvalid
+    naming every missing or bad field: first its shape (the contract), then the rules that
+    need today and the campaign."""
     try:
-        handling = HandlingClass(data.get("handling"))
-    except ValueError:
-        handling = None
-        problems.append(("handling", "one of immediate, time_limited, long_term"))
-    unit = data.get("responsible_unit")
-    if isinstance(unit, str) and unit.strip() and not known_unit(unit):
-        problems.append(("responsible_unit", f"unknown organization '{unit}'"))
-    milestones = _milestones(data.get("milestones") or [], deadline, problems)
-    if handling is HandlingClass.LONG_TERM and not milestones:
+        shape = data if isinstance(data, Plan) else Plan.model_validate(data)
+    except ValidationError as exc:
+        raise PlanInvalid([(field_path(e["loc"]) or "plan", reason_of(e)[0])
+                           for e in exc.errors()]) from None
+    problems: list[tuple[str, str]] = []
+    if shape.deadline < today:
+        problems.append(("deadline", "lies in the past"))
+    if shape.deadline > today + HORIZON:
+        problems.append(("deadline", "lies more than five years ahead"))
+    if not known_unit(shape.responsible_unit):
+        problems.append(("responsible_unit",
+                         f"unknown organization '{shape.responsible_unit}'"))
+    for i, stone in enumerate(shape.milestones):
+        if stone.due_on > shape.deadline:
+            problems.append((f"milestones[{i}].due_on", "after the plan's deadline"))
+    if shape.handling is HandlingClass.LONG_TERM and not shape.milestones:
         problems.append(("milestones", "a long-term plan (持续整改) needs milestones"))
     if problems:
         raise PlanInvalid(problems)
     return RectificationPlan(
-        measures=data["measures"].strip(), target=data["target"].strip(), deadline=deadline,
-        lead_official=data["lead_official"].strip(), responsible_unit=unit.strip(),
-        responsible_person=data["responsible_person"].strip(), handling=handling,
-        milestones=tuple(milestones))
+        measures=shape.measures, target=shape.target, deadline=shape.deadline,
+        lead_official=shape.lead_official, responsible_unit=shape.responsible_unit,
+        responsible_person=shape.responsible_person, handling=shape.handling,
+        milestones=tuple(Milestone(m.title, m.due_on) for m in shape.milestones))
 
 
 def plan_from_dict(data: dict) -> RectificationPlan:
@@ -105,32 +100,3 @@ def plan_from_dict(data: dict) -> RectificationPlan:
         milestones=tuple(Milestone(m["title"], date.fromisoformat(m["due_on"]),
                                    date.fromisoformat(m["done_on"]) if m.get("done_on") else None)
                          for m in data.get("milestones", [])))
-
-
-def _date(value, name: str, problems: list) -> date | None:
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    problems.append((name, "required, as a date YYYY-MM-DD"))
-    return None
-
-
-def _milestones(raw: list, deadline: date | None, problems: list) -> list[Milestone]:
-    found = []
-    if not isinstance(raw, list):
-        problems.append(("milestones", "a list of milestones"))
-        return found
-    for i, item in enumerate(raw):
-        if not isinstance(item, dict) or not str(item.get("title", "")).strip():
-            problems.append((f"milestones[{i}].title", "required"))
-            continue
-        due = _date(item.get("due_on"), f"milestones[{i}].due_on", problems)
-        if due is not None and deadline is not None and due > deadline:
-            problems.append((f"milestones[{i}].due_on", "after the plan's deadline"))
-        if due is not None:
-            found.append(Milestone(str(item["title"]).strip(), due))
-    return found

@@ -1,0 +1,192 @@
+"""The ledger's words (台账用语), one home for every service and the gateway.
+
+States, outcomes, actions, the events they publish, the roles that act and the small sets of
+codes an action's input takes. Each is a ``StrEnum``: its members are their own wire value
+(``State.CLOSED == "closed"``), so a message or a stored row compares equal without
+conversion. What each action may do, from which state, by whom and with what input is in
+``contracts.actions``; everything else derives from these two modules.
+"""
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class State(StrEnum):
+    """Where a problem stands in its life (问题状态)."""
+
+    REGISTERED = "registered"    # 已登记, awaiting dispatch
+    DISPATCHED = "dispatched"    # 已交办, awaiting the unit's answer
+    VERIFIED = "verified"        # 已查实, plan awaiting approval
+    UNFOUNDED = "unfounded"      # 查否, awaiting the supervisor's acceptance
+    RECTIFYING = "rectifying"    # 整改中
+    RECTIFIED = "rectified"      # 已整改, awaiting strike-off
+    CLOSED = "closed"            # 已办结 (the outcome says how)
+
+
+class Outcome(StrEnum):
+    """How a closed problem was closed (办结结果)."""
+
+    RECTIFIED = "rectified"      # 整改完成, 销号
+    UNFOUNDED = "unfounded"      # 查否
+    MERGED = "merged"            # 重复线索, 合并
+    TRANSFERRED = "transferred"  # 移交
+
+
+class Action(StrEnum):
+    """What someone does to a problem (办理操作); one specification each in
+    ``contracts.actions.SPECS``."""
+
+    DISPATCH = "dispatch"                          # 交办
+    REASSIGN = "reassign"                          # 转办
+    VERIFY = "verify"                              # 查实
+    REPORT_UNFOUNDED = "report_unfounded"          # 查否
+    APPROVE_PLAN = "approve_plan"                  # 审核通过整改计划
+    REJECT_PLAN = "reject_plan"                    # 退回整改计划
+    ACCEPT_UNFOUNDED = "accept_unfounded"          # 认可查否
+    REJECT_UNFOUNDED = "reject_unfounded"          # 退回查否
+    RECORD_PROGRESS = "record_progress"            # 报告整改进展
+    CHECK_PROGRESS = "check_progress"              # 整改落实情况检查
+    REPORT_RECTIFIED = "report_rectified"          # 报告整改完成
+    REJECT_RECTIFICATION = "reject_rectification"  # 退回整改
+    STRIKE_OFF = "strike_off"                      # 销号
+    REOPEN = "reopen"                              # 重新启动
+    MERGE = "merge"                                # 合并重复线索
+    UNMERGE = "unmerge"                            # 撤销合并
+    TRANSFER_OUT = "transfer_out"                  # 移交
+    SUSPEND = "suspend"                            # 中止计时
+    RESUME = "resume"                              # 恢复计时
+    DECIDE_SEVERITY = "decide_severity"            # 宽严相济处理决定
+
+
+class EventName(StrEnum):
+    """What happened (past tense), published by the ledger as ``problem.<name>``."""
+
+    DISPATCHED = "dispatched"
+    REASSIGNED = "reassigned"
+    VERIFIED = "verified"
+    CLOSURE_UNFOUNDED = "closure_unfounded"
+    PLAN_APPROVED = "plan_approved"
+    PLAN_REJECTED = "plan_rejected"
+    UNFOUNDED_ACCEPTED = "unfounded_accepted"
+    UNFOUNDED_REJECTED = "unfounded_rejected"
+    PROGRESS_RECORDED = "progress_recorded"
+    PROGRESS_CHECKED = "progress_checked"
+    RECTIFICATION_REPORTED = "rectification_reported"
+    RECTIFICATION_REJECTED = "rectification_rejected"
+    STRUCK_OFF = "struck_off"
+    REOPENED = "reopened"
+    MERGED = "merged"
+    UNMERGED = "unmerged"
+    TRANSFERRED = "transferred"
+    SUSPENDED = "suspended"
+    RESUMED = "resumed"
+    SEVERITY_DECIDED = "severity_decided"
+
+
+class Role(StrEnum):
+    """The role an account holds (角色). Every gateway endpoint names the roles that may
+    call it; ``gateway.auth.roles`` re-exports this enum with the roles' Chinese labels."""
+
+    PUBLIC = "public"                # anyone, no token (群众、举报人)
+    UNIT_HANDLER = "unit_handler"    # a unit's handler (承办人), tied to one organization
+    SUPERVISOR = "supervisor"        # a supervising body (系统分管部门), tied to its organization
+    COUNTY_OFFICE = "county_office"  # the county party office (县委办公室)
+    MEDIA = "media"                  # the publicity department's media team (县委宣传部)
+    SPOT_CHECK = "spot_check"        # the spot-check team (抽查组)
+    OPS = "ops"                      # operations (运维)
+
+
+class Party(StrEnum):
+    """Someone who acts on a problem without an account (无账号的一方), so never a ``Role``:
+    no token, no account and no gateway endpoint names it.
+
+    ``REPORTER``: the reporter of the problem's clue (举报人), who reaches exactly the
+    problem their receipt code (回执码) leads to. The gateway finds that problem by the code
+    and asks the ledger to act as this party; the reporter's only action is to dispute a
+    closure (异议, ``reopen`` with source ``reporter_dispute``)."""
+
+    REPORTER = "reporter"
+
+
+class Reach(StrEnum):
+    """Which problems an actor reaches (办理范围)."""
+
+    OWN_UNIT = "own_unit"        # the problems of the actor's own unit (本单位)
+    OWN_SYSTEM = "own_system"    # the problems of the units the actor's body supervises (本系统)
+    ALL = "all"                  # every problem (全县)
+    OWN_CLUE = "own_clue"        # the one problem of the actor's own clue (本人举报)
+    NONE = "none"                # none
+
+
+REACH: dict[Role | Party, Reach] = {
+    Role.UNIT_HANDLER: Reach.OWN_UNIT,
+    Role.SUPERVISOR: Reach.OWN_SYSTEM,
+    Role.COUNTY_OFFICE: Reach.ALL,
+    Role.SPOT_CHECK: Reach.ALL,
+    Party.REPORTER: Reach.OWN_CLUE,
+}
+"""The reach of each actor in the ledger; an actor not listed reaches nothing."""
+
+
+def actor_kind(value: object) -> Role | Party | None:
+    """The role or party named by ``value`` (as it travels on the wire), or None."""
+    for kind in (Role, Party):
+        try:
+            return kind(value)
+        except ValueError:
+            continue
+    return None
+
+
+# ── Codes an action's input takes ───────────────────────────────────────────────────────────
+
+class HandlingClass(StrEnum):
+    """How a rectification is handled (整改类别)."""
+
+    IMMEDIATE = "immediate"        # 立行立改
+    TIME_LIMITED = "time_limited"  # 限时整改
+    LONG_TERM = "long_term"        # 持续整改, with milestones
+
+
+class Seriousness(StrEnum):
+    ORDINARY = "ordinary"          # 一般
+    SERIOUS = "serious"            # 严重典型
+
+
+class SeverityLevel(StrEnum):
+    """The handling decided (宽严相济)."""
+
+    LIGHTER = "lighter"            # 从轻
+    STANDARD = "standard"          # 一般
+    STRICTER = "stricter"          # 从严
+
+
+class ProgressFlag(StrEnum):
+    """What a progress check (整改落实情况检查) may find."""
+
+    SLOW_PROGRESS = "slow_progress"  # 整改进度慢
+    INADEQUATE = "inadequate"        # 整改不到位
+    POOR_EFFECT = "poor_effect"      # 整改效果不佳
+
+
+class ReopenSource(StrEnum):
+    """Why a closed problem is reopened."""
+
+    SPOT_CHECK = "spot_check"              # 抽查
+    LOOK_BACK = "look_back"                # 回头看
+    REPORTER_DISPUTE = "reporter_dispute"  # 举报人异议
+
+
+STATE_LABELS_ZH: dict[State, str] = {
+    State.REGISTERED: "已登记", State.DISPATCHED: "已交办", State.VERIFIED: "已查实",
+    State.UNFOUNDED: "查否待认可", State.RECTIFYING: "整改中", State.RECTIFIED: "已整改待销号",
+    State.CLOSED: "已办结",
+}
+FLAG_LABELS_ZH: dict[ProgressFlag, str] = {
+    ProgressFlag.SLOW_PROGRESS: "整改进度慢", ProgressFlag.INADEQUATE: "整改不到位",
+    ProgressFlag.POOR_EFFECT: "整改效果不佳",
+}
+REOPEN_SOURCE_LABELS_ZH: dict[ReopenSource, str] = {
+    ReopenSource.SPOT_CHECK: "抽查", ReopenSource.LOOK_BACK: "回头看",
+    ReopenSource.REPORTER_DISPUTE: "举报人异议",
+}
