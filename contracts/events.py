@@ -75,6 +75,10 @@ class ClueSubmitted(Event):
     anonymous: bool = True
     reporter: ReporterContact | None = None
     submitted_by: str | None = None
+    # Who entered it: role ("public" without an account) and organization, so that only a
+    # unit reporting itself counts as self-found (自查自纠).
+    submitter_role: str | None = None
+    submitter_org: str | None = None
 
 
 class ClueAccepted(Event):
@@ -86,6 +90,8 @@ class ClueAccepted(Event):
     clue_id: str
     clue: ClueFields
     submitted_at: datetime
+    submitter_role: str | None = None  # as in ClueSubmitted (自查自纠 needs them)
+    submitter_org: str | None = None
 
 
 class ProblemRegistered(Event):

@@ -33,7 +33,8 @@ def accept_clue(uow: UnitOfWork, msg: ClueSubmitted, fernet) -> bool:
             updated_at=now, problem_id=problem_id_for(msg.clue_id),
         )
         uow.emit(ClueAccepted(event_id=f"accepted-{msg.clue_id}", clue_id=msg.clue_id,
-                              clue=fields, submitted_at=now))
+                              clue=fields, submitted_at=now, submitter_role=msg.submitter_role,
+                              submitter_org=msg.submitter_org))
         uow.commit()
         return True
 
