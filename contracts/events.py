@@ -147,8 +147,26 @@ class WorkPlanFiled(Event):
     acknowledged: bool = False
 
 
+class ContactOpened(Event):
+    """A custodian opened a real-name reporter's contact details (联系方式启封), with a reason.
+
+    Carries who, when, which clue and why; never the contact itself. The ledger appends it to
+    the hash-chained history, so every opening is on the record.
+    """
+
+    source: ClassVar[str] = "intake"
+    event_type: ClassVar[str] = "contact_opened"
+
+    clue_id: str
+    problem_id: str | None = None
+    opened_by: str
+    opened_by_role: str
+    reason: str
+    opened_at: datetime
+
+
 ALL_EVENTS: tuple[type[Event], ...] = (ClueSubmitted, ClueAccepted, ProblemRegistered,
-                                       ProblemTransitioned, WorkPlanFiled)
+                                       ProblemTransitioned, WorkPlanFiled, ContactOpened)
 
 
 

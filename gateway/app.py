@@ -16,7 +16,7 @@ from gateway.broker import Broker
 from gateway.errors import install_error_handlers
 from gateway.limits import MaxBodySize, Throttle, ThrottleByPath, ThrottlePolicy
 from gateway.metrics import Metrics, MetricsMiddleware
-from gateway.routes import clues, ops, pages, problems, public
+from gateway.routes import clues, custody, ops, pages, problems, public
 from gateway.settings import GatewaySettings
 from kit.db import make_engine
 
@@ -55,8 +55,8 @@ def create_app(settings: GatewaySettings | None = None, *, broker: Broker | None
         settings.login_lockout_after, settings.receipt_rate_per_client))
     # The clue route first: every request is matched against the routes in this order,
     # and submitting clues is the busiest path.
-    routers = (clues.router, auth_router, public.router, problems.router, ops.router,
-               pages.router)
+    routers = (clues.router, auth_router, public.router, problems.router, custody.router,
+               ops.router, pages.router)
     for module in routers:
         app.include_router(module)
     install_error_handlers(app)
