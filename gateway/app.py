@@ -63,6 +63,6 @@ def create_app(settings: GatewaySettings | None = None, *, broker: Broker | None
     enforce_declared_roles(app)
     app.add_middleware(MaxBodySize, max_bytes=settings.max_body_bytes)
     app.add_middleware(ThrottleByPath, throttle=app.state.throttle,
-                       budgets={"/api/v1/receipts": "receipts_per_client"})
+                       budgets={"/api/v1/receipt": "receipts_per_client"})
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app

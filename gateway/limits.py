@@ -137,7 +137,8 @@ def client_key(scope) -> str:
 
 class ThrottleByPath:
     """Spend a per-client budget on requests whose path starts with a given prefix (receipt
-    look-ups: ``/api/v1/receipts``). Any other path passes with one ``startswith``."""
+    look-ups: ``/api/v1/receipt`` covers ``/api/v1/receipts/…`` too). Any other path, the
+    public clue route among them, passes after one ``startswith``."""
 
     def __init__(self, app, throttle: Throttle, budgets: dict[str, str]):
         self.app = app

@@ -171,3 +171,24 @@ def test_a_token_of_an_account_that_does_not_exist_is_refused(client):
 def test_demo_accounts_include_the_invited_supervisor_partner_and_custodian():
     roles = {demo.role for demo in DEMO_ACCOUNTS}
     assert {Role.INVITED_SUPERVISOR, Role.PARTNER, Role.CUSTODIAN} <= roles
+
+
+def test_receipt_look_ups_from_one_client_are_rate_limited_on_the_real_app(client):
+    codes = [client.get("/api/v1/receipts/x").status_code for _ in range(60)]
+    assert codes == [404] * 60
+    refused = client.get("/api/v1/receipts/x")
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
+    assert refused.json()["detail"]["code"] == "too_many_requests"
+    assert "请求过于频繁" in refused.json()["detail"]["message_zh"]
+    clue = client.post("/api/v1/clues", json={"channel": "public_report_platform",
+                                               "title": "窗口办事推诿", "description": "多次推诿扯皮"})
+    assert clue.status_code == 202  # the public clue route is not counted
+
+
+def test_sign_ins_from_one_client_are_rate_limited_on_the_real_app(client):
+    def sign_in(username):
+        return client.post("/api/v1/auth/token",
+                           json={"username": username, "password": "not the password"})
+    assert [sign_in(f"guess-{i}").status_code for i in range(20)] == [401] * 20
+    refused = sign_in("test-county-office")
+    assert refused.status_code == 429 and refused.headers["retry-after"]
