@@ -11,7 +11,12 @@ from gateway.auth.principal import Principal
 from gateway.errors import problem
 
 
+_PUBLIC = Submitter()
+
+
 def submitter_of(principal: Principal) -> Submitter:
+    if principal.is_anonymous:  # the busiest case: nothing to build
+        return _PUBLIC
     return Submitter(role=principal.role.value, org_code=principal.org_code)
 
 
@@ -19,6 +24,8 @@ def check_clue_at_door(campaign, principal: Principal, **clue) -> list[ClueProbl
     """The clue's problems (for a 422); raises a 403 when the caller may not use the channel,
     or not about that unit. ``clue``: the keyword arguments of ``check_clue``."""
     problems = check_clue(campaign, submitter=submitter_of(principal), **clue)
+    if not problems:
+        return problems
     refused = [p for p in problems if p.status == 403]
     if refused:
         first = refused[0]
