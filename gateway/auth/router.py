@@ -52,6 +52,10 @@ _CREDENTIALS_SCHEMA = {
     # A stale token sent along with a login must not stop the login.
     dependencies=[allow(Role.PUBLIC, ignore_bad_token=True)],
     summary="Sign in with username and password (JSON or OAuth2 form)",
+    responses={401: {"description": "wrong username or password (the same for both)"},
+               429: {"description": "too many sign-ins from this client or for this "
+                                    "username, or the username is locked; see Retry-After"},
+               503: {"description": "too many sign-ins at once; see Retry-After"}},
     openapi_extra={"requestBody": {"required": True, "content": {
         "application/json": {"schema": _CREDENTIALS_SCHEMA},
         "application/x-www-form-urlencoded": {"schema": _CREDENTIALS_SCHEMA}}}},
@@ -101,7 +105,8 @@ def hashing_slots_of(app) -> HashingSlots:
 
 
 @router.post("/api/v1/auth/sign-out", status_code=204, dependencies=[allow(*STAFF_ROLES)],
-             summary="Sign out (退出登录): every token of this account stops working")
+             summary="Sign out (退出登录): every token of this account stops working",
+             responses={401: {"description": "no valid token"}})
 async def sign_out(request: Request, principal: PrincipalDep) -> Response:
     store: AccountStore = request.app.state.accounts
     await run_in_threadpool(store.revoke_tokens, principal.account_id)
@@ -117,7 +122,9 @@ class AccountStatusOut(BaseModel):
 @router.post("/api/v1/accounts/{username}/deactivate", response_model=AccountStatusOut,
              dependencies=[allow(Role.COUNTY_OFFICE)],
              summary="Deactivate an account (停用账号): it cannot sign in, its tokens stop "
-                     "working at once; county office administrator only")
+                     "working at once; county office administrator only",
+             responses={404: {"description": "no such account"},
+                        409: {"description": "an administrator cannot deactivate itself"}})
 async def deactivate_account(username: str, request: Request,
                              principal: PrincipalDep) -> AccountStatusOut:
     if normalize_username(username) == principal.username:
