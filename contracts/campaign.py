@@ -17,9 +17,10 @@ from typing import Annotated, Literal
 
 import yaml
 from pydantic import (
-    BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError,
+    AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError,
 )
 
+from contracts.vocabulary import Role
 from kit.settings import DEFAULT_CAMPAIGN_FILE, ROOT
 
 CODE_PATTERN = r"^[a-z][a-z0-9_]{1,62}$"
@@ -31,9 +32,16 @@ ChannelGroup = Literal[
     "self_inspection", "solicitation", "public_report", "partner_platform", "inspection", "media"]
 UnitType = Literal["township", "party_department", "government_department", "school", "enterprise"]
 OrgType = Literal["county_office", "supervisor", "publicity", UnitType]
-# The staff roles that may be named as a channel's users (the gateway's ``Role``, less the public).
-StaffRole = Literal["county_office", "supervisor", "unit_handler", "media", "spot_check", "ops",
-                    "invited_supervisor", "partner", "custodian"]
+
+
+def _staff_role(value: object) -> object:
+    if value == Role.PUBLIC:
+        raise ValueError("the public uses public channels; name staff roles only")
+    return value
+
+
+# The roles that may be named as a channel's users: any role of the vocabulary but the public.
+StaffRole = Annotated[Role, AfterValidator(_staff_role)]
 # Roles whose accounts belong to one organization: only they can report about their own unit.
 ORG_BOUND_ROLES: tuple[str, ...] = ("unit_handler", "supervisor")
 
