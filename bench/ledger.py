@@ -322,8 +322,10 @@ class Simulation:
         self.system = {}
         for u in units:
             self.system.setdefault(self.supervisor[u], []).append(u)
-        self.self_found = {c.code: severity.is_self_found(c.code, campaign)
-                           for c in campaign.channels}
+        self.self_found = {  # each clue comes from whoever may use its channel: 自查 from the unit
+            c.code: severity.is_self_found(c.code, campaign, subject_unit="u",
+                                           submitter_role="unit_handler", submitter_org="u")
+            for c in campaign.channels}
         self.channels = list(CHANNEL_WEIGHTS)
         self.channel_cum = list(_accumulate(CHANNEL_WEIGHTS.values()))
         self.categories = [c.code for c in campaign.categories]

@@ -17,9 +17,10 @@ from typing import Annotated, Literal
 
 import yaml
 from pydantic import (
-    BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError,
+    AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError,
 )
 
+from contracts.vocabulary import Role
 from kit.settings import DEFAULT_CAMPAIGN_FILE, ROOT
 
 CODE_PATTERN = r"^[a-z][a-z0-9_]{1,62}$"
@@ -31,6 +32,18 @@ ChannelGroup = Literal[
     "self_inspection", "solicitation", "public_report", "partner_platform", "inspection", "media"]
 UnitType = Literal["township", "party_department", "government_department", "school", "enterprise"]
 OrgType = Literal["county_office", "supervisor", "publicity", UnitType]
+
+
+def _staff_role(value: object) -> object:
+    if value == Role.PUBLIC:
+        raise ValueError("the public uses public channels; name staff roles only")
+    return value
+
+
+# The roles that may be named as a channel's users: any role of the vocabulary but the public.
+StaffRole = Annotated[Role, AfterValidator(_staff_role)]
+# Roles whose accounts belong to one organization: only they can report about their own unit.
+ORG_BOUND_ROLES: tuple[str, ...] = ("unit_handler", "supervisor")
 
 
 def _as_date(value: object) -> object:
@@ -83,10 +96,18 @@ class Phase(_Item):
 
 
 class Channel(_Item):
-    """A way a clue (问题线索) arrives; ``public`` ones may be chosen on the public web form."""
+    """A way a clue (问题线索) arrives. ``public`` ones may be chosen by anyone on the public web
+    form; a staff-only one names the roles that may enter clues on it (``entered_by``), and
+    ``own_unit_only`` keeps it to clues about the caller's own unit (自查: a unit about itself)."""
 
     group: ChannelGroup
     public: bool = False
+    entered_by: tuple[StaffRole, ...] = ()
+    own_unit_only: bool = False
+
+    def open_to(self, role: str) -> bool:
+        """Whether a caller of ``role`` ("public" for anyone) may enter clues on this channel."""
+        return self.public or role in self.entered_by
 
 
 class Organization(_Item):
@@ -236,6 +257,22 @@ def cross_check(c: Campaign) -> list[tuple[str, str]]:
     problems += _check_dates(c)
     problems += _check_tree(c)
     problems += _check_severity_advice(c)
+    problems += _check_channel_users(c)
+    return problems
+
+
+def _check_channel_users(c: Campaign) -> list[tuple[str, str]]:
+    """Deny by default: a staff-only channel names who may use it; a public one names no one."""
+    problems = []
+    for i, ch in enumerate(c.channels):
+        field = f"channels[{i}].entered_by"
+        if ch.public and ch.entered_by:
+            problems.append((field, "a public channel is open to everyone; name no roles"))
+        elif not ch.public and not ch.entered_by:
+            problems.append((field, "a staff-only channel must name the roles that may use it"))
+        if ch.own_unit_only and (ch.public or set(ch.entered_by) - set(ORG_BOUND_ROLES)):
+            problems.append((f"channels[{i}].own_unit_only", "only for staff-only channels whose "
+                             f"roles belong to one organization ({', '.join(ORG_BOUND_ROLES)})"))
     return problems
 
 

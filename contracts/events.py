@@ -75,6 +75,10 @@ class ClueSubmitted(Event):
     anonymous: bool = True
     reporter: ReporterContact | None = None
     submitted_by: str | None = None
+    # Who entered it: role ("public" without an account) and organization, so that only a
+    # unit reporting itself counts as self-found (自查自纠).
+    submitter_role: str | None = None
+    submitter_org: str | None = None
 
 
 class ClueAccepted(Event):
@@ -86,6 +90,8 @@ class ClueAccepted(Event):
     clue_id: str
     clue: ClueFields
     submitted_at: datetime
+    submitter_role: str | None = None  # as in ClueSubmitted (自查自纠 needs them)
+    submitter_org: str | None = None
 
 
 class ProblemRegistered(Event):
@@ -141,8 +147,26 @@ class WorkPlanFiled(Event):
     acknowledged: bool = False
 
 
+class ContactOpened(Event):
+    """A custodian opened a real-name reporter's contact details (联系方式启封), with a reason.
+
+    Carries who, when, which clue and why; never the contact itself. The ledger appends it to
+    the hash-chained history, so every opening is on the record.
+    """
+
+    source: ClassVar[str] = "intake"
+    event_type: ClassVar[str] = "contact_opened"
+
+    clue_id: str
+    problem_id: str | None = None
+    opened_by: str
+    opened_by_role: str
+    reason: str
+    opened_at: datetime
+
+
 ALL_EVENTS: tuple[type[Event], ...] = (ClueSubmitted, ClueAccepted, ProblemRegistered,
-                                       ProblemTransitioned, WorkPlanFiled)
+                                       ProblemTransitioned, WorkPlanFiled, ContactOpened)
 
 
 

@@ -69,6 +69,7 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
     Subscription("ledger", "problem.#", "notify", "on_problem_transitioned"),
     Subscription("ledger", "problem.#", "audit", "on_problem_transitioned"),
     Subscription("ledger", "work_plan_filed", "notify", "on_work_plan_filed"),
+    Subscription("intake", "contact_opened", "ledger", "on_contact_opened"),
 )
 
 

@@ -94,6 +94,9 @@ class Role(StrEnum):
     MEDIA = "media"                  # the publicity department's media team (县委宣传部)
     SPOT_CHECK = "spot_check"        # the spot-check team (抽查组)
     OPS = "ops"                      # operations (运维)
+    INVITED_SUPERVISOR = "invited_supervisor"  # an invited supervisor (特邀监督员)
+    PARTNER = "partner"              # a partner platform (协作平台: 作风整顿 / 纪委 platforms)
+    CUSTODIAN = "custodian"          # the contact custodian (联系方式保管人, e.g. 纪检)
 
 
 class Party(StrEnum):

@@ -8,13 +8,15 @@ from fastapi import FastAPI
 from contracts.campaign import load_campaign
 from gateway.auth.accounts import AccountStore
 from gateway.auth.demo import seed_demo_accounts
+from gateway.auth.environment import warn_if_development
 from gateway.auth.guards import enforce_declared_roles
+from gateway.auth.passwords import HashingSlots
 from gateway.auth.router import router as auth_router
 from gateway.broker import Broker
 from gateway.errors import install_error_handlers
-from gateway.limits import MaxBodySize
+from gateway.limits import MaxBodySize, Throttle, ThrottleByPath, ThrottlePolicy
 from gateway.metrics import Metrics, MetricsMiddleware
-from gateway.routes import clues, ops, pages, problems, public
+from gateway.routes import clues, custody, ops, pages, problems, public
 from gateway.settings import GatewaySettings
 from kit.db import make_engine
 
@@ -24,6 +26,7 @@ def create_app(settings: GatewaySettings | None = None, *, broker: Broker | None
     """Build the app; the campaign file is validated here, before anything is served."""
     settings = settings or GatewaySettings()
     campaign = load_campaign(settings.campaign_file)
+    warn_if_development(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -46,14 +49,20 @@ def create_app(settings: GatewaySettings | None = None, *, broker: Broker | None
     app.state.campaign = campaign
     app.state.campaign_view = campaign.public_view()
     app.state.metrics = Metrics()
+    app.state.hashing = HashingSlots(settings.hashing_slots or None)
+    app.state.throttle = Throttle(ThrottlePolicy(
+        settings.login_rate_per_client, settings.login_rate_per_account,
+        settings.login_lockout_after, settings.receipt_rate_per_client))
     # The clue route first: every request is matched against the routes in this order,
     # and submitting clues is the busiest path.
-    routers = (clues.router, auth_router, public.router, problems.router, ops.router,
-               pages.router)
+    routers = (clues.router, auth_router, public.router, problems.router, custody.router,
+               ops.router, pages.router)
     for module in routers:
         app.include_router(module)
     install_error_handlers(app)
     enforce_declared_roles(app)
     app.add_middleware(MaxBodySize, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ThrottleByPath, throttle=app.state.throttle,
+                       budgets={"/api/v1/receipt": "receipts_per_client"})
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app

@@ -24,6 +24,12 @@ class GatewaySettings(BaseSettings):
     rpc_timeout_seconds: float = 10.0
     max_body_bytes: int = 1_000_000
     demo_accounts: bool = False
+    # Sign-in protection (limits notation); see gateway.limits.ThrottlePolicy.
+    login_rate_per_client: str = "20/minute"
+    login_rate_per_account: str = "10/minute"
+    login_lockout_after: str = "10/15 minutes"
+    receipt_rate_per_client: str = "60/minute"
+    hashing_slots: int = 0  # concurrent password hashes (64 MiB each); 0: one per core
 
     @model_validator(mode="after")
     def _no_default_secret_outside_development(self):

@@ -11,7 +11,8 @@ from datetime import datetime, timezone
 
 from argon2 import PasswordHasher
 from sqlalchemy import (
-    Boolean, Column, DateTime, MetaData, String, Table, insert, select, update,
+    Boolean, Column, DateTime, Integer, MetaData, String, Table, inspect, insert, select, text,
+    update,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -19,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from gateway.auth.passwords import DEFAULT_HASHER, hash_password, needs_rehash, verify_password
 from gateway.auth.principal import Principal
 from gateway.auth.roles import ORG_BOUND_ROLES, Role
+from gateway.auth.sessions import SessionCheck, TokenState
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024  # argon2 accepts more, but nobody needs it and it costs time
@@ -36,6 +38,9 @@ accounts = Table(
     Column("display_name", String(200), nullable=False),
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # Tokens carry the version they were issued at; raising it revokes them all (sign-out,
+    # deactivation).
+    Column("token_version", Integer, nullable=False, default=0, server_default="0"),
 )
 
 
@@ -48,10 +53,11 @@ class Account:
     display_name: str
     active: bool
     created_at: datetime
+    token_version: int = 0
 
     def principal(self) -> Principal:
         return Principal(account_id=self.id, username=self.username, role=self.role,
-                         org_code=self.org_code)
+                         org_code=self.org_code, token_version=self.token_version)
 
 
 def normalize_username(username: str) -> str:
@@ -61,13 +67,21 @@ def normalize_username(username: str) -> str:
 class AccountStore:
     """Create, look up and authenticate accounts. Blocking; call from a thread pool."""
 
-    def __init__(self, engine: Engine, hasher: PasswordHasher = DEFAULT_HASHER):
+    def __init__(self, engine: Engine, hasher: PasswordHasher = DEFAULT_HASHER,
+                 session_ttl_seconds: float = 2.0):
         self.engine = engine
         self.hasher = hasher
         self._dummy_hash: str | None = None
+        self.sessions = SessionCheck(self.token_state, ttl_seconds=session_ttl_seconds)
 
     def create_schema(self) -> None:
+        """Create the table; a store from before revocable tokens gets its column added."""
         metadata.create_all(self.engine)
+        columns = {c["name"] for c in inspect(self.engine).get_columns("accounts")}
+        if "token_version" not in columns:
+            with self.engine.begin() as conn:
+                conn.execute(text("ALTER TABLE accounts ADD COLUMN token_version INTEGER "
+                                  "NOT NULL DEFAULT 0"))
 
     def create(self, username: str, password: str, role: Role | str,
                org_code: str | None = None, display_name: str | None = None) -> Account:
@@ -118,6 +132,31 @@ class AccountStore:
                     password_hash=hash_password(password, self.hasher)))
         return _account(found).principal()
 
+    def token_state(self, account_id: str) -> TokenState | None:
+        """Whether the account is active and which token version is current (one indexed read)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(accounts.c.active, accounts.c.token_version)
+                               .where(accounts.c.id == account_id)).first()
+        return TokenState(bool(row.active), row.token_version) if row else None
+
+    def revoke_tokens(self, account_id: str) -> None:
+        """Sign out (退出登录): every token issued so far to this account stops working."""
+        with self.engine.begin() as conn:
+            conn.execute(update(accounts).where(accounts.c.id == account_id)
+                         .values(token_version=accounts.c.token_version + 1))
+        self.sessions.forget(account_id)
+
+    def deactivate(self, username: str) -> Account | None:
+        """停用账号: the account can no longer sign in and its tokens stop working."""
+        found = self.get_by_username(username)
+        if found is None:
+            return None
+        with self.engine.begin() as conn:
+            conn.execute(update(accounts).where(accounts.c.id == found.id).values(
+                active=False, token_version=accounts.c.token_version + 1))
+        self.sessions.forget(found.id)
+        return self.get(found.id)
+
     def get(self, account_id: str) -> Account | None:
         found = self._row(accounts.c.id == account_id)
         return _account(found) if found else None
@@ -149,4 +188,5 @@ def _check_password(username: str, password: str) -> None:
 def _account(row: dict) -> Account:
     return Account(id=row["id"], username=row["username"], role=Role(row["role"]),
                    org_code=row["org_code"], display_name=row["display_name"],
-                   active=bool(row["active"]), created_at=row["created_at"])
+                   active=bool(row["active"]), created_at=row["created_at"],
+                   token_version=row.get("token_version") or 0)

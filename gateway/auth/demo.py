@@ -42,6 +42,12 @@ DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
     DemoAccount("media", "dev-media-2017!", Role.MEDIA, None, "县委宣传部媒体组（演示）"),
     DemoAccount("spotcheck", "dev-spotcheck-2017!", Role.SPOT_CHECK, None, "抽查组（演示）"),
     DemoAccount("ops", "dev-ops-2017!", Role.OPS, None, "运维（演示）"),
+    DemoAccount("invited-supervisor", "dev-invited-supervisor-2017!", Role.INVITED_SUPERVISOR,
+                None, "特邀监督员（演示）"),
+    DemoAccount("partner-conduct", "dev-partner-conduct-2017!", Role.PARTNER, None,
+                "县级机关作风整顿公开举报平台（演示）"),
+    DemoAccount("custodian", "dev-custodian-2017!", Role.CUSTODIAN, None,
+                "县纪委联系方式保管人（演示）"),
 )
 
 

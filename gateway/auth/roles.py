@@ -16,6 +16,9 @@ ROLE_LABELS_ZH: dict[Role, str] = {
     Role.MEDIA: "县委宣传部媒体组",
     Role.SPOT_CHECK: "抽查组",
     Role.OPS: "运维",
+    Role.INVITED_SUPERVISOR: "特邀监督员",
+    Role.PARTNER: "协作平台",
+    Role.CUSTODIAN: "联系方式保管人(纪检)",
 }
 
 STAFF_ROLES: frozenset[Role] = frozenset(r for r in Role if r is not Role.PUBLIC)

@@ -1,6 +1,8 @@
 """Signed access tokens: JWT, HS256 (PyJWT).
 
-Claims: ``sub`` account id, ``usr`` username, ``role``, ``org`` org code or null, ``exp``, ``iat``.
+Claims: ``sub`` account id, ``usr`` username, ``role``, ``org`` org code or null, ``ver`` the
+account's token version (a token whose version is no longer the account's is revoked, see
+``sessions``), ``exp``, ``iat``.
 """
 from __future__ import annotations
 
@@ -43,6 +45,7 @@ def issue(principal: Principal, secret: str, ttl_minutes: int, *,
         "usr": principal.username,
         "role": principal.role.value,
         "org": principal.org_code,
+        "ver": principal.token_version,
         "iat": now,
         "exp": now + timedelta(minutes=ttl_minutes),
     }
@@ -57,7 +60,7 @@ def decode(token: str, secret: str) -> Principal:
         raise TokenInvalid("token is empty or too long")
     try:
         claims = jwt.decode(token, secret, algorithms=[ALGORITHM],
-                            options={"require": ["sub", "role", "exp", "iat"]})
+                            options={"require": ["sub", "role", "ver", "exp", "iat"]})
     except jwt.ExpiredSignatureError as exc:
         raise TokenExpired("token has expired") from exc
     except jwt.InvalidTokenError as exc:
@@ -66,7 +69,9 @@ def decode(token: str, secret: str) -> Principal:
         role = Role(claims["role"])
     except ValueError as exc:
         raise TokenInvalid("token names an unknown role") from exc
-    usr, org = claims.get("usr"), claims.get("org")
-    if role is Role.PUBLIC or not isinstance(usr, str) or not (org is None or isinstance(org, str)):
+    usr, org, ver = claims.get("usr"), claims.get("org"), claims["ver"]
+    if (role is Role.PUBLIC or not isinstance(usr, str) or not (org is None or isinstance(org, str))
+            or not isinstance(ver, int) or isinstance(ver, bool)):
         raise TokenInvalid("token claims are malformed")
-    return Principal(account_id=claims["sub"], username=usr, role=role, org_code=org)
+    return Principal(account_id=claims["sub"], username=usr, role=role, org_code=org,
+                     token_version=ver)

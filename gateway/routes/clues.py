@@ -14,10 +14,10 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
 
 from contracts.events import ClueFields, ClueSubmitted, ReporterContact
+from gateway.auth.channels import check_clue_at_door
 from gateway.auth.guards import Principal, allow
 from gateway.auth.roles import Role
 from gateway.errors import problem
-from services.intake.rules import check_clue
 
 router = APIRouter(prefix="/api/v1", tags=["clues 线索"])
 IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1c3c1e-7d55-4d0c-9a55-0c1f6c1e2a17")
@@ -152,11 +152,11 @@ async def submit_clue(request: Request, principal: Anyone) -> Response:
     clue = await clue_of(request)
     campaign = request.app.state.campaign
     has_contact = bool(clue.reporter and (clue.reporter.phone or clue.reporter.email))
-    problems = check_clue(
-        campaign, channel=clue.channel, subject_unit=clue.subject_unit, category=clue.category,
-        kind=clue.kind, occurred_on=clue.occurred_on, anonymous=clue.anonymous,
-        has_contact=has_contact, caller_is_public=principal.role == Role.PUBLIC,
-        today=date.today(), has_identity=bool(clue.reporter and clue.reporter.name))
+    problems = check_clue_at_door(
+        campaign, principal, channel=clue.channel, subject_unit=clue.subject_unit,
+        category=clue.category, kind=clue.kind, occurred_on=clue.occurred_on,
+        anonymous=clue.anonymous, has_contact=has_contact, today=date.today(),
+        has_identity=bool(clue.reporter and clue.reporter.name))
     if problems:
         first = problems[0]
         exc = problem(422, first.code, first.message, first.message_zh, first.field)
@@ -169,7 +169,8 @@ async def submit_clue(request: Request, principal: Anyone) -> Response:
         event_id=clue_id, clue_id=clue_id, receipt_code=receipt, clue=fields,
         anonymous=clue.anonymous,
         reporter=ReporterContact(**clue.reporter.model_dump()) if clue.reporter else None,
-        submitted_by=principal.username)
+        submitted_by=principal.username, submitter_role=principal.role.value,
+        submitter_org=principal.org_code)
     await request.app.state.broker.publish_event(event)
     request.app.state.metrics.clues_accepted.inc()
     # Sent as built: FastAPI would validate and re-encode the model (response_model stays

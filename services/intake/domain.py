@@ -35,6 +35,14 @@ class UnknownReceipt(Exception):
     """No clue has this receipt code."""
 
 
+class UnknownClue(Exception):
+    """No clue has this id."""
+
+
+class NoContact(Exception):
+    """The clue is anonymous or left no contact details."""
+
+
 def normalize_receipt(code: str) -> str:
     return "".join(ch for ch in code.upper() if ch.isalnum())
 

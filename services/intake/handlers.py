@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from contracts.events import (
-    ClueAccepted, ClueSubmitted, ProblemRegistered, ProblemTransitioned, problem_id_for,
+    ClueAccepted, ClueSubmitted, ContactOpened, ProblemRegistered, ProblemTransitioned,
+    problem_id_for,
 )
 from kit.uow import AlreadyProcessed, UnitOfWork
 from services.intake import domain
 from services.intake.adapters import orm
-from services.intake.adapters.sealing import seal
+from services.intake.adapters.sealing import seal, unseal
 
 CONSUMER_SUBMITTED = "intake.on_clue_submitted"
 CONSUMER_REGISTERED = "intake.on_problem_registered"
@@ -33,7 +34,8 @@ def accept_clue(uow: UnitOfWork, msg: ClueSubmitted, fernet) -> bool:
             updated_at=now, problem_id=problem_id_for(msg.clue_id),
         )
         uow.emit(ClueAccepted(event_id=f"accepted-{msg.clue_id}", clue_id=msg.clue_id,
-                              clue=fields, submitted_at=now))
+                              clue=fields, submitted_at=now, submitter_role=msg.submitter_role,
+                              submitter_org=msg.submitter_org))
         uow.commit()
         return True
 
@@ -78,3 +80,23 @@ def problem_for_receipt(uow: UnitOfWork, receipt_code: str) -> str:
         if row is None or row.problem_id is None:
             raise domain.UnknownReceipt(receipt_code)
         return row.problem_id
+
+
+def open_contact(uow: UnitOfWork, fernet, *, clue_id: str, reason: str, opened_by: str,
+                 opened_by_role: str) -> dict:
+    """联系方式启封: unseal a real-name reporter's contact for a custodian. The opening (who,
+    when, which clue, why; never the contact) leaves through the outbox in the same
+    transaction, for the ledger's chain, before the contact is handed out."""
+    with uow:
+        row = orm.find_contact(uow.session, clue_id)
+        if row is None:
+            raise domain.UnknownClue(clue_id)
+        if row.anonymous or not row.reporter_sealed:
+            raise domain.NoContact(clue_id)
+        contact = unseal(fernet, row.reporter_sealed)
+        now = orm.utcnow()
+        uow.emit(ContactOpened(clue_id=clue_id, problem_id=row.problem_id, opened_by=opened_by,
+                               opened_by_role=opened_by_role, reason=reason, opened_at=now))
+        uow.commit()
+        return {"clue_id": clue_id, "contact": contact, "opened_by": opened_by,
+                "opened_at": now.isoformat()}

@@ -60,6 +60,19 @@ class IntakeService:
             raise NotFound("no clue has this receipt code", "未找到该回执码对应的线索") from None
 
     @rpc
+    def open_contact(self, clue_id: str, reason: str, opened_by: dict) -> dict:
+        """For the custodian only (the gateway checks the role); every opening is recorded."""
+        try:
+            return handlers.open_contact(
+                self.uow(), self.fernet, clue_id=clue_id, reason=reason,
+                opened_by=str(opened_by["username"]), opened_by_role=str(opened_by["role"]))
+        except domain.UnknownClue:
+            raise NotFound("no clue has this id", "未找到该线索") from None
+        except domain.NoContact:
+            raise NotFound("this clue is anonymous or left no contact details",
+                           "该线索为匿名举报或未留联系方式") from None
+
+    @rpc
     def health(self) -> dict:
         with self.uow() as uow:
             return {"service": self.name, "clues": orm.count(uow.session)}

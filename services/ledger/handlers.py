@@ -54,7 +54,9 @@ def register_problem(uow: UnitOfWork, msg: ClueAccepted, campaign) -> str | None
         problem = register(
             clue_id=msg.clue_id, channel=clue.channel, title=clue.title,
             description=clue.description, unit=clue.subject_unit, category=clue.category,
-            kind=clue.kind, self_found=severity.is_self_found(clue.channel, campaign),
+            kind=clue.kind, self_found=severity.is_self_found(
+                clue.channel, campaign, subject_unit=clue.subject_unit,
+                submitter_role=msg.submitter_role, submitter_org=msg.submitter_org),
             now=utcnow())
         suggestions = _duplicate_suggestions(uow, problem, campaign)
         if suggestions:

@@ -10,10 +10,10 @@ from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 
 from contracts.campaign import load_campaign
-from contracts.events import ClueAccepted
+from contracts.events import ClueAccepted, ContactOpened
 from kit.errors import Conflict, Forbidden, Invalid, NotFound
 from kit.nameko_ext import Store, reliable_event_handler
-from services.ledger import handlers
+from services.ledger import custody, handlers
 from services.ledger.adapters import orm, repository
 from services.ledger.domain.access import NotPermitted
 from services.ledger.domain.actions import Actor, InvalidInput
@@ -69,6 +69,11 @@ class LedgerService:
     def on_clue_accepted(self, bodies):
         return self.uow.each(bodies, lambda uow, body: handlers.register_problem(
             uow, ClueAccepted.model_validate(body), self.campaign))
+
+    @reliable_event_handler("intake", "contact_opened")
+    def on_contact_opened(self, bodies):
+        return self.uow.each(bodies, lambda uow, body: custody.record_contact_opened(
+            uow, ContactOpened.model_validate(body)))
 
     @rpc
     @domain_errors

@@ -36,7 +36,10 @@ class Stack:
         self.env = {**os.environ, "AMQP_URI": amqp_uri, "DATA_DIR": str(self.data_dir),
                     "GATEWAY_PORT": str(self.port), "PYTHONPATH": str(ROOT),
                     "PYTHONUNBUFFERED": "1", "ENVIRONMENT": "development",
-                    "DEMO_ACCOUNTS": "1", **(extra_env or {})}
+                    "DEMO_ACCOUNTS": "1",
+                    # tests poll receipts and sign in from one address far more than anyone
+                    "RECEIPT_RATE_PER_CLIENT": "100000/minute",
+                    "LOGIN_RATE_PER_CLIENT": "100000/minute", **(extra_env or {})}
         for service, url in (database_urls or {}).items():
             self.env[f"{service.upper()}_DATABASE_URL"] = url
         self.procs: dict[str, subprocess.Popen] = {}

@@ -213,15 +213,15 @@ class RecordingBroker:
 def test_the_gateway_refuses_a_junk_body_before_any_rpc_and_passes_a_clean_one_on():
     from fastapi.testclient import TestClient
 
-    from gateway.auth.principal import Principal
     from gateway.auth.tokens import issue
 
     broker = RecordingBroker()
     settings = GatewaySettings(amqp_uri="amqp://guest:guest@127.0.0.1:1/",
                                data_dir=Path(tempfile.mkdtemp(prefix="specs-")))
     with TestClient(create_app(settings, broker=broker)) as client:
-        token = issue(Principal("1", "edu", Role.SUPERVISOR, "org_education_bureau"),
-                      settings.secret_key, 5)
+        edu = client.app.state.accounts.create(  # tokens are honoured for real accounts only
+            "edu", "long enough password", Role.SUPERVISOR, "org_education_bureau")
+        token = issue(edu.principal(), settings.secret_key, 5)
         headers = {"Authorization": f"Bearer {token}"}
         url = "/api/v1/problems/p1/check_progress"
         junk = client.post(url, headers=headers, json={

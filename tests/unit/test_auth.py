@@ -88,9 +88,11 @@ def test_token_signed_with_another_secret_is_invalid():
 
 
 @pytest.mark.parametrize("claims", [
-    {"sub": "x", "usr": "x", "role": "county_office", "iat": 1},          # no exp
-    {"sub": "x", "usr": "x", "role": "public", "iat": 1, "exp": 2**40},   # public role
-    {"sub": "x", "usr": "x", "role": "admin", "iat": 1, "exp": 2**40},    # unknown role
+    {"sub": "x", "usr": "x", "role": "county_office", "ver": 0, "iat": 1},          # no exp
+    {"sub": "x", "usr": "x", "role": "public", "ver": 0, "iat": 1, "exp": 2**40},   # public
+    {"sub": "x", "usr": "x", "role": "admin", "ver": 0, "iat": 1, "exp": 2**40},    # unknown
+    {"sub": "x", "usr": "x", "role": "ops", "iat": 1, "exp": 2**40},                # no ver
+    {"sub": "x", "usr": "x", "role": "ops", "ver": "0", "iat": 1, "exp": 2**40},    # bad ver
 ])
 def test_token_with_missing_or_bad_claims_is_invalid(claims):
     with pytest.raises(tokens.TokenInvalid):
@@ -171,9 +173,21 @@ def test_sign_in_rehashes_when_hash_parameters_change(store):
 
 # --- guards ------------------------------------------------------------------------------------
 
-def guarded_app(settings) -> FastAPI:
+@pytest.fixture
+def staff(store) -> dict[str, Principal]:
+    """Real accounts (a token is honoured only while its account is active and current)."""
+    return {"county": store.create("county", "long enough password", Role.COUNTY_OFFICE,
+                                   "org_county_office").principal(),
+            "handler": store.create("handler-a", "long enough password", Role.UNIT_HANDLER,
+                                    "org_a").principal(),
+            "ops": store.create("ops", "long enough password", Role.OPS).principal()}
+
+
+def guarded_app(settings, store=None) -> FastAPI:
     app = FastAPI()
     app.state.settings = settings
+    if store is not None:
+        app.state.accounts = store
     county = APIRouter(prefix="/county", dependencies=[allow(Role.COUNTY_OFFICE, Role.OPS)])
 
     @county.get("/ledger")
@@ -204,8 +218,9 @@ def test_staff_route_without_token_is_401_with_bearer_challenge(settings):
                                      "message": "Sign in first"}}
 
 
-def test_wrong_role_is_403_naming_the_allowed_roles(settings):
-    res = TestClient(guarded_app(settings)).get("/county/ledger", headers=bearer(HANDLER))
+def test_wrong_role_is_403_naming_the_allowed_roles(settings, store, staff):
+    res = TestClient(guarded_app(settings, store)).get("/county/ledger",
+                                                       headers=bearer(staff["handler"]))
     assert res.status_code == 403
     detail = res.json()["detail"]
     assert detail["code"] == "forbidden"
@@ -213,17 +228,17 @@ def test_wrong_role_is_403_naming_the_allowed_roles(settings):
     assert "县委办公室" in detail["message_zh"] and "county_office" in detail["message"]
 
 
-def test_right_role_is_let_through_with_its_principal(settings):
-    client = TestClient(guarded_app(settings))
-    assert client.get("/county/ledger", headers=bearer(COUNTY)).json() == {"user": "county"}
-    assert client.get("/unit", headers=bearer(HANDLER)).json() == {"org": "org_a"}
+def test_right_role_is_let_through_with_its_principal(settings, store, staff):
+    client = TestClient(guarded_app(settings, store))
+    assert client.get("/county/ledger",
+                      headers=bearer(staff["county"])).json() == {"user": "county"}
+    assert client.get("/unit", headers=bearer(staff["handler"])).json() == {"org": "org_a"}
 
 
-def test_router_and_route_guards_must_both_pass(settings):
-    client = TestClient(guarded_app(settings))
-    assert client.get("/county/ops-only", headers=bearer(COUNTY)).status_code == 403
-    ops = Principal("acc-9", "ops", Role.OPS, None)
-    assert client.get("/county/ops-only", headers=bearer(ops)).status_code == 200
+def test_router_and_route_guards_must_both_pass(settings, store, staff):
+    client = TestClient(guarded_app(settings, store))
+    assert client.get("/county/ops-only", headers=bearer(staff["county"])).status_code == 403
+    assert client.get("/county/ops-only", headers=bearer(staff["ops"])).status_code == 200
 
 
 def test_public_route_works_without_token(settings):
@@ -232,15 +247,15 @@ def test_public_route_works_without_token(settings):
     assert res.json() == {"anonymous": True, "role": "public"}
 
 
-def test_invalid_or_expired_token_is_401_even_on_public_route(settings):
-    client = TestClient(guarded_app(settings))
+def test_invalid_or_expired_token_is_401_even_on_public_route(settings, store, staff):
+    client = TestClient(guarded_app(settings, store))
     res = client.get("/public", headers={"Authorization": "Bearer not.a.token"})
     assert res.status_code == 401 and res.json()["detail"]["code"] == "invalid_token"
     assert "invalid_token" in res.headers["www-authenticate"]
-    forged = bearer(COUNTY, secret="forged-secret-that-is-long-enough-0123456")
+    forged = bearer(staff["county"], secret="forged-secret-that-is-long-enough-0123456")
     assert client.get("/county/ledger", headers=forged).status_code == 401
     old = datetime.now(timezone.utc) - timedelta(hours=2)
-    res = client.get("/unit", headers=bearer(HANDLER, now=old))
+    res = client.get("/unit", headers=bearer(staff["handler"], now=old))
     assert res.status_code == 401 and res.json()["detail"]["code"] == "token_expired"
 
 

@@ -1,61 +1,7 @@
-"""Intake's acceptance rules against a stand-in campaign (pure, no I/O)."""
+"""Intake's receipt and status rules (pure, no I/O); the clue rules are in test_clue_rules."""
 from __future__ import annotations
 
-from datetime import date
-from types import SimpleNamespace
-
 from services.intake import domain
-from services.intake.rules import check_clue
-
-
-class Campaign:
-    channels = {"public_report_platform": True, "letter": False}
-
-    def channel(self, code):
-        return SimpleNamespace(public=self.channels[code], name_zh=code) if code in self.channels else None
-
-    def organization(self, code):
-        return object() if code == "org_unit" else None
-
-    def category(self, code):
-        return object() if code == "c1" else None
-
-    def kind(self, code):
-        return object() if code == "inaction" else None
-
-
-def check(**overrides):
-    args = dict(channel="public_report_platform", subject_unit=None, category=None, kind=None,
-                occurred_on=None, anonymous=True, has_contact=False, caller_is_public=True,
-                today=date(2017, 6, 1))
-    args.update(overrides)
-    return [p.code for p in check_clue(Campaign(), **args)]
-
-
-def test_a_plain_anonymous_public_clue_is_acceptable():
-    assert check() == []
-
-
-def test_unknown_codes_are_named():
-    assert check(channel="carrier_pigeon") == ["unknown_channel"]
-    assert check(subject_unit="org_nowhere", category="c99", kind="laziness") == [
-        "unknown_unit", "unknown_category", "unknown_kind"]
-
-
-def test_staff_channels_are_refused_to_the_public_but_open_to_staff():
-    assert check(channel="letter") == ["channel_not_public"]
-    assert check(channel="letter", caller_is_public=False) == []
-
-
-def test_a_named_report_needs_contact_and_an_anonymous_one_must_not_have_it():
-    assert check(anonymous=False) == ["contact_required"]
-    assert check(anonymous=False, has_contact=True) == []
-    assert check(anonymous=True, has_contact=True) == ["anonymous_with_contact"]
-    assert check(anonymous=True, has_identity=True) == ["anonymous_with_contact"]
-
-
-def test_a_date_in_the_future_is_refused():
-    assert check(occurred_on=date(2017, 6, 2)) == ["in_future"]
 
 
 def test_receipt_codes_match_whatever_the_spacing_and_case():

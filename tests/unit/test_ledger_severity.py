@@ -63,7 +63,9 @@ def test_shipped_campaign_configures_the_plans_leniency_and_strictness(campaign)
 
 
 def test_only_self_inspection_clues_count_as_self_found(campaign):
-    assert is_self_found("self_inspection", campaign)
+    assert is_self_found("self_inspection", campaign, subject_unit="org_gd_public_security",
+                         submitter_role="unit_handler", submitter_org="org_gd_public_security")
+    assert not is_self_found("self_inspection", campaign)
     assert not is_self_found("letter", campaign)
     assert not is_self_found("covert_patrol", campaign)
     assert not is_self_found("no_such_channel", campaign)

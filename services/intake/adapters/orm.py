@@ -80,5 +80,11 @@ def set_status_by_problem(session: Session, problem_id: str, status: str,
                                              "to_outcome": outcome, "now": utcnow()})
 
 
+def find_contact(session: Session, clue_id: str):
+    """The clue's sealed contact, whether it is anonymous, and its problem (custodian only)."""
+    return session.execute(select(clues.c.anonymous, clues.c.reporter_sealed, clues.c.problem_id)
+                           .where(clues.c.id == clue_id)).first()
+
+
 def count(session: Session) -> int:
     return session.execute(select(func.count()).select_from(clues)).scalar_one()

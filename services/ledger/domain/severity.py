@@ -8,7 +8,8 @@ The rule, configured in the campaign file's ``severity_advice`` section
 
 * start at ``standard``;
 * self-found (``Problem.self_found``, recorded at registration with ``is_self_found``: the
-  clue's channel group is in ``self_found_channel_groups``, 自查自纠) **and** actively
+  clue's channel group is in ``self_found_channel_groups`` and the unit reported itself,
+  自查自纠) **and** actively
   rectified → one step lighter (减轻或从轻);
 * a serious typical case (``seriousness == "serious"``, 严肃查处) → ``stricter``: with
   ``serious_is: stricter`` it is at least stricter whatever else applies, with
@@ -27,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from contracts.campaign import Campaign, SeverityAdviceRules
+from contracts.clue_rules import Submitter, reports_itself
 from services.ledger.domain.lifecycle import Problem
 
 LEVELS = ("lighter", "standard", "stricter")
@@ -42,10 +44,15 @@ class Advice:
     reasons_zh: list[str] = field(default_factory=list)
 
 
-def is_self_found(channel_code: str, campaign: Campaign) -> bool:
-    """Whether a clue from this channel counts as 自查自纠; unknown channels do not."""
+def is_self_found(channel_code: str, campaign: Campaign, *, subject_unit: str | None = None,
+                  submitter_role: str | None = None, submitter_org: str | None = None) -> bool:
+    """Whether a clue counts as 自查自纠: its channel's group is a self-found one **and** a unit
+    reported itself (an account of ``subject_unit``, ``clue_rules.reports_itself``). Unknown
+    channels, and anyone else's clue on a self-inspection channel, do not."""
     channel = campaign.channel(channel_code)
-    return channel is not None and channel.group in _rules(campaign).self_found_channel_groups
+    return (channel is not None and channel.group in _rules(campaign).self_found_channel_groups
+            and reports_itself(campaign, channel=channel_code, subject_unit=subject_unit,
+                               submitter=Submitter(submitter_role or "", submitter_org)))
 
 
 def advise(problem: Problem, campaign: Campaign, *, actively_rectified: bool) -> Advice:

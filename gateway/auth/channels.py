@@ -1,0 +1,35 @@
+"""Who may enter a clue on which channel, at the gateway's door (渠道权限).
+
+The campaign file names each staff-only channel's users; ``contracts.clue_rules`` applies
+that. Here a refusal of the caller becomes a bilingual 403 naming the channel, before any
+other problem with the clue is reported (422).
+"""
+from __future__ import annotations
+
+from contracts.clue_rules import ClueProblem, Submitter, check_clue
+from gateway.auth.principal import Principal
+from gateway.errors import problem
+
+
+_PUBLIC = Submitter()
+
+
+def submitter_of(principal: Principal) -> Submitter:
+    if principal.is_anonymous:  # the busiest case: nothing to build
+        return _PUBLIC
+    return Submitter(role=principal.role.value, org_code=principal.org_code)
+
+
+def check_clue_at_door(campaign, principal: Principal, **clue) -> list[ClueProblem]:
+    """The clue's problems (for a 422); raises a 403 when the caller may not use the channel,
+    or not about that unit. ``clue``: the keyword arguments of ``check_clue``."""
+    problems = check_clue(campaign, submitter=submitter_of(principal), **clue)
+    if not problems:
+        return problems
+    refused = [p for p in problems if p.status == 403]
+    if refused:
+        first = refused[0]
+        exc = problem(403, first.code, first.message, first.message_zh, first.field)
+        exc.detail["channel"] = clue.get("channel")
+        raise exc
+    return problems
