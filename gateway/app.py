@@ -11,11 +11,12 @@ from gateway.auth.demo import seed_demo_accounts
 from gateway.auth.guards import enforce_declared_roles
 from gateway.auth.router import router as auth_router
 from gateway.broker import Broker
-from gateway.errors import install_error_handlers
+from gateway.errors import CatchAll, install_error_handlers
 from gateway.limits import MaxBodySize
 from gateway.metrics import Metrics, MetricsMiddleware
 from gateway.routes import clues, ops, pages, problems, public
 from gateway.settings import GatewaySettings
+from kit import logs
 from kit.db import make_engine
 
 
@@ -23,6 +24,7 @@ def create_app(settings: GatewaySettings | None = None, *, broker: Broker | None
                ) -> FastAPI:
     """Build the app; the campaign file is validated here, before anything is served."""
     settings = settings or GatewaySettings()
+    logs.install()
     campaign = load_campaign(settings.campaign_file)
 
     @asynccontextmanager
@@ -56,4 +58,5 @@ def create_app(settings: GatewaySettings | None = None, *, broker: Broker | None
     enforce_declared_roles(app)
     app.add_middleware(MaxBodySize, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(CatchAll)  # outermost of ours: a crash anywhere inside is answered
     return app
