@@ -39,7 +39,7 @@ class IntakeService:
         return self.uow.each(bodies, lambda uow, body: handlers.mark_registered(
             uow, ProblemRegistered.model_validate(body)))
 
-    @reliable_event_handler("ledger", "problem.#")
+    @reliable_event_handler("ledger", "problem.#", contract=ProblemTransitioned)
     def on_problem_transitioned(self, bodies):
         return self.uow.each(bodies, lambda uow, body: handlers.follow_transition(
             uow, ProblemTransitioned.model_validate(body)))
