@@ -14,7 +14,8 @@ from gateway.broker import Broker
 from gateway.errors import CatchAll, install_error_handlers
 from gateway.limits import MaxBodySize
 from gateway.metrics import Metrics, MetricsMiddleware
-from gateway.routes import clues, ops, pages, problems, public
+from gateway.openapi import install_openapi
+from gateway.routes import clues, docs, ops, pages, problems, public
 from gateway.settings import GatewaySettings
 from kit import logs
 from kit.db import make_engine
@@ -43,7 +44,7 @@ def create_app(settings: GatewaySettings | None = None, *, broker: Broker | None
             app.state.broker.stop()
 
     app = FastAPI(title="不作为、乱作为、慢作为问题专项清理 · Accountability campaign",
-                  version="1.0", lifespan=lifespan)
+                  version="1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.campaign = campaign
     app.state.campaign_view = campaign.public_view()
@@ -51,11 +52,12 @@ def create_app(settings: GatewaySettings | None = None, *, broker: Broker | None
     # The clue route first: every request is matched against the routes in this order,
     # and submitting clues is the busiest path.
     routers = (clues.router, auth_router, public.router, problems.router, ops.router,
-               pages.router)
+               pages.router, docs.router)
     for module in routers:
         app.include_router(module)
     install_error_handlers(app)
     enforce_declared_roles(app)
+    install_openapi(app)
     app.add_middleware(MaxBodySize, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(CatchAll)  # outermost of ours: a crash anywhere inside is answered
