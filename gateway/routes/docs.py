@@ -4,8 +4,11 @@
 The assets come from the pinned ``fastapi-offline`` package (its ``static`` folder: Swagger
 UI's bundle and stylesheet, ReDoc's standalone script); the pages and their start-up
 scripts are ours (``gateway/web/docs``), so no inline script is needed and the pages keep
-the public pages' strict Content-Security-Policy. The one widening: images may be
-``data:`` URIs, which Swagger UI's stylesheet uses for its icons.
+the public pages' strict Content-Security-Policy: scripts only from this origin, nothing
+fetched from elsewhere. The widenings: images may be ``data:`` URIs (Swagger UI's
+stylesheet draws its icons with them), and ReDoc's page allows inline styles (ReDoc
+styles itself at run time) and a worker its own script makes from a ``blob:`` (its
+search index); no script from anywhere but this origin can run.
 """
 from __future__ import annotations
 
@@ -26,6 +29,8 @@ PACKAGE_ASSETS = ("swagger-ui-bundle.js", "swagger-ui.css", "redoc.standalone.js
 OWN_ASSETS = ("swagger-init.js", "redoc-init.js")
 DOCS_CSP = web.CONTENT_SECURITY_POLICY.replace("img-src 'self'", "img-src 'self' data:")
 DOCS_HEADERS = {**web.PAGE_HEADERS, "Content-Security-Policy": DOCS_CSP}
+REDOC_HEADERS = {**web.PAGE_HEADERS, "Content-Security-Policy": DOCS_CSP.replace(
+    "style-src 'self'", "style-src 'self' 'unsafe-inline'") + "; worker-src 'self' blob:"}
 
 
 def _type(name: str) -> str:
@@ -62,7 +67,7 @@ def swagger_ui(request: Request) -> Response:
 @router.get("/redoc", dependencies=[allow(Role.PUBLIC)])
 def redoc(request: Request) -> Response:
     """The API, to read (ReDoc)."""
-    return _send(request, _PAGES["redoc"], DOCS_HEADERS)
+    return _send(request, _PAGES["redoc"], REDOC_HEADERS)
 
 
 @router.get("/docs-assets/{name}", dependencies=[allow(Role.PUBLIC)])
