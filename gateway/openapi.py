@@ -17,27 +17,33 @@ from pydantic import BaseModel, Field
 from gateway.auth.guards import route_roles
 from gateway.auth.roles import ROLE_LABELS_ZH, Role
 from gateway.errors import ErrorBody
+from kit.errors import CODES
 
 SERVICE_ROUTES = ("gateway.routes.problems", "gateway.routes.clues")
 LIMITED_PATHS = ("/api/v1/auth/token", "/api/v1/receipts")  # rate-limited (issue 8, hole 12)
 WHY = {
     "400": "Bad request 请求有误",
-    "401": "Not signed in, or the token is invalid or expired (`unauthenticated`, "
-           "`invalid_token`, `token_expired`) 未登录或登录凭证无效",
-    "403": "Signed in, but this role may not call it (`forbidden`, `not_permitted`) 无权操作",
-    "404": "Not found, or not visible to this caller (`not_found`, `unknown_receipt`) 未找到",
-    "409": "Not allowed in the current state (`illegal_transition`) 与当前状态冲突",
-    "413": "Body over the size limit (`body_too_large`) 请求内容过大",
-    "415": "Not JSON (`unsupported_media_type`) 请以 JSON 格式提交",
+    "401": "Not signed in, or the token is invalid or expired 未登录或登录凭证无效",
+    "403": "Signed in, but not allowed to do this 无权操作",
+    "404": "Not found, or not visible to this caller 未找到",
+    "409": "Not allowed in the current state 与当前状态冲突",
+    "413": "Body over the size limit 请求内容过大",
+    "415": "Not JSON 请以 JSON 格式提交",
     "422": "Input refused: a schema error (a list, one entry per problem, each with "
-           "`message_zh`) or a rule's refusal (`invalid_input`, `invalid_plan`, …) 输入有误",
-    "429": "Too many requests; retry after the `Retry-After` seconds (`rate_limited`) 请求过于频繁",
-    "500": "Internal error; quote the `correlation_id` (`internal_error`) 服务器内部出错",
-    "502": "A service failed; quote the `correlation_id` (`upstream_error`) 后台服务出错",
+           "`message_zh`) or a rule's refusal 输入有误",
+    "429": "Too many requests; retry after `Retry-After` seconds 请求过于频繁",
+    "500": "Internal error; quote the `correlation_id` 服务器内部出错",
+    "502": "A service failed; quote the `correlation_id` 后台服务出错",
     "503": "The broker or a service is unavailable; retry after `Retry-After` seconds "
-           "(`broker_unavailable`, `service_unavailable`) 服务暂不可用",
-    "504": "A service did not answer in time (`timeout`) 后台服务响应超时",
+           "服务暂不可用",
+    "504": "A service did not answer in time 后台服务响应超时",
 }
+
+
+def why(status: str) -> str:
+    """The status's meaning and its codes, from the one vocabulary (``kit.errors.CODES``)."""
+    codes = [f"`{code}`" for code, (s, _, _) in CODES.items() if str(s) == status]
+    return WHY[status] + (" — codes: " + ", ".join(codes) if codes else "")
 
 
 class SchemaError(BaseModel):
@@ -115,7 +121,7 @@ def describe(app: FastAPI, schema: dict[str, Any]) -> None:
                 continue
             responses = operation.setdefault("responses", {})
             for status in statuses(route, method, roles):
-                responses[status] = {"description": WHY[status], "content": (
+                responses[status] = {"description": why(status), "content": (
                     schema_or_refusal if status == "422" else error)}
             operation["responses"] = dict(sorted(responses.items()))
             operation["x-roles"] = [Role.PUBLIC.value] if Role.PUBLIC in roles \

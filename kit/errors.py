@@ -63,6 +63,52 @@ class Forbidden(RemoteError):
     default_code = "forbidden"
 
 
+# Every error code the platform answers, in one place: code -> (HTTP status, what it means
+# in English, in Chinese). A test walks the code base and refuses a code missing here.
+CODES: dict[str, tuple[int, str, str]] = {
+    # the door: size, type, schema, idempotency (gateway)
+    "body_too_large": (413, "the body exceeds the size limit", "请求内容过大"),
+    "unsupported_media_type": (415, "the body is not JSON", "请以 JSON 格式提交"),
+    "invalid_idempotency_key": (422, "the Idempotency-Key header is malformed",
+                                "Idempotency-Key 格式不正确"),
+    "invalid_request": (422, "the request cannot be read", "请求内容无法识别"),
+    "too_large": (413, "an input exceeds its size limit", "输入内容过大"),
+    # sign-in and roles (gateway/auth)
+    "unauthenticated": (401, "sign in first", "请先登录"),
+    "invalid_token": (401, "the token is invalid", "登录凭证无效"),
+    "token_expired": (401, "the token has expired", "登录已过期"),
+    "invalid_credentials": (401, "wrong username or password", "用户名或密码错误"),
+    "account_inactive": (401, "the account is no longer active", "账号已停用"),
+    "forbidden": (403, "this role may not call the endpoint", "无权进行此操作"),
+    # clues (contracts / intake rules)
+    "unknown_channel": (422, "no such channel", "未知的线索来源渠道"),
+    "channel_not_public": (422, "the channel is for staff only", "该渠道不对公众开放"),
+    "unknown_unit": (422, "no such unit", "未知的单位"),
+    "unknown_category": (422, "no such category", "未知的问题类别"),
+    "unknown_kind": (422, "no such kind", "未知的问题性质"),
+    "in_future": (422, "the date lies in the future", "日期不能晚于今天"),
+    "contact_required": (422, "a real-name report needs a contact", "实名举报须留联系方式"),
+    "anonymous_with_contact": (422, "an anonymous report carries no contact",
+                               "匿名举报不应留联系方式"),
+    "unknown_receipt": (404, "no clue has this receipt code", "未找到该回执码对应的线索"),
+    # the ledger's refusals (services/ledger/refusals.py)
+    "not_found": (404, "not found, or not visible to the caller", "未找到或无权查看"),
+    "invalid_input": (422, "an input is missing or wrong", "输入有误"),
+    "invalid_plan": (422, "the rectification plan is incomplete or wrong", "整改计划不完整或有误"),
+    "illegal_transition": (409, "not allowed in the problem's current state",
+                           "问题当前状态下不能执行此操作"),
+    "not_permitted": (403, "the caller may not do this to this problem", "无权执行此操作"),
+    "conflict": (409, "in conflict with the current state", "与当前状态冲突"),
+    "refused": (400, "refused", "请求被拒绝"),
+    # our side (gateway/errors.py)
+    "internal_error": (500, "an internal error; quote the correlation id", "服务器内部出错"),
+    "upstream_error": (502, "a service failed; quote the correlation id", "后台服务出错"),
+    "broker_unavailable": (503, "the broker did not confirm; nothing was accepted",
+                           "消息服务暂不可用"),
+    "service_unavailable": (503, "a service is not available", "后台服务暂不可用"),
+    "timeout": (504, "a service did not answer in time", "后台服务响应超时"),
+}
+
 EXPECTED: tuple[type[RemoteError], ...] = (NotFound, Invalid, Conflict, Forbidden)
 """What ``@rpc(expected_exceptions=EXPECTED)`` declares: the refusals a caller may get."""
 

@@ -238,3 +238,67 @@ def test_an_unexpected_error_keeps_its_traceback():
                      name="nameko.containers", exc_info=sys.exc_info())
     logging.getLogger("nameko.containers").filter(rec)
     assert "Traceback" in logging.Formatter("%(message)s").format(rec)
+
+
+# --- one home for the codes --------------------------------------------------------------------
+
+def codes_in_source() -> dict[str, list[str]]:
+    """Every error code literal the code base answers with, and where: the second argument
+    of ``problem(...)``/``error(...)``/``ClueProblem(...)``, the first of ``_body(...)``, the third (or ``code=``) of a
+    refusal, ``code = "..."`` in a class, and ``{"code": "..."}``."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    second = {"problem", "error", "ClueProblem"}
+    third = {"RemoteError", "NotFound", "Invalid", "Conflict", "Forbidden"}
+    found: dict[str, list[str]] = {}
+
+    def note(node, where):
+        if isinstance(node, ast.IfExp):
+            note(node.body, where)
+            note(node.orelse, where)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            found.setdefault(node.value, []).append(where)
+
+    for folder in ("gateway", "services", "kit", "contracts"):
+        for path in (root / folder).rglob("*.py"):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for node in ast.walk(tree):
+                where = f"{path.relative_to(root)}:{getattr(node, 'lineno', 0)}"
+                if isinstance(node, ast.Call):
+                    name = getattr(node.func, "id", getattr(node.func, "attr", ""))
+                    if name in second and len(node.args) > 1:
+                        note(node.args[1], where)
+                    if name == "_body" and node.args:
+                        note(node.args[0], where)
+                    if name in third:
+                        if len(node.args) > 2:
+                            note(node.args[2], where)
+                        for kw in node.keywords:
+                            if kw.arg == "code":
+                                note(kw.value, where)
+                elif isinstance(node, ast.ClassDef):
+                    for stmt in node.body:
+                        if isinstance(stmt, ast.Assign) and any(
+                                getattr(t, "id", "") in ("code", "default_code")
+                                for t in stmt.targets):
+                            note(stmt.value, where)
+                elif isinstance(node, ast.Dict):
+                    for key, value in zip(node.keys, node.values):
+                        if isinstance(key, ast.Constant) and key.value == "code":
+                            note(value, where)
+    return found
+
+
+def test_every_error_code_is_snake_case_and_has_its_home_in_kit_errors():
+    from kit.errors import CODE, CODES
+
+    found = codes_in_source()
+    assert {"unknown_receipt", "illegal_transition", "unauthenticated", "body_too_large",
+            "upstream_error"} <= set(found)
+    strays = {code: places for code, places in found.items() if code not in CODES}
+    assert strays == {}, "add these codes to kit.errors.CODES (status, English, Chinese)"
+    assert all(CODE.match(code) for code in CODES)
+    names = re.compile(r"Idempotency-Key|JSON")  # technical names stay as they are
+    assert all(LATIN_WORD.search(names.sub("", zh)) is None for _, _, zh in CODES.values())
