@@ -204,7 +204,9 @@ class BatchingQueueConsumer(QueueConsumer):
 
     def on_decode_error(self, message, exc):
         """kombu acks and drops a message it cannot decode; it goes to the dead letters
-        instead, with the reason."""
+        instead, with the reason. Its tag counts as open meanwhile, so that no batch's
+        ``multiple`` ack covers it."""
+        self._open.setdefault(message.channel, set()).add(message.delivery_tag)
         queue = self._queue_of(message)
         self.poison(message, queue, f"not decodable as JSON ({type(exc).__name__}: {exc})")
 
