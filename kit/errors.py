@@ -98,6 +98,8 @@ CODES: dict[str, tuple[int, str, str]] = {
     "illegal_transition": (409, "not allowed in the problem's current state",
                            "问题当前状态下不能执行此操作"),
     "not_permitted": (403, "the caller may not do this to this problem", "无权执行此操作"),
+    "duties_not_separated": (403, "the account that reported a step may not decide on it",
+                             "报告该环节的账号不能审核同一环节(职责分离)"),
     "conflict": (409, "in conflict with the current state", "与当前状态冲突"),
     "refused": (400, "refused", "请求被拒绝"),
     # our side (gateway/errors.py)

@@ -41,6 +41,7 @@ FIELD_ZH = {
     "flag": "问题标记", "source": "重新启动来源", "into": "合并到的问题", "decision": "处理决定",
     "action": "操作", "plan_id": "工作方案", "phase": "工作阶段", "reason": "理由",
     "note": "说明", "new_deadline": "新的整改时限", "document_sha256": "文件摘要",
+    "on_behalf_of": "代为办理的单位", "args": "操作内容",
 }
 REASON_ZH: tuple[tuple[re.Pattern, str], ...] = tuple((re.compile(p), zh) for p, zh in (
     (r"^required, as a date YYYY-MM-DD$", "为必填项,日期格式应为 YYYY-MM-DD"),
@@ -128,11 +129,14 @@ def refusal(exc: Exception) -> RemoteError | None:
                        "invalid_plan", f"plan.{first}" if first != "plan" else "plan")
     if isinstance(exc, InvalidInput):
         _, reason = _field_and_reason(str(exc))
-        return Invalid(str(exc), f"{field_zh(exc.field)}{reason_zh(reason)}。",
-                       "invalid_input", exc.field)
+        zh = getattr(exc, "message_zh", None) or reason_zh(reason)
+        return Invalid(str(exc), f"{field_zh(exc.field)}{zh.rstrip('。')}。", "invalid_input",
+                       exc.field)
     if isinstance(exc, NotPermitted):
-        return Forbidden(str(exc), _first(FORBIDDEN_ZH, str(exc), "无权执行此操作") + "。",
-                         "not_permitted")
+        zh = getattr(exc, "message_zh", None) or _first(FORBIDDEN_ZH, str(exc), "无权执行此操作")
+        code = "duties_not_separated" if type(exc).__name__ == "DutiesNotSeparated" \
+            else "not_permitted"
+        return Forbidden(str(exc), zh.rstrip("。") + "。", code)
     if isinstance(exc, ProblemNotFound):
         return NotFound("not found: no such problem or work plan you may see",
                         "未找到该问题或工作方案,或您无权查看。", "not_found")

@@ -302,3 +302,18 @@ def test_every_error_code_is_snake_case_and_has_its_home_in_kit_errors():
     assert all(CODE.match(code) for code in CODES)
     names = re.compile(r"Idempotency-Key|JSON")  # technical names stay as they are
     assert all(LATIN_WORD.search(names.sub("", zh)) is None for _, _, zh in CODES.values())
+
+
+def test_the_domains_own_chinese_is_used_where_it_has_the_words():
+    exc = InvalidInput("on_behalf_of", "not this problem's unit (org_a)")
+    exc.message_zh = "不是该问题的承办单位"
+    assert refusal(exc).message_zh == "代为办理的单位不是该问题的承办单位。"
+
+    class DutiesNotSeparated(NotPermitted):
+        pass
+
+    duties = DutiesNotSeparated("you reported this step; another account decides on it")
+    duties.message_zh = "本环节由您报告,须由其他账号审核。"
+    mapped = refusal(duties)
+    assert (mapped.code, mapped.status, mapped.message_zh) == (
+        "duties_not_separated", 403, "本环节由您报告,须由其他账号审核。")
