@@ -244,8 +244,9 @@ def test_an_unexpected_error_keeps_its_traceback():
 
 def codes_in_source() -> dict[str, list[str]]:
     """Every error code literal the code base answers with, and where: the second argument
-    of ``problem(...)``/``error(...)``/``ClueProblem(...)``, the first of ``_body(...)``, the third (or ``code=``) of a
-    refusal, ``code = "..."`` in a class, and ``{"code": "..."}``."""
+    of ``problem(...)``/``error(...)``/``ClueProblem(...)``, the first of ``_body(...)``,
+    the third (or ``code=``) of a refusal, ``code = "..."`` in a class, and
+    ``{"code": "..."}``."""
     import ast
     from pathlib import Path
 
