@@ -8,6 +8,10 @@ raises ever reaches a caller's answer (``gateway.errors``).
 
 Each ``@rpc`` that may refuse declares ``expected_exceptions=EXPECTED``: nameko then logs
 the refusal as expected, which ``kit.logs`` turns into one line without a traceback.
+
+``CODES`` is the one list of every code the platform answers with (its status, English and
+Chinese meaning); the API description takes each status's codes from it, and a test
+refuses a code used anywhere in the code base that is missing here.
 """
 from __future__ import annotations
 
