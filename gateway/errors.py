@@ -151,20 +151,13 @@ class CatchAll:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        started = False
-
-        async def tracking_send(message):
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
         try:
-            await self.app(scope, receive, tracking_send)
-        except Exception:  # noqa: BLE001 - the one place that turns a crash into an answer
+            await self.app(scope, receive, send)
+        except Exception as exc:  # noqa: BLE001 - the one place a crash becomes an answer
             cid, reply = internal_error(500)
             log.exception("unhandled error [%s] %s %s", cid, scope.get("method"),
                           scope.get("path"))
-            if started:  # half an answer went out: nothing more can be said
-                raise
-            await reply(scope, receive, send)
+            try:
+                await reply(scope, receive, send)
+            except RuntimeError:  # half an answer went out already: nothing more to say
+                raise exc from None
