@@ -13,11 +13,13 @@ from gateway.auth.guards import enforce_declared_roles
 from gateway.auth.passwords import HashingSlots
 from gateway.auth.router import router as auth_router
 from gateway.broker import Broker
-from gateway.errors import install_error_handlers
+from gateway.errors import CatchAll, install_error_handlers
 from gateway.limits import MaxBodySize, Throttle, ThrottleByPath, ThrottlePolicy
 from gateway.metrics import Metrics, MetricsMiddleware
-from gateway.routes import clues, custody, ops, pages, problems, public
+from gateway.openapi import install_openapi
+from gateway.routes import clues, custody, docs, ops, pages, problems, public
 from gateway.settings import GatewaySettings
+from kit import logs
 from kit.db import make_engine
 
 
@@ -25,6 +27,7 @@ def create_app(settings: GatewaySettings | None = None, *, broker: Broker | None
                ) -> FastAPI:
     """Build the app; the campaign file is validated here, before anything is served."""
     settings = settings or GatewaySettings()
+    logs.install()
     campaign = load_campaign(settings.campaign_file)
     warn_if_development(settings)
 
@@ -44,7 +47,7 @@ def create_app(settings: GatewaySettings | None = None, *, broker: Broker | None
             app.state.broker.stop()
 
     app = FastAPI(title="不作为、乱作为、慢作为问题专项清理 · Accountability campaign",
-                  version="1.0", lifespan=lifespan)
+                  version="1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.campaign = campaign
     app.state.campaign_view = campaign.public_view()
@@ -56,13 +59,15 @@ def create_app(settings: GatewaySettings | None = None, *, broker: Broker | None
     # The clue route first: every request is matched against the routes in this order,
     # and submitting clues is the busiest path.
     routers = (clues.router, auth_router, public.router, problems.router, custody.router,
-               ops.router, pages.router)
+               ops.router, pages.router, docs.router)
     for module in routers:
         app.include_router(module)
     install_error_handlers(app)
     enforce_declared_roles(app)
+    install_openapi(app)
     app.add_middleware(MaxBodySize, max_bytes=settings.max_body_bytes)
     app.add_middleware(ThrottleByPath, throttle=app.state.throttle,
                        budgets={"/api/v1/receipt": "receipts_per_client"})
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(CatchAll)  # outermost of ours: a crash anywhere inside is answered
     return app

@@ -32,11 +32,14 @@ class RpcTimeout(Exception):
 
 
 class RemoteCallError(Exception):
-    def __init__(self, exc_type: str, value: str, args: list | None = None):
-        super().__init__(f"{exc_type}: {value}")
-        self.exc_type = exc_type
-        self.value = value
-        self.value_zh = args[1] if args and len(args) > 1 and isinstance(args[1], str) else value
+    """A service answered an RPC with an error; ``error`` is nameko's reply as it came
+    (``exc_type``, ``exc_path``, ``exc_args``, ``value``). ``gateway.errors`` decides what
+    of it a caller may see: only one of ``kit.errors``' refusals, never anything else."""
+
+    def __init__(self, error: dict):
+        super().__init__(str(error.get("exc_type", "RemoteError")))
+        self.error = error
+        self.exc_type = str(error.get("exc_type", "RemoteError"))
 
 
 class Broker:
@@ -102,8 +105,7 @@ class Broker:
             self._pending.pop(correlation_id, None)
         error = reply.get("error")
         if error:
-            raise RemoteCallError(error.get("exc_type", "RemoteError"), error.get("value", ""),
-                                  error.get("exc_args"))
+            raise RemoteCallError(error if isinstance(error, dict) else {"value": str(error)})
         return reply.get("result")
 
     def _on_reply(self, body, message) -> None:

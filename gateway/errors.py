@@ -1,13 +1,24 @@
-"""One shape for every error body: a stable code, an English and a Chinese message."""
+"""One shape for every error body: a stable snake_case code, an English and a Chinese message.
+
+Nothing internal ever reaches a caller: a service's answer passes only when it is one of
+``kit.errors``' refusals, and any other failure is a bilingual 5xx carrying a correlation
+id, under which the details are logged.
+"""
 from __future__ import annotations
+
+import logging
+import uuid
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 from gateway.broker import BrokerUnavailable, RemoteCallError, RpcTimeout, ServiceUnavailable
-from kit.errors import HTTP_STATUS
+from kit.errors import refusal_from_reply
+
+log = logging.getLogger("gateway.errors")
 
 
 def problem(status: int, code: str, message: str, message_zh: str,
@@ -18,8 +29,37 @@ def problem(status: int, code: str, message: str, message_zh: str,
     return HTTPException(status_code=status, detail=detail)
 
 
-def _body(code: str, message: str, message_zh: str) -> dict:
-    return {"detail": {"code": code, "message": message, "message_zh": message_zh}}
+def _body(code: str, message: str, message_zh: str, **extra) -> dict:
+    return {"detail": {"code": code, "message": message, "message_zh": message_zh, **extra}}
+
+
+class ErrorDetail(BaseModel):
+    """An error: what went wrong, in English and Chinese (错误说明)."""
+
+    code: str = Field(description="stable snake_case code", examples=["not_found"])
+    message: str = Field(description="English")
+    message_zh: str = Field(description="中文说明")
+    field: str | None = Field(None, description="the input it is about, if any")
+    correlation_id: str | None = Field(None, description="5xx only: quote it to the "
+                                       "operators, who find the details in the logs under it")
+
+
+class ErrorBody(BaseModel):
+    detail: ErrorDetail
+
+
+def correlation_id() -> str:
+    return uuid.uuid4().hex
+
+
+def internal_error(status: int = 500) -> tuple[str, JSONResponse]:
+    """A bilingual 5xx that says nothing but a correlation id; the caller logs the rest."""
+    cid = correlation_id()
+    return cid, JSONResponse(status_code=status, headers={"X-Correlation-ID": cid}, content=_body(
+        "internal_error" if status == 500 else "upstream_error",
+        f"Something went wrong on our side; please retry later. Reference: {cid}",
+        f"服务器内部出错,请稍后重试。如需联系运维人员,请提供编号:{cid}",
+        correlation_id=cid))
 
 
 # Chinese for pydantic's error types, so that a schema error reads in both languages like
@@ -76,16 +116,48 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ServiceUnavailable)
     async def _service(_: Request, exc: ServiceUnavailable):
+        log.warning("service unavailable: %s", exc)
         return JSONResponse(status_code=503, headers={"Retry-After": "5"}, content=_body(
-            "service_unavailable", str(exc), "后台服务暂不可用,请稍后重试。"))
+            "service_unavailable", "A back-end service is not available; retry shortly.",
+            "后台服务暂不可用,请稍后重试。"))
 
     @app.exception_handler(RpcTimeout)
     async def _timeout(_: Request, exc: RpcTimeout):
+        log.warning("rpc timeout: %s", exc)
         return JSONResponse(status_code=504, content=_body(
-            "timeout", str(exc), "后台服务响应超时,请稍后重试。"))
+            "timeout", "A back-end service did not answer in time; retry shortly.",
+            "后台服务响应超时,请稍后重试。"))
 
     @app.exception_handler(RemoteCallError)
-    async def _remote(_: Request, exc: RemoteCallError):
-        status = HTTP_STATUS.get(exc.exc_type, 502)
-        code = exc.exc_type if status != 502 else "upstream_error"
-        return JSONResponse(status_code=status, content=_body(code, exc.value, exc.value_zh))
+    async def _remote(request: Request, exc: RemoteCallError):
+        refusal = refusal_from_reply(exc.error)
+        if refusal is not None:
+            extra = {"field": refusal.field} if refusal.field else {}
+            return JSONResponse(status_code=refusal.status, content=_body(
+                refusal.code, refusal.message, refusal.message_zh, **extra))
+        cid, reply = internal_error(502)
+        log.error("upstream error [%s] %s %s: %s: %s", cid, request.method, request.url.path,
+                  exc.error.get("exc_path") or exc.exc_type, exc.error.get("value"))
+        return reply
+
+
+class CatchAll:
+    """ASGI middleware: an exception no handler took becomes a bilingual 500 that carries
+    only a correlation id; the exception is logged, with its traceback, under that id."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        try:
+            await self.app(scope, receive, send)
+        except Exception as exc:  # noqa: BLE001 - the one place a crash becomes an answer
+            cid, reply = internal_error(500)
+            log.exception("unhandled error [%s] %s %s", cid, scope.get("method"),
+                          scope.get("path"))
+            try:
+                await reply(scope, receive, send)
+            except RuntimeError:  # half an answer went out already: nothing more to say
+                raise exc from None

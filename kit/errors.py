@@ -1,35 +1,156 @@
-"""Errors a service returns over RPC; the gateway maps them by name to HTTP statuses."""
+"""The error vocabulary: refusals a service answers over RPC, and what the gateway makes of them.
+
+A refusal is a ``RemoteError``: a snake_case ``code``, an English and a fully Chinese
+message, and the ``field`` it is about (if any). nameko sends ``exc_type``, ``exc_path`` and
+``exc_args`` (message, message_zh, code, field) in its error reply; the gateway turns the
+four kinds below into 404/422/409/403 with the one error shape, and nothing else a service
+raises ever reaches a caller's answer (``gateway.errors``).
+
+Each ``@rpc`` that may refuse declares ``expected_exceptions=EXPECTED``: nameko then logs
+the refusal as expected, which ``kit.logs`` turns into one line without a traceback.
+
+``CODES`` is the one list of every code the platform answers with (its status, English and
+Chinese meaning); the API description takes each status's codes from it, and a test
+refuses a code used anywhere in the code base that is missing here.
+"""
 from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+CODE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 
 
 class RemoteError(Exception):
-    """Base of errors meant for the caller. ``exc_type`` and ``exc_args`` (the English and
-    the Chinese message) travel in nameko's error reply."""
+    """Base of the refusals meant for the caller (每个错误都有中英文说明)."""
 
-    def __init__(self, message: str, message_zh: str | None = None):
-        super().__init__(message, message_zh or message)
+    status: ClassVar[int] = 400
+    default_code: ClassVar[str] = "refused"
+
+    def __init__(self, message: str, message_zh: str, code: str | None = None,
+                 field: str | None = None):
+        code = code or self.default_code
+        if not CODE.match(code):
+            raise ValueError(f"error codes are snake_case: {code!r}")
+        # nameko stringifies every argument (None would travel as "None")
+        super().__init__(message, message_zh, code, field or "")
         self.message = message
-        self.message_zh = message_zh or message
+        self.message_zh = message_zh
+        self.code = code
+        self.field = field
 
     def __str__(self) -> str:
         return self.message
 
 
 class NotFound(RemoteError):
-    pass
+    """未找到 (404)."""
+    status = 404
+    default_code = "not_found"
 
 
 class Invalid(RemoteError):
-    pass
+    """输入有误 (422)."""
+    status = 422
+    default_code = "invalid_input"
 
 
 class Conflict(RemoteError):
-    pass
+    """与当前状态冲突 (409)."""
+    status = 409
+    default_code = "conflict"
 
 
 class Forbidden(RemoteError):
-    pass
+    """无权操作 (403)."""
+    status = 403
+    default_code = "forbidden"
 
 
-HTTP_STATUS = {"NotFound": 404, "Invalid": 422, "Conflict": 409, "Forbidden": 403}
+# Every error code the platform answers, in one place: code -> (HTTP status, what it means
+# in English, in Chinese). A test walks the code base and refuses a code missing here.
+CODES: dict[str, tuple[int, str, str]] = {
+    # the door: size, type, schema, idempotency (gateway)
+    "body_too_large": (413, "the body exceeds the size limit", "请求内容过大"),
+    "unsupported_media_type": (415, "the body is not JSON", "请以 JSON 格式提交"),
+    "invalid_idempotency_key": (422, "the Idempotency-Key header is malformed",
+                                "Idempotency-Key 格式不正确"),
+    "invalid_request": (422, "the request cannot be read", "请求内容无法识别"),
+    "too_large": (413, "an input exceeds its size limit", "输入内容过大"),
+    # sign-in and roles (gateway/auth)
+    "unauthenticated": (401, "sign in first", "请先登录"),
+    "invalid_token": (401, "the token is invalid", "登录凭证无效"),
+    "token_expired": (401, "the token has expired", "登录已过期"),
+    "invalid_credentials": (401, "wrong username or password", "用户名或密码错误"),
+    "account_inactive": (401, "the account is no longer active", "账号已停用"),
+    "forbidden": (403, "this role may not call the endpoint", "无权进行此操作"),
+    "token_revoked": (401, "the sign-in was ended (signed out or deactivated)",
+                      "登录已失效(已退出或账号已停用)"),
+    "too_many_requests": (429, "too many requests; wait as Retry-After says",
+                          "请求过于频繁,请稍后再试"),
+    "account_locked": (429, "too many wrong passwords; the account waits a while",
+                       "密码错误次数过多,账号暂时锁定"),
+    "busy": (503, "too many sign-ins at once; try again shortly", "登录人数过多,请稍后再试"),
+    "cannot_deactivate_self": (409, "an administrator cannot deactivate their own account",
+                               "不能停用自己的账号"),
+    "unknown_account": (404, "no such account", "账号不存在"),
+    # clues (contracts / intake rules)
+    "unknown_channel": (422, "no such channel", "未知的线索来源渠道"),
+    "channel_not_public": (422, "the channel is for staff only", "该渠道不对公众开放"),
+    "unknown_unit": (422, "no such unit", "未知的单位"),
+    "unknown_category": (422, "no such category", "未知的问题类别"),
+    "unknown_kind": (422, "no such kind", "未知的问题性质"),
+    "in_future": (422, "the date lies in the future", "日期不能晚于今天"),
+    "contact_required": (422, "a real-name report needs a contact", "实名举报须留联系方式"),
+    "anonymous_with_contact": (422, "an anonymous report carries no contact",
+                               "匿名举报不应留联系方式"),
+    "unknown_receipt": (404, "no clue has this receipt code", "未找到该回执码对应的线索"),
+    "unknown_clue": (404, "no clue has this id", "未找到该线索"),
+    "channel_not_for_role": (403, "this role may not enter clues on the channel",
+                             "您的角色不能通过该渠道录入线索"),
+    "own_unit_required": (422, "a self-inspection names the reporting unit itself",
+                          "自查线索须填写本单位"),
+    "not_own_unit": (403, "a unit reports a self-inspection about itself only",
+                     "自查线索只能反映本单位的问题"),
+    # the ledger's refusals (services/ledger/refusals.py)
+    "not_found": (404, "not found, or not visible to the caller", "未找到或无权查看"),
+    "invalid_input": (422, "an input is missing or wrong", "输入有误"),
+    "invalid_plan": (422, "the rectification plan is incomplete or wrong", "整改计划不完整或有误"),
+    "illegal_transition": (409, "not allowed in the problem's current state",
+                           "问题当前状态下不能执行此操作"),
+    "not_permitted": (403, "the caller may not do this to this problem", "无权执行此操作"),
+    "duties_not_separated": (403, "the account that reported a step may not decide on it",
+                             "报告该环节的账号不能审核同一环节(职责分离)"),
+    "conflict": (409, "in conflict with the current state", "与当前状态冲突"),
+    "refused": (400, "refused", "请求被拒绝"),
+    # our side (gateway/errors.py)
+    "internal_error": (500, "an internal error; quote the correlation id", "服务器内部出错"),
+    "upstream_error": (502, "a service failed; quote the correlation id", "后台服务出错"),
+    "broker_unavailable": (503, "the broker did not confirm; nothing was accepted",
+                           "消息服务暂不可用"),
+    "service_unavailable": (503, "a service is not available", "后台服务暂不可用"),
+    "timeout": (504, "a service did not answer in time", "后台服务响应超时"),
+}
 
+EXPECTED: tuple[type[RemoteError], ...] = (NotFound, Invalid, Conflict, Forbidden)
+"""What ``@rpc(expected_exceptions=EXPECTED)`` declares: the refusals a caller may get."""
+
+HTTP_STATUS = {kind.__name__: kind.status for kind in EXPECTED}
+
+
+def refusal_from_reply(error: dict) -> RemoteError | None:
+    """The refusal a nameko error reply carries, or None when the reply is anything else
+    (a crash, a foreign exception): its text must not reach a caller."""
+    kind = next((k for k in EXPECTED if k.__name__ == error.get("exc_type")), None)
+    if kind is None or error.get("exc_path") != f"{kind.__module__}.{kind.__name__}":
+        return None
+    args = error.get("exc_args")
+    if not isinstance(args, list) or len(args) != 4 or not all(isinstance(a, str) for a in args):
+        return None
+    message, message_zh, code, field = args
+    if not message or not message_zh:
+        return None
+    try:
+        return kind(message, message_zh, code, field or None)
+    except ValueError:  # a code outside the vocabulary's shape
+        return None

@@ -6,15 +6,19 @@ import functools
 import itertools
 import logging
 
+import amqp
 import eventlet
 from eventlet.event import Event as GreenEvent
+from kombu import Connection
 from nameko.events import EventHandler
 from nameko.exceptions import ContainerBeingKilled
 from nameko.extensions import DependencyProvider
 from nameko.messaging import Consumer, QueueConsumer
+from pydantic import ValidationError
 from sqlalchemy.orm import sessionmaker
 
-from contracts.topology import subscription
+from contracts.events import ALL_EVENTS
+from contracts.topology import DLX_NAME, subscription
 from kit.db import make_engine
 from kit.relay import BatchPublisher, relay_once
 from kit.store import Inbox, Outbox
@@ -79,27 +83,94 @@ class Store(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         return StoreAccess(self.new_uow,
-                           f"{worker_ctx.service_name}.{worker_ctx.entrypoint.method_name}")
+                           f"{worker_ctx.service_name}.{worker_ctx.entrypoint.method_name}",
+                           getattr(worker_ctx.entrypoint, "contract", None))
+
+
+class Poison:
+    """A message that can never be applied (it breaks its contract): not done, and not to
+    be retried either. Falsy, like a message that is not done."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return f"Poison({self.reason!r})"
+
+
+def contract_violation(contract, exc: ValidationError) -> str:
+    """Where and how a body breaks its contract, without the values it holds."""
+    problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['type']}"
+                         for e in exc.errors(include_url=False, include_input=False)[:10])
+    return f"breaks its contract {contract.__name__}: {problems}"
 
 
 class StoreAccess:
     """What a worker gets: ``self.uow()`` for one unit of work, ``self.uow.each(bodies,
     apply)`` to apply a batch of messages in one transaction.
 
-    ``each`` claims the batch's event ids in the inbox at once, under the consumer name
-    ``<service>.<method>``: handlers must pass that name to ``consume_once``."""
+    ``each`` validates each body against the handler's contract first: ``apply(uow,
+    message)`` gets the validated message, and a body that breaks the contract is not
+    applied but answered ``Poison`` (the handler dead-letters it at once). It claims the
+    batch's event ids in the inbox at once, under the consumer name ``<service>.<method>``:
+    handlers must pass that name to ``consume_once``."""
 
-    def __init__(self, new_uow, consumer: str):
+    def __init__(self, new_uow, consumer: str, contract=None):
         self._new_uow = new_uow
         self.consumer = consumer
+        self.contract = contract
 
     def __call__(self) -> UnitOfWork:
         return self._new_uow()
 
-    def each(self, bodies: list, apply) -> list[bool]:
-        ids = [b["event_id"] for b in bodies if isinstance(b, dict)
-               and isinstance(b.get("event_id"), str)]
-        return apply_each(self._new_uow, bodies, apply, claim=(self.consumer, ids))
+    def each(self, bodies: list, apply) -> list:
+        if self.contract is None:
+            ids = [b["event_id"] for b in bodies if isinstance(b, dict)
+                   and isinstance(b.get("event_id"), str)]
+            return apply_each(self._new_uow, bodies, apply, claim=(self.consumer, ids))
+        verdicts: list = [None] * len(bodies)
+        valid: list[tuple[int, object]] = []
+        for i, body in enumerate(bodies):
+            try:
+                valid.append((i, self.contract.model_validate(body)))
+            except ValidationError as exc:
+                verdicts[i] = Poison(contract_violation(self.contract, exc))
+        if valid:
+            messages = [m for _, m in valid]
+            done = apply_each(self._new_uow, messages, apply,
+                              claim=(self.consumer, [m.event_id for m in messages]))
+            for (i, _), ok in zip(valid, done):
+                verdicts[i] = ok
+        return verdicts
+
+
+def contract_for(source: str, event_type: str):
+    """The event class published by ``source`` as ``event_type``, if exactly one is."""
+    found = [e for e in ALL_EVENTS if e.source == source and e.event_type == event_type]
+    return found[0] if len(found) == 1 else None
+
+
+def dead_letter(amqp_uri: str, message, queue: str, reason: str) -> None:
+    """Publish ``message`` as it came to the dead-letter exchange, with ``x-poison-reason``
+    and ``x-poison-queue`` headers, and wait for the broker's confirm. Raises if the broker
+    did not take it (the caller then requeues the original)."""
+    headers = {**(message.headers or {}), "x-poison-reason": reason[:1000],
+               "x-poison-queue": queue}
+    properties = {k: v for k, v in message.properties.items()
+                  if k in ("content_type", "content_encoding", "message_id", "correlation_id",
+                           "timestamp", "type", "app_id")}
+    raw = message.body if isinstance(message.body, (bytes, bytearray)) \
+        else str(message.body).encode()
+    with Connection(amqp_uri, connect_timeout=5) as conn:
+        channel = conn.channel()
+        channel.confirm_select()
+        channel.basic_publish_confirm(
+            amqp.Message(bytes(raw), application_headers=headers, delivery_mode=2,
+                         **properties),
+            exchange=DLX_NAME, routing_key=queue, mandatory=True, confirm_timeout=10)
 
 
 class BatchingQueueConsumer(QueueConsumer):
@@ -130,6 +201,35 @@ class BatchingQueueConsumer(QueueConsumer):
         except Exception:  # noqa: BLE001 - never let one message stop the consumer
             log.exception("buffering a message failed; it is requeued")
             self.requeue_message(message)
+
+    def on_decode_error(self, message, exc):
+        """kombu acks and drops a message it cannot decode; it goes to the dead letters
+        instead, with the reason. Its tag counts as open meanwhile, so that no batch's
+        ``multiple`` ack covers it."""
+        self._open.setdefault(message.channel, set()).add(message.delivery_tag)
+        queue = self._queue_of(message)
+        self.poison(message, queue, f"not decodable as JSON ({type(exc).__name__}: {exc})")
+
+    def _queue_of(self, message) -> str:
+        tag = message.delivery_info.get("consumer_tag")
+        for consumer in self._consumers.values():
+            for queue, consumer_tag in getattr(consumer, "_active_tags", {}).items():
+                if consumer_tag == tag:
+                    return queue
+        return "unknown"
+
+    def poison(self, message, queue: str, reason: str) -> None:
+        """Dead-letter ``message`` at once with ``reason`` and acknowledge it; if the
+        dead-letter publish fails, requeue it (it comes back and is tried again)."""
+        try:
+            dead_letter(self.amqp_uri, message, queue, reason)
+        except Exception as exc:  # noqa: BLE001 - the message must not be lost meanwhile
+            log.warning("could not dead-letter a poison message from %s (%s); requeued",
+                        queue, exc)
+            self.requeue_message(message)
+            return
+        log.warning("dead-lettered a message from %s: %s", queue, reason)
+        self.ack_message(message)
 
     def _settled(self, message) -> None:
         tags = self._open.get(message.channel)
@@ -178,14 +278,19 @@ class ReliableEventHandler(EventHandler):
     contend for the same rows. Done messages are acked (after the commit), the others requeued: nameko's plain
     ``event_handler`` would ack and drop a message whose handler raised. After the delivery
     limit the broker dead-letters a message that keeps failing.
+
+    Poison goes to the dead letters at once, with an ``x-poison-reason`` header: a body
+    that breaks the handler's ``contract`` (the event class for ``source``/``event_type``
+    in ``contracts.events``, or ``contract=``), and a message that is not JSON at all.
     """
 
     queue_consumer = BatchingQueueConsumer()
 
     def __init__(self, source_service, event_type, max_batch: int = 64,
-                 max_wait: float = 0.005, **kwargs):
+                 max_wait: float = 0.005, contract=None, **kwargs):
         kwargs["requeue_on_error"] = True
         super().__init__(source_service, event_type, **kwargs)
+        self.contract = contract
         self.max_batch = max_batch
         self.max_wait = max_wait
         self._buffer: list = []
@@ -196,6 +301,10 @@ class ReliableEventHandler(EventHandler):
         sub = subscription(self.source_service, self.event_type,
                            self.container.service_name, self.method_name)
         self.queue = sub.queue()
+        self.contract = self.contract or contract_for(self.source_service, self.event_type)
+        if self.contract is None:
+            raise LookupError(f"{sub.queue_name}: name the handler's contract "
+                              "(contract=<an event of contracts.events>)")
         Consumer.setup(self)
 
     def handle_message(self, body, message):
@@ -232,6 +341,8 @@ class ReliableEventHandler(EventHandler):
         for message, ok in itertools.zip_longest(messages, done[:len(messages)]):
             if ok:
                 acked.append(message)
+            elif isinstance(ok, Poison):  # settled first, so that a multiple ack cannot cover it
+                self.queue_consumer.poison(message, self.queue.name, ok.reason)
             else:  # requeued first, so that a multiple ack cannot cover it
                 self.queue_consumer.requeue_message(message)
         self.queue_consumer.ack_messages(acked)

@@ -24,7 +24,7 @@ from nameko.runners import ServiceRunner  # noqa: E402
 from pydantic import ValidationError  # noqa: E402
 
 from contracts.topology import declare_all  # noqa: E402
-from kit import amqp_reads, priority  # noqa: E402
+from kit import amqp_reads, logs, priority  # noqa: E402
 from kit.db import green_postgres  # noqa: E402
 from kit.migrate import upgrade  # noqa: E402
 from kit.settings import CommonSettings, service_database_url  # noqa: E402
@@ -56,8 +56,7 @@ def main(argv: list[str]) -> int:
         print(f"usage: python -m kit.run {{{','.join(SERVICES)}}}", file=sys.stderr)
         return 2
     name = argv[0]
-    logging.basicConfig(level=logging.INFO,
-                        format=f"%(asctime)s {name} %(levelname)s %(name)s: %(message)s")
+    logs.configure(name)
     try:
         settings = CommonSettings()
     except ValidationError as exc:

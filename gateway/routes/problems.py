@@ -4,6 +4,7 @@ of each endpoint; the ledger decides scope (own unit, own system, all) and the r
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.actions import SPECS, ActionSpec, describe
 from gateway.auth.guards import PrincipalDep, allow
@@ -98,12 +99,24 @@ async def head(request: Request) -> dict:
     return await request.app.state.broker.call("ledger", "chain_head")
 
 
+class WorkPlanIn(BaseModel):
+    """A unit's campaign work plan (清理工作方案)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    title: str = Field(min_length=2, max_length=200, description="标题")
+    summary: str = Field(min_length=5, max_length=20_000, description="内容摘要")
+    document_sha256: str | None = Field(
+        None, pattern=r"^[0-9a-f]{64}$",
+        description="SHA-256 of the plan's document, 64 lowercase hex digits (文件摘要)")
+
+
 @router.post("/work-plans", status_code=201, dependencies=[allow(R.UNIT_HANDLER)])
-async def file_work_plan(request: Request, principal: PrincipalDep, body: JsonObject) -> dict:
+async def file_work_plan(request: Request, principal: PrincipalDep, plan: WorkPlanIn) -> dict:
     """清理工作方案备案: a unit files its work plan with its supervising body."""
     return await request.app.state.broker.call(
-        "ledger", "file_work_plan", actor=actor(principal), title=str(body.get("title", "")),
-        summary=str(body.get("summary", "")), document_sha256=body.get("document_sha256"))
+        "ledger", "file_work_plan", actor=actor(principal), title=plan.title,
+        summary=plan.summary, document_sha256=plan.document_sha256)
 
 
 @router.get("/work-plans", dependencies=[allow(R.COUNTY_OFFICE, R.SUPERVISOR, R.UNIT_HANDLER)])
@@ -121,6 +134,7 @@ async def missing_work_plans(request: Request, principal: PrincipalDep,
 
 
 @router.post("/work-plans/{plan_id}/acknowledge", dependencies=[allow(*SUPERVISING)])
-async def acknowledge_work_plan(plan_id: str, request: Request, principal: PrincipalDep) -> dict:
+async def acknowledge_work_plan(plan_id: Annotated[str, Path(max_length=64)], request: Request,
+                                principal: PrincipalDep) -> dict:
     return await request.app.state.broker.call("ledger", "acknowledge_work_plan",
                                                actor=actor(principal), plan_id=plan_id)

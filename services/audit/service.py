@@ -30,7 +30,7 @@ class AuditService:
                 msg.event_id, msg.event_type, msg.problem_id, msg.unit))
         return self.uow.each(bodies, apply)
 
-    @reliable_event_handler("ledger", "problem.#")
+    @reliable_event_handler("ledger", "problem.#", contract=ProblemTransitioned)
     def on_problem_transitioned(self, bodies):
         def apply(uow, body):
             msg = ProblemTransitioned.model_validate(body)

@@ -5,7 +5,7 @@ from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 
 from contracts.events import ClueSubmitted, ProblemRegistered, ProblemTransitioned
-from kit.errors import NotFound
+from kit.errors import EXPECTED, NotFound
 from kit.nameko_ext import Store, reliable_event_handler
 from services.intake import domain, handlers
 from services.intake.adapters import orm
@@ -39,27 +39,28 @@ class IntakeService:
         return self.uow.each(bodies, lambda uow, body: handlers.mark_registered(
             uow, ProblemRegistered.model_validate(body)))
 
-    @reliable_event_handler("ledger", "problem.#")
+    @reliable_event_handler("ledger", "problem.#", contract=ProblemTransitioned)
     def on_problem_transitioned(self, bodies):
         return self.uow.each(bodies, lambda uow, body: handlers.follow_transition(
             uow, ProblemTransitioned.model_validate(body)))
 
-    @rpc
+    @rpc(expected_exceptions=EXPECTED, sensitive_arguments=("receipt_code",))
     def problem_for_receipt(self, receipt_code: str) -> str:
         try:
             return handlers.problem_for_receipt(self.uow(), receipt_code)
         except domain.UnknownReceipt:
             raise NotFound("no registered problem has this receipt code",
-                           "未找到该回执码对应的已登记问题") from None
+                           "未找到该回执码对应的已登记问题。", "unknown_receipt") from None
 
-    @rpc
+    @rpc(expected_exceptions=EXPECTED, sensitive_arguments=("receipt_code",))
     def get_receipt(self, receipt_code: str) -> dict:
         try:
             return handlers.receipt_status(self.uow(), receipt_code)
         except domain.UnknownReceipt:
-            raise NotFound("no clue has this receipt code", "未找到该回执码对应的线索") from None
+            raise NotFound("no clue has this receipt code", "未找到该回执码对应的线索。",
+                           "unknown_receipt") from None
 
-    @rpc
+    @rpc(expected_exceptions=EXPECTED)
     def open_contact(self, clue_id: str, reason: str, opened_by: dict) -> dict:
         """For the custodian only (the gateway checks the role); every opening is recorded."""
         try:

@@ -2,7 +2,6 @@
 remote errors the gateway maps to HTTP statuses."""
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 import eventlet
@@ -11,14 +10,12 @@ from nameko.rpc import rpc
 
 from contracts.campaign import load_campaign
 from contracts.events import ClueAccepted, ContactOpened
-from kit.errors import Conflict, Forbidden, Invalid, NotFound
+from kit.errors import EXPECTED
 from kit.nameko_ext import Store, reliable_event_handler
 from services.ledger import custody, handlers
 from services.ledger.adapters import orm, repository
-from services.ledger.domain.access import NotPermitted
-from services.ledger.domain.actions import Actor, InvalidInput
-from services.ledger.domain.lifecycle import IllegalTransition
-from services.ledger.domain.plan import PlanInvalid
+from services.ledger.domain.actions import Actor
+from services.ledger.refusals import refusals
 
 
 class Campaign(DependencyProvider):
@@ -29,29 +26,6 @@ class Campaign(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         return self.campaign
-
-
-def domain_errors(fn):
-    """Domain refusals become remote errors with a clear English and Chinese message."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except IllegalTransition as exc:
-            raise Conflict(str(exc), f"当前状态“{exc.state.value}”下不能执行“{exc.action.value}”:"
-                           f"{exc}") from None
-        except PlanInvalid as exc:
-            raise Invalid(f"rectification plan: {exc}", f"整改计划不完整或有误:{exc}") from None
-        except InvalidInput as exc:
-            raise Invalid(str(exc), f"输入有误({exc.field}):{exc.message_zh}"
-                          if exc.message_zh else f"输入有误:{exc}") from None
-        except NotPermitted as exc:
-            raise Forbidden(str(exc), exc.message_zh or f"无权执行此操作:{exc}") from None
-        except handlers.ProblemNotFound as exc:
-            raise NotFound(f"not found: {exc}", f"未找到:{exc}") from None
-
-    return wrapper
 
 
 def actor_from(data: dict) -> Actor:
@@ -75,27 +49,27 @@ class LedgerService:
         return self.uow.each(bodies, lambda uow, body: custody.record_contact_opened(
             uow, ContactOpened.model_validate(body)))
 
-    @rpc
-    @domain_errors
+    @rpc(expected_exceptions=EXPECTED)
+    @refusals
     def act(self, problem_id: str, action: str, actor: dict, args: dict | None = None) -> dict:
         return handlers.act(self.uow(), self.campaign, problem_id=problem_id, action=action,
                             actor=actor_from(actor), args=args or {})
 
-    @rpc
-    @domain_errors
+    @rpc(expected_exceptions=EXPECTED)
+    @refusals
     def get_problem(self, problem_id: str, actor: dict) -> dict:
         return handlers.get_problem(self.uow(), self.campaign, problem_id=problem_id,
                                     actor=actor_from(actor))
 
-    @rpc
-    @domain_errors
+    @rpc(expected_exceptions=EXPECTED)
+    @refusals
     def list_problems(self, actor: dict, filters: dict | None = None, limit: int = 50,
                       offset: int = 0) -> dict:
         return handlers.list_problems(self.uow(), self.campaign, actor=actor_from(actor),
                                       filters=filters or {}, limit=limit, offset=offset)
 
-    @rpc
-    @domain_errors
+    @rpc(expected_exceptions=EXPECTED)
+    @refusals
     def rollup(self, actor: dict) -> dict:
         return handlers.rollup(self.uow(), self.campaign, actor=actor_from(actor))
 
@@ -107,27 +81,27 @@ class LedgerService:
     def chain_head(self) -> dict:
         return handlers.chain_head(self.uow())
 
-    @rpc
-    @domain_errors
+    @rpc(expected_exceptions=EXPECTED)
+    @refusals
     def file_work_plan(self, actor: dict, title: str, summary: str,
                        document_sha256: str | None = None) -> dict:
         return handlers.file_work_plan(self.uow(), self.campaign, actor=actor_from(actor),
                                        title=title, summary=summary,
                                        document_sha256=document_sha256)
 
-    @rpc
-    @domain_errors
+    @rpc(expected_exceptions=EXPECTED)
+    @refusals
     def acknowledge_work_plan(self, actor: dict, plan_id: str) -> dict:
         return handlers.acknowledge_work_plan(self.uow(), self.campaign,
                                               actor=actor_from(actor), plan_id=plan_id)
 
-    @rpc
-    @domain_errors
+    @rpc(expected_exceptions=EXPECTED)
+    @refusals
     def list_work_plans(self, actor: dict) -> dict:
         return handlers.list_work_plans(self.uow(), self.campaign, actor=actor_from(actor))
 
-    @rpc
-    @domain_errors
+    @rpc(expected_exceptions=EXPECTED)
+    @refusals
     def missing_work_plans(self, actor: dict, phase: str | None = None) -> dict:
         return handlers.missing_work_plans(self.uow(), self.campaign, actor=actor_from(actor),
                                            phase=phase)

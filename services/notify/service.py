@@ -19,7 +19,7 @@ class NotifyService:
         return self.uow.each(bodies, lambda uow, body: handlers.problem_registered(
             uow, ProblemRegistered.model_validate(body)))
 
-    @reliable_event_handler("ledger", "problem.#")
+    @reliable_event_handler("ledger", "problem.#", contract=ProblemTransitioned)
     def on_problem_transitioned(self, bodies):
         return self.uow.each(bodies, lambda uow, body: handlers.problem_transitioned(
             uow, ProblemTransitioned.model_validate(body)))

@@ -1,10 +1,12 @@
 """The broker traps the foundation closes, shown against the real RabbitMQ."""
 from __future__ import annotations
 
+import json
+import time
 import uuid
 
 import pytest
-from kombu import Connection, Queue
+from kombu import Connection, Producer, Queue
 from sqlalchemy.orm import sessionmaker
 
 from contracts.events import ClueFields, ClueSubmitted
@@ -140,3 +142,113 @@ def test_a_batch_goes_out_in_one_write_and_arrives_whole_and_in_order(fresh_vhos
             message.ack()
         simple.close()
     assert got == [(item["id"], item["body"]) for item in items]
+
+
+# --- poison: straight to the dead letters, with the reason ------------------------------------
+
+CLUE_QUEUE = "evt-gateway-clue_submitted--intake.on_clue_submitted"
+
+
+@pytest.fixture
+def intake_alone(fresh_vhost, tmp_path):
+    """The real intake service (``python -m kit.run intake``) on its own, consuming."""
+    from tests.support.stack import Stack
+
+    stack = Stack(amqp_uri=fresh_vhost, data_dir=tmp_path)
+    stack.start("intake")
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert stack.procs["intake"].poll() is None, stack.tail("intake")
+            try:
+                with Connection(fresh_vhost) as conn:
+                    if conn.default_channel.queue_declare(
+                            CLUE_QUEUE, passive=True).consumer_count:
+                        break
+            except Exception:  # noqa: BLE001 - not declared yet
+                pass
+            time.sleep(0.3)
+        else:
+            raise TimeoutError(stack.tail("intake"))
+        yield stack
+    finally:
+        stack.stop_all()
+
+
+def publish_raw(uri: str, body: bytes, content_type: str, message_id: str) -> None:
+    from contracts.topology import event_exchange
+
+    with Connection(uri) as conn:
+        Producer(conn.default_channel).publish(
+            body, exchange=event_exchange("gateway"), routing_key="clue_submitted",
+            content_type=content_type, content_encoding="utf-8", delivery_mode=2,
+            message_id=message_id, headers={"probe": message_id})
+
+
+def dead_letters(uri: str, count: int, timeout: float = 20) -> dict[str, object]:
+    """``{message_id: message}`` of the next ``count`` dead letters, as they lie (raw)."""
+    got = {}
+    deadline = time.monotonic() + timeout
+    with Connection(uri) as conn:
+        channel = conn.default_channel
+        while len(got) < count and time.monotonic() < deadline:
+            message = channel.basic_get(DEAD_LETTER_QUEUE, no_ack=True)
+            if message is None:
+                time.sleep(0.2)
+                continue
+            got[message.properties.get("message_id")] = message
+    return got
+
+
+def test_poison_goes_straight_to_the_dead_letters_with_its_reason(intake_alone):
+    uri = intake_alone.env["AMQP_URI"]
+    breaks_contract = json.dumps({"event_id": "poison-1", "clue_id": None}).encode()
+    poison = {"not-json": (b"{not json at all", "application/json"),
+              "not-an-object": (b'"just a string"', "application/json"),
+              "breaks-contract": (breaks_contract, "application/json"),
+              "wrong-type": (b"hello", "text/plain")}
+    for message_id, (body, content_type) in poison.items():
+        publish_raw(uri, body, content_type, message_id)
+    good = an_event()
+    with Connection(uri) as conn:
+        Producer(conn.default_channel).publish(
+            good.to_message(), exchange="gateway.events", routing_key="clue_submitted",
+            serializer="json", delivery_mode=2, message_id=good.event_id)
+
+    dead = dead_letters(uri, len(poison))
+    assert set(dead) == set(poison)
+    for message_id, (body, content_type) in poison.items():
+        message = dead[message_id]
+        raw = message.body if isinstance(message.body, bytes) else message.body.encode()
+        assert raw == body
+        assert message.properties["content_type"] == content_type
+        assert message.headers["probe"] == message_id
+        assert message.headers["x-poison-queue"] == CLUE_QUEUE
+        assert "x-death" not in message.headers  # ours at once, not the broker's after retries
+    assert "not decodable as JSON" in dead["not-json"].headers["x-poison-reason"]
+    assert "ContentDisallowed" in dead["wrong-type"].headers["x-poison-reason"]
+    assert dead["breaks-contract"].headers["x-poison-reason"] == (
+        "breaks its contract ClueSubmitted: clue_id: string_type; "
+        "receipt_code: missing; clue: missing")
+    assert "model_type" in dead["not-an-object"].headers["x-poison-reason"]
+
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with Connection(uri) as conn:
+            if conn.default_channel.queue_declare(CLUE_QUEUE, passive=True).message_count == 0 \
+                    and stored_clues(intake_alone) == 1:
+                break
+        time.sleep(0.3)
+    assert stored_clues(intake_alone) == 1
+    log = intake_alone.tail("intake", 400)
+    assert "Traceback" not in log
+    assert log.count("dead-lettered a message from " + CLUE_QUEUE) == len(poison)
+    with Connection(uri) as conn:
+        assert conn.default_channel.queue_declare(CLUE_QUEUE, passive=True).message_count == 0
+        assert conn.default_channel.queue_declare(DEAD_LETTER_QUEUE,
+                                                  passive=True).message_count == 0
+
+
+def stored_clues(stack) -> int:
+    with sessionmaker(make_engine(f"sqlite:///{stack.data_dir / 'intake.db'}"))() as session:
+        return intake_orm.count(session)
