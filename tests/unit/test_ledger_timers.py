@@ -329,7 +329,7 @@ def test_a_problem_waiting_on_the_county_office_or_a_supervisor_turns_red_past_i
     ("dispatched", DAY_DUE), ("rectifying", date(2017, 6, 30))])
 def test_a_problem_waiting_on_the_unit_runs_on_the_units_deadline(step, due):
     problem = in_state(step)
-    assert timers.WAITING_ON[problem.state] == "unit"
+    assert timers.WAITING_ON[problem.state] == "unit_handler"
     assert problem.decide_by is None
     assert due_on(problem) == due
     assert timers.is_overdue(problem, due + timedelta(days=1))
