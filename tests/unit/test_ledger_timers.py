@@ -427,7 +427,11 @@ def test_resuming_moves_the_undone_milestones_and_keeps_the_done_ones():
 
 # ── The calendar beyond the library's years ─────────────────────────────────────────────────
 NEW_YEAR_2027 = date(2027, 1, 1)
-LISTED_2027 = workdays.WorkCalendar({2027: ([NEW_YEAR_2027], [date(2027, 2, 6)])})
+
+
+def listed_2027() -> workdays.WorkCalendar:
+    """As a campaign file listing 2027: New Year's Day off, a Saturday worked (调休)."""
+    return workdays.WorkCalendar({2027: ([NEW_YEAR_2027], [date(2027, 2, 6)])})
 
 
 def test_the_library_does_not_know_2027_and_guesses_new_years_day_a_workday():
@@ -438,14 +442,15 @@ def test_the_library_does_not_know_2027_and_guesses_new_years_day_a_workday():
 
 
 def test_a_year_the_campaign_lists_counts_its_holidays_and_make_up_workdays():
-    assert LISTED_2027.knows(2027) and not LISTED_2027.knows(2028)
-    assert not LISTED_2027.is_workday(NEW_YEAR_2027)
-    assert LISTED_2027.is_workday(date(2027, 2, 6))                   # a Saturday worked (调休)
-    assert not LISTED_2027.is_workday(date(2027, 2, 7))               # an ordinary Sunday
-    assert LISTED_2027.add_workdays(date(2026, 12, 2), 22) == date(2027, 1, 4)
-    assert LISTED_2027.unknown_years(date(2026, 12, 2), date(2027, 1, 4)) == ()
+    listed = listed_2027()
+    assert listed.knows(2027) and not listed.knows(2028)
+    assert not listed.is_workday(NEW_YEAR_2027)
+    assert listed.is_workday(date(2027, 2, 6))                   # a Saturday worked (调休)
+    assert not listed.is_workday(date(2027, 2, 7))               # an ordinary Sunday
+    assert listed.add_workdays(date(2026, 12, 2), 22) == date(2027, 1, 4)
+    assert listed.unknown_years(date(2026, 12, 2), date(2027, 1, 4)) == ()
     # the years the library knows are unchanged
-    assert LISTED_2027.is_workday(ADJUSTED_WORKDAY) and not LISTED_2027.is_workday(NATIONAL_DAY[0])
+    assert listed.is_workday(ADJUSTED_WORKDAY) and not listed.is_workday(NATIONAL_DAY[0])
 
 
 def test_a_listed_year_the_library_knows_follows_the_campaign_alone():
@@ -466,7 +471,7 @@ def test_a_deadline_counted_into_a_year_no_calendar_knows_is_flagged_on_the_prob
 
 
 def test_with_the_year_listed_the_deadline_skips_new_years_day_and_no_flag_is_raised():
-    rules = Rules(calendar=LISTED_2027)
+    rules = Rules(calendar=listed_2027())
     problem = new_problem()
     context = ctx(date(2026, 12, 2))
     context.rules = rules
