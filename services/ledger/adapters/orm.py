@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import (
     JSON, BigInteger, Boolean, Column, Date, DateTime, Index, Integer, MetaData, String, Table,
-    Text, and_,
+    Text, and_, literal_column,
 )
 
 from kit.store import add_outbox_and_inbox
@@ -55,9 +55,13 @@ problems = Table(
 # Every open problem has a clock (timers.py); it runs unless the problem is suspended. The
 # overdue lists and counts read these in due order; the stalled ones (the unit's progress, in
 # dispatched and rectifying) in last-progress order: neither sorts every open problem.
-CLOCK_RUNS = and_(problems.c.state != "closed", problems.c.suspended_since.is_(None))
-PROGRESS_CLOCK_RUNS = and_(problems.c.state.in_(["dispatched", "rectifying"]),
-                           problems.c.suspended_since.is_(None))
+# The states are written inline, not bound: SQLite uses a partial index only for a query
+# whose WHERE clause repeats the index's terms literally.
+CLOCK_RUNS = and_(problems.c.state != literal_column("'closed'"),
+                  problems.c.suspended_since.is_(None))
+PROGRESS_CLOCK_RUNS = and_(
+    problems.c.state.in_([literal_column("'dispatched'"), literal_column("'rectifying'")]),
+    problems.c.suspended_since.is_(None))
 Index("ix_problems_open_clock_due", problems.c.due_on, postgresql_where=CLOCK_RUNS,
       sqlite_where=CLOCK_RUNS, postgresql_include=["unit", "supervisor"])
 Index("ix_problems_clock_progress", problems.c.last_progress_on,
