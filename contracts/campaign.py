@@ -3,7 +3,10 @@
 One campaign (专项清理工作) is one YAML file (``config/campaign.yaml`` ships the seed plan's). It
 names the three kinds (不作为 inaction, 乱作为 misconduct, 慢作为 slowness), the problem categories
 (主要清理的问题), the phases (阶段), every clue channel (线索渠道), the organizations with their
-supervising bodies (分管部门) and the reporting lines (分管渠道) that tie unit types to them.
+supervising bodies (分管部门) and the reporting lines (分管渠道) that tie unit types to them,
+the working days of each open state's clock (``clocks``, 时限) and the official calendar's
+holidays and make-up working days (``calendar``, 法定节假日与调休) for years the calendar library
+does not know yet. Sections added later have defaults, so older files still load.
 
 ``load_campaign`` validates the file's shape with pydantic and then its cross references; any fault
 becomes a ``CampaignConfigError`` that names the file, the field and the problem.
