@@ -81,7 +81,7 @@ from kit.uow import UnitOfWork
 from services.ledger import handlers
 from services.ledger.adapters import orm
 from services.ledger.adapters import repository as repo
-from services.ledger.domain import LOCAL_TZ, chain, severity, workdays
+from services.ledger.domain import LOCAL_TZ, chain, severity, timers, workdays
 from services.ledger.domain.access import check_permitted
 from services.ledger.domain.actions import Actor, Context, perform
 from services.ledger.domain.lifecycle import Action, Outcome, State
@@ -404,6 +404,7 @@ class Simulation:
                            description=f"{title}:{self.text(3)}", unit=spec.unit,
                            category=spec.category, kind=spec.kind,
                            self_found=self.self_found[spec.channel], now=at)
+        clock = timers.start_clock(problem, None, local_day(at), handlers.rules_of(self.campaign))
         suggestions = []
         if spec.merge and spec.unit:
             target = self.merge_target(problem)
@@ -424,7 +425,7 @@ class Simulation:
                                   "message_id": f"accepted-{clue_id}", "processed_at": at})
         self.record(problem.id, "register", "system", at,
                     {"clue_id": clue_id, "channel": spec.channel, "unit": problem.unit,
-                     "duplicate_suggestions": suggestions})
+                     "duplicate_suggestions": suggestions, **clock})
         return problem
 
     def merge_target(self, problem):
@@ -442,7 +443,7 @@ class Simulation:
         ctx = Context(today=local_day(at), now=at, unit_exists=self.org_codes.__contains__,
                       phase_on=self.campaign.phase_on,
                       advise=lambda p: severity.advise_level(p, self.campaign),
-                      rules=handlers.RULES)
+                      rules=handlers.rules_of(self.campaign))
         if self.actions % 50 == 1:   # the access rules are slow with 500 units; sample them
             check_permitted(self.campaign, actor, action, problem, args)
         counted_as = self.count_key(problem)

@@ -3,7 +3,10 @@
 One campaign (专项清理工作) is one YAML file (``config/campaign.yaml`` ships the seed plan's). It
 names the three kinds (不作为 inaction, 乱作为 misconduct, 慢作为 slowness), the problem categories
 (主要清理的问题), the phases (阶段), every clue channel (线索渠道), the organizations with their
-supervising bodies (分管部门) and the reporting lines (分管渠道) that tie unit types to them.
+supervising bodies (分管部门) and the reporting lines (分管渠道) that tie unit types to them,
+the working days of each open state's clock (``clocks``, 时限) and the official calendar's
+holidays and make-up working days (``calendar``, 法定节假日与调休) for years the calendar library
+does not know yet. Sections added later have defaults, so older files still load.
 
 ``load_campaign`` validates the file's shape with pydantic and then its cross references; any fault
 becomes a ``CampaignConfigError`` that names the file, the field and the problem.
@@ -149,6 +152,51 @@ class DuplicateRules(BaseModel):
     threshold: Annotated[float, Field(gt=0, le=1)] = 0.5
 
 
+WorkingDays = Annotated[int, Field(strict=True, ge=1, le=120)]
+
+
+class WorkingDaysPerState(BaseModel):
+    """Working days (工作日) each open state's clock gives before its light turns red.
+
+    ``registered``: the county office (or the supervising body) dispatches it (交办);
+    ``dispatched``: the unit answers, 查实 with a plan or 查否 with findings; ``verified``,
+    ``unfounded``, ``rectified``: the supervising body decides (approves or rejects the plan,
+    accepts or rejects 查否, strikes off 销号 or sends the rectification back). ``rectifying``
+    has no entry: its clock is the plan's own deadline (整改时限) and milestones.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    registered: WorkingDays = 5
+    dispatched: WorkingDays = 5
+    verified: WorkingDays = 5
+    unfounded: WorkingDays = 5
+    rectified: WorkingDays = 5
+
+
+class ClockRules(BaseModel):
+    """Every open state's clock (时限) and the lights (绿/黄/红灯): yellow when due within
+    ``due_soon_days`` working days, red when overdue or when the unit shows no progress for
+    ``stall_days`` working days."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    working_days: WorkingDaysPerState = WorkingDaysPerState()
+    due_soon_days: Annotated[int, Field(strict=True, ge=0, le=30)] = 2
+    stall_days: WorkingDays = 10
+
+
+class CalendarYear(BaseModel):
+    """One year of the official calendar as the State Council published it: the holidays
+    (法定节假日 and the days off around them) and the make-up working days (调休上班, weekend days
+    worked). Listing a year makes it known: its other days are Monday to Friday."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    holidays: tuple[Day, ...] = ()
+    workdays: tuple[Day, ...] = ()
+
+
 class Campaign(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -161,6 +209,8 @@ class Campaign(BaseModel):
     reporting_lines: dict[UnitType, Code]
     severity_advice: SeverityAdviceRules = SeverityAdviceRules()
     duplicates: DuplicateRules = DuplicateRules()
+    clocks: ClockRules = ClockRules()
+    calendar: dict[Annotated[int, Field(ge=1900, le=2200)], CalendarYear] = {}
 
     def severity_rules(self) -> SeverityAdviceRules:
         return self.severity_advice
@@ -258,6 +308,7 @@ def cross_check(c: Campaign) -> list[tuple[str, str]]:
     problems += _check_tree(c)
     problems += _check_severity_advice(c)
     problems += _check_channel_users(c)
+    problems += _check_calendar(c)
     return problems
 
 
@@ -322,6 +373,26 @@ def _check_severity_advice(c: Campaign) -> list[tuple[str, str]]:
                              f"{shifts.get(code, 0)} is less strict than the earlier phase "
                              f"{previous!r} ({shifts.get(previous, 0)})"))
         previous = code
+    return problems
+
+
+def _check_calendar(c: Campaign) -> list[tuple[str, str]]:
+    """Each listed day lies in its year, is listed once, and a make-up working day (调休) is a
+    Saturday or Sunday (a weekday is a working day already)."""
+    problems = []
+    for year, entry in c.calendar.items():
+        seen: dict = {}
+        for name in ("holidays", "workdays"):
+            for i, day in enumerate(getattr(entry, name)):
+                field = f"calendar[{year}].{name}[{i}]"
+                if day.year != year:
+                    problems.append((field, f"{day} is not in {year}"))
+                elif day in seen:
+                    problems.append((field, f"{day} is listed twice (first at {seen[day]})"))
+                elif name == "workdays" and day.weekday() < 5:
+                    problems.append((field, f"{day} is a weekday; a make-up working day (调休) "
+                                            "is a Saturday or Sunday"))
+                seen.setdefault(day, field)
     return problems
 
 

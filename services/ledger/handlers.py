@@ -11,14 +11,14 @@ from services.ledger.adapters import repository as repo
 from services.ledger.adapters.orm import utcnow
 from services.ledger.domain import LOCAL_TZ, chain, duplicates, severity, timers
 from services.ledger.domain.access import NotPermitted, authorize, may_see, visible_units
-from services.ledger.domain.actions import (
-    Actor, Context, InvalidInput, Rules, parse_input, perform,
-)
+from services.ledger.domain.actions import Actor, Context, InvalidInput, parse_input, perform
 from services.ledger.domain.lifecycle import Action, Problem
 from services.ledger.domain.registration import register
+from services.ledger.domain.timers import Rules
 
 CONSUMER_ACCEPTED = "ledger.on_clue_accepted"
 RULES = Rules()
+_RULES_OF: dict[int, tuple[object, Rules]] = {}
 
 
 class ProblemNotFound(Exception):
@@ -34,12 +34,20 @@ def supervisor_code(campaign, unit: str | None) -> str | None:
     return body.code if body else None
 
 
+def rules_of(campaign) -> Rules:
+    """The campaign's clocks and calendar, built once per campaign object."""
+    known = _RULES_OF.get(id(campaign))
+    if known is None or known[0] is not campaign:
+        known = _RULES_OF[id(campaign)] = (campaign, Rules.of(campaign))
+    return known[1]
+
+
 def context(campaign, today: date | None = None) -> Context:
     return Context(today=today or local_today(), now=utcnow(),
                    unit_exists=lambda code: campaign.organization(code) is not None,
                    phase_on=campaign.phase_on,
                    advise=lambda problem: severity.advise_level(problem, campaign),
-                   rules=RULES)
+                   rules=rules_of(campaign))
 
 
 # registration ----------------------------------------------------------------------------
@@ -58,6 +66,8 @@ def register_problem(uow: UnitOfWork, msg: ClueAccepted, campaign) -> str | None
                 clue.channel, campaign, subject_unit=clue.subject_unit,
                 submitter_role=msg.submitter_role, submitter_org=msg.submitter_org),
             now=utcnow())
+        clock = timers.start_clock(problem, None, problem.registered_at.astimezone(LOCAL_TZ)
+                                   .date(), rules_of(campaign))
         suggestions = _duplicate_suggestions(uow, problem, campaign)
         if suggestions:
             problem.details["duplicate_suggestions"] = suggestions
@@ -65,7 +75,8 @@ def register_problem(uow: UnitOfWork, msg: ClueAccepted, campaign) -> str | None
         repo.append_history(uow.session, problem_id=problem.id, action="register",
                             actor="system", at=problem.registered_at,
                             data={"clue_id": msg.clue_id, "channel": clue.channel,
-                                  "unit": problem.unit, "duplicate_suggestions": suggestions})
+                                  "unit": problem.unit, "duplicate_suggestions": suggestions,
+                                  **clock})
         uow.emit(ProblemRegistered(
             event_id=f"registered-{problem.id}", problem_id=problem.id, clue_id=msg.clue_id,
             unit=problem.unit, category=problem.category, kind=problem.kind,
@@ -120,7 +131,7 @@ def act(uow: UnitOfWork, campaign, *, problem_id: str, action: str, actor: Actor
             supervisor=supervisor_code(campaign, problem.unit), category=problem.category,
             actor=actor.username, actor_role=actor.role, history_seq=seq, data=change.data))
         uow.commit()
-        return view(problem, ctx.today)
+        return view(problem, ctx.today, rules=ctx.rules)
 
 
 def _load_visible(uow, campaign, problem_id, actor, *, lock=False) -> Problem:
@@ -153,8 +164,8 @@ def _move_provenance(uow, problem, action, target, change) -> None:
 
 
 # views -------------------------------------------------------------------------------------
-def view(problem: Problem, today: date, **extra) -> dict:
-    light = timers.light(problem, today, RULES)
+def view(problem: Problem, today: date, rules: Rules = RULES, **extra) -> dict:
+    light = timers.light(problem, today, rules)
     due = timers.due_on(problem)
     return {
         "id": problem.id, "clue_id": problem.clue_id, "channel": problem.channel,
@@ -164,10 +175,13 @@ def view(problem: Problem, today: date, **extra) -> dict:
         "decided_by": problem.decided_by,
         "registered_at": problem.registered_at.isoformat(),
         "respond_by": _iso(problem.respond_by), "rectify_by": _iso(problem.rectify_by),
-        "due_on": _iso(due), "last_progress_on": _iso(problem.last_progress_on),
+        "decide_by": _iso(problem.decide_by), "due_on": _iso(due),
+        "waiting_on": timers.WAITING_ON[problem.state].value if problem.is_open else None,
+        "calendar_unknown_years": timers.unknown_years(problem, today, rules),
+        "last_progress_on": _iso(problem.last_progress_on),
         "light": light, "light_zh": timers.LIGHT_ZH.get(light),
         "overdue": timers.is_overdue(problem, today),
-        "stalled": timers.is_stalled(problem, today, RULES),
+        "stalled": timers.is_stalled(problem, today, rules),
         "suspended": problem.suspended, "suspension_reason": problem.suspension_reason,
         "plan": problem.plan.to_dict() if problem.plan else None,
         "merged_into": problem.merged_into, "self_found": problem.self_found,
@@ -185,7 +199,8 @@ def _iso(day: date | None) -> str | None:
 def get_problem(uow: UnitOfWork, campaign, *, problem_id: str, actor: Actor) -> dict:
     with uow:
         problem = _load_visible(uow, campaign, problem_id, actor)
-        return view(problem, local_today(), timeline=repo.timeline(uow.session, problem_id),
+        return view(problem, local_today(), rules_of(campaign),
+                    timeline=repo.timeline(uow.session, problem_id),
                     clues=repo.clues_of(uow.session, problem_id))
 
 
@@ -198,16 +213,16 @@ def _scope(campaign, actor: Actor) -> tuple[list[str] | None, str | None]:
 
 def list_problems(uow: UnitOfWork, campaign, *, actor: Actor, filters: dict, limit: int,
                   offset: int) -> dict:
-    today = local_today()
+    today, rules = local_today(), rules_of(campaign)
     units, supervisor = _scope(campaign, actor)
     with uow:
         total, rows = repo.list_problems(
             uow.session, units=units, supervisor=supervisor, filters=filters, today=today,
-            stall_before=timers.stall_cutoff(today, RULES), limit=limit,
+            stall_before=timers.stall_cutoff(today, rules), limit=limit,
             offset=offset)
         items = []
         for row in rows:
-            item = view(repo.to_problem(row), today)
+            item = view(repo.to_problem(row), today, rules)
             item.pop("details")
             items.append(item)
         return {"total": total, "limit": limit, "offset": offset, "items": items}
@@ -216,7 +231,7 @@ def list_problems(uow: UnitOfWork, campaign, *, actor: Actor, filters: dict, lim
 def rollup(uow: UnitOfWork, campaign, *, actor: Actor) -> dict:
     """Counts by state, category, kind, unit and channel; overdue and stalled; rates."""
     today = local_today()
-    stall_before = timers.stall_cutoff(today, RULES)
+    stall_before = timers.stall_cutoff(today, rules_of(campaign))
     units, supervisor = _scope(campaign, actor)
     scope = {"units": units, "supervisor": supervisor}
     if units is not None:

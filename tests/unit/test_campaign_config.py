@@ -237,3 +237,64 @@ def test_an_unknown_field_is_refused_rather_than_ignored(tmp_path, raw):
     raw["organizations"][0]["reports_too"] = "org_x"
     assert "organizations[0].reports_too: Extra inputs are not permitted" in refusal(
         write(tmp_path, raw))
+
+
+# --- clocks and the calendar ---------------------------------------------------------------------
+
+def test_the_shipped_campaign_gives_every_waiting_state_its_working_days(campaign):
+    days = campaign.clocks.working_days
+    assert (days.registered, days.dispatched, days.verified, days.unfounded, days.rectified) == (
+        5, 5, 5, 5, 5)
+    assert (campaign.clocks.due_soon_days, campaign.clocks.stall_days) == (2, 10)
+    assert 2027 not in campaign.calendar          # not guessed: the deadline flag shows instead
+
+
+def test_a_file_without_clocks_or_calendar_still_loads_with_the_defaults(tmp_path, raw):
+    del raw["clocks"], raw["calendar"]
+    loaded = load_campaign(write(tmp_path, raw))
+    assert loaded.clocks.working_days.verified == 5 and loaded.calendar == {}
+
+
+def test_the_clocks_may_be_set_per_state(tmp_path, raw):
+    raw["clocks"] = {"working_days": {"registered": 2, "rectified": 10}, "stall_days": 15}
+    loaded = load_campaign(write(tmp_path, raw))
+    days = loaded.clocks.working_days
+    assert (days.registered, days.rectified, days.verified) == (2, 10, 5)
+    assert loaded.clocks.stall_days == 15
+
+
+@pytest.mark.parametrize(("value", "problem"), [
+    (0, "greater than or equal to 1"), (121, "less than or equal to 120"),
+    ("five", "valid integer"), (2.5, "valid integer"), (True, "valid integer")])
+def test_a_bad_number_of_working_days_is_refused_naming_the_field(tmp_path, raw, value, problem):
+    raw["clocks"] = {"working_days": {"verified": value}}
+    message = refusal(write(tmp_path, raw))
+    assert "clocks.working_days.verified: " in message and problem in message
+
+
+def test_a_clock_for_a_state_that_does_not_exist_is_refused(tmp_path, raw):
+    raw["clocks"] = {"working_days": {"approved": 3}}
+    assert "clocks.working_days.approved: Extra inputs are not permitted" in refusal(
+        write(tmp_path, raw))
+
+
+def test_a_year_of_the_official_calendar_is_read_with_its_holidays_and_make_up_days(tmp_path,
+                                                                                      raw):
+    raw["calendar"] = {2027: {"holidays": [date(2027, 1, 1)], "workdays": [date(2027, 2, 6)]}}
+    loaded = load_campaign(write(tmp_path, raw))
+    assert loaded.calendar[2027].holidays == (date(2027, 1, 1),)
+    assert loaded.calendar[2027].workdays == (date(2027, 2, 6),)
+
+
+@pytest.mark.parametrize(("entry", "expected"), [
+    ({"holidays": [date(2028, 1, 1)]}, "calendar[2027].holidays[0]: 2028-01-01 is not in 2027"),
+    ({"workdays": [date(2027, 2, 3)]},
+     "calendar[2027].workdays[0]: 2027-02-03 is a weekday; a make-up working day (调休)"),
+    ({"holidays": [date(2027, 2, 6)], "workdays": [date(2027, 2, 6)]},
+     "calendar[2027].workdays[0]: 2027-02-06 is listed twice (first at calendar[2027].holidays[0])"),
+    ({"holidays": ["New Year"]}, "calendar[2027].holidays[0]: expected a date YYYY-MM-DD"),
+    ({"holidays": [], "extra": []}, "calendar[2027].extra: Extra inputs are not permitted"),
+])
+def test_a_bad_calendar_year_is_refused_naming_the_day(tmp_path, raw, entry, expected):
+    raw["calendar"] = {2027: entry}
+    assert expected in refusal(write(tmp_path, raw))

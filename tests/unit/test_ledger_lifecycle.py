@@ -332,7 +332,7 @@ def test_a_merged_duplicate_is_unmerged_back_to_registered():
     with pytest.raises(IllegalTransition):
         perform(problem, A.REOPEN, SPOT, {"source": "spot_check", "reason": "x"}, ctx())
     change = perform(problem, A.UNMERGE, OFFICE, {"reason": "并非同一事项"}, ctx())
-    assert change.data == {"from": "p0", "reason": "并非同一事项"}
+    assert change.data == {"from": "p0", "reason": "并非同一事项", "decide_by": "2017-06-12"}
     assert problem.state is S.REGISTERED
     assert problem.outcome is None and problem.merged_into is None and problem.decided_by is None
 

@@ -251,24 +251,6 @@ def test_a_closed_problem_has_no_light():
     assert light(problem, date(2017, 8, 1), RULES) is None
 
 
-@pytest.mark.parametrize("step", ["registered", "verified", "unfounded", "rectified"])
-def test_nothing_is_due_from_the_unit_while_others_must_act(step):
-    problem = new_problem()
-    if step != "registered":
-        act(problem, A.DISPATCH, date(2017, 6, 5))
-    if step in ("verified", "rectified"):
-        act(problem, A.VERIFY, date(2017, 6, 5), plan=plan("2017-06-09"))
-    if step == "rectified":
-        act(problem, A.APPROVE_PLAN, date(2017, 6, 5))
-        act(problem, A.REPORT_RECTIFIED, date(2017, 6, 5), evidence=[{"description": "e"}])
-    if step == "unfounded":
-        act(problem, A.REPORT_UNFOUNDED, date(2017, 6, 5), findings="f",
-            evidence=[{"description": "e"}])
-    assert problem.state.value == step
-    assert due_on(problem) is None
-    assert not timers.is_overdue(problem, date(2017, 8, 1))
-
-
 def test_the_stall_cutoff_used_by_lists_agrees_with_the_light_on_every_day():
     from datetime import timedelta
 
@@ -294,6 +276,221 @@ def test_due_soon_agrees_with_counting_working_days_on_every_day():
     rules = Rules(due_soon_days=2)
     for offset in range(0, 40):
         today = date(2017, 9, 20) + timedelta(days=offset)
-        until = _due_soon_until(today, rules.due_soon_days)
+        until = _due_soon_until(rules.calendar, today, rules.due_soon_days)
         assert workdays_between(today, until) <= rules.due_soon_days
         assert workdays_between(today, until + timedelta(days=1)) > rules.due_soon_days
+
+
+# ── Every open state has a clock ────────────────────────────────────────────────────────────
+# Entered on Mon 2017-06-05; five working days run out on Mon 06-12.
+ENTERED, DAY_DUE = date(2017, 6, 5), date(2017, 6, 12)
+
+
+def registered(on: date, rules: Rules = RULES) -> Problem:
+    """As the ledger registers a clue: the dispatch clock starts that day."""
+    problem = new_problem()
+    timers.start_clock(problem, None, on, rules)
+    return problem
+
+
+def in_state(step: str, on: date = ENTERED) -> Problem:
+    if step == "registered":
+        return registered(on)
+    problem = dispatched(on)
+    if step in ("verified", "rectifying", "rectified"):
+        act(problem, A.VERIFY, on, plan=plan("2017-06-30"))
+    if step in ("rectifying", "rectified"):
+        act(problem, A.APPROVE_PLAN, on)
+    if step == "rectified":
+        act(problem, A.REPORT_RECTIFIED, on, evidence=[{"description": "e"}])
+    if step == "unfounded":
+        act(problem, A.REPORT_UNFOUNDED, on, findings="f", evidence=[{"description": "e"}])
+    assert problem.state.value == step
+    return problem
+
+
+@pytest.mark.parametrize(("step", "waiting_on"), [
+    ("registered", "county_office"), ("verified", "supervisor"), ("unfounded", "supervisor"),
+    ("rectified", "supervisor")])
+def test_a_problem_waiting_on_the_county_office_or_a_supervisor_turns_red_past_its_days(
+        step, waiting_on):
+    problem = in_state(step)
+    assert timers.WAITING_ON[problem.state] == waiting_on
+    assert problem.decide_by == due_on(problem) == DAY_DUE
+    assert light(problem, ENTERED, RULES) == GREEN
+    assert light(problem, date(2017, 6, 8), RULES) == YELLOW     # two working days left
+    assert light(problem, DAY_DUE, RULES) == YELLOW
+    assert not timers.is_overdue(problem, DAY_DUE)
+    assert timers.is_overdue(problem, date(2017, 6, 13))
+    assert light(problem, date(2017, 6, 13), RULES) == RED
+
+
+@pytest.mark.parametrize(("step", "due"), [
+    ("dispatched", DAY_DUE), ("rectifying", date(2017, 6, 30))])
+def test_a_problem_waiting_on_the_unit_runs_on_the_units_deadline(step, due):
+    problem = in_state(step)
+    assert timers.WAITING_ON[problem.state] == "unit_handler"
+    assert problem.decide_by is None
+    assert due_on(problem) == due
+    assert timers.is_overdue(problem, due + timedelta(days=1))
+
+
+def test_every_open_state_has_a_clock():
+    assert set(timers.WAITING_ON) == set(State) - {State.CLOSED}
+    for step in ("registered", "dispatched", "verified", "unfounded", "rectifying", "rectified"):
+        assert due_on(in_state(step)) is not None, step
+
+
+@pytest.mark.parametrize(("step", "field"), [
+    ("registered", "registered_days"), ("verified", "verified_days"),
+    ("unfounded", "unfounded_days"), ("rectified", "rectified_days")])
+def test_each_decision_clock_has_its_own_working_days_in_the_rules(step, field):
+    rules = Rules(**{field: 2})
+    problem = in_state(step)
+    timers.start_clock(problem, None, ENTERED, rules)
+    assert problem.decide_by == date(2017, 6, 7)
+    others = in_state(step)
+    assert others.decide_by == DAY_DUE        # the other rules keep their five days
+
+
+def test_a_decision_clock_keeps_running_through_a_step_that_stays_in_the_state():
+    problem = in_state("verified")
+    act(problem, A.DECIDE_SEVERITY, date(2017, 6, 9), decision="standard", note="n")
+    assert problem.decide_by == DAY_DUE
+
+
+def test_leaving_a_decision_state_stops_its_clock_and_entering_one_starts_it():
+    problem = in_state("verified")
+    change = act(problem, A.APPROVE_PLAN, date(2017, 6, 7))
+    assert problem.decide_by is None and "decide_by" not in change.data
+    change = act(problem, A.REPORT_RECTIFIED, date(2017, 6, 14), evidence=[{"description": "e"}])
+    assert problem.decide_by == date(2017, 6, 21)
+    assert change.data["decide_by"] == "2017-06-21"           # bound by the history
+    act(problem, A.STRIKE_OFF, date(2017, 6, 15))
+    assert problem.decide_by is None and due_on(problem) is None
+
+
+@pytest.mark.parametrize("how", ["reopen", "unmerge"])
+def test_a_problem_back_at_registered_waits_for_dispatch_again(how):
+    problem = in_state("registered")
+    if how == "reopen":
+        act(problem, A.DISPATCH, ENTERED)
+        act(problem, A.REPORT_UNFOUNDED, ENTERED, findings="f", evidence=[{"description": "e"}])
+        act(problem, A.ACCEPT_UNFOUNDED, ENTERED)
+        act(problem, A.REOPEN, date(2017, 7, 3), source="spot_check", reason="抽查发现")
+    else:
+        act(problem, A.MERGE, ENTERED, into="p0")
+        act(problem, A.UNMERGE, date(2017, 7, 3), reason="并非同一问题")
+    assert problem.state is State.REGISTERED
+    assert due_on(problem) == date(2017, 7, 10)
+    assert light(problem, date(2017, 7, 11), RULES) == RED
+
+
+def test_the_rules_come_from_the_campaign_files_clocks():
+    from contracts.campaign import load_default_campaign
+
+    campaign = load_default_campaign()
+    changed = campaign.model_copy(update={"clocks": campaign.clocks.model_copy(update={
+        "working_days": campaign.clocks.working_days.model_copy(update={"unfounded": 3}),
+        "stall_days": 7})})
+    assert Rules.of(campaign) == Rules()
+    assert (Rules.of(changed).unfounded_days, Rules.of(changed).stall_days) == (3, 7)
+
+
+# ── Resume moves every running deadline ─────────────────────────────────────────────────────
+
+@pytest.mark.parametrize("step", ["verified", "unfounded", "rectified"])
+def test_resuming_moves_a_supervisors_decision_deadline_by_the_days_paused(step):
+    problem = in_state(step)
+    act(problem, A.SUSPEND, date(2017, 6, 6), reason="等待司法结论")
+    change = act(problem, A.RESUME, date(2017, 6, 13))                # 5 working days paused
+    assert change.data["paused_workdays"] == 5
+    assert problem.decide_by == date(2017, 6, 19)
+    assert change.data["decide_by"] == "2017-06-19"
+    assert not timers.is_overdue(problem, date(2017, 6, 16))
+
+
+def test_resuming_moves_the_undone_milestones_and_keeps_the_done_ones():
+    problem = rectifying(date(2017, 6, 5), "2017-07-31", handling="long_term", milestones=[
+        {"title": "建章立制", "due_on": "2017-06-09"}, {"title": "回头看", "due_on": "2017-06-16"}])
+    act(problem, A.RECORD_PROGRESS, date(2017, 6, 8), note="制度已印发", milestone_done=0)
+    act(problem, A.SUSPEND, date(2017, 6, 9), reason="等待上级批复")
+    change = act(problem, A.RESUME, date(2017, 6, 16))               # 5 working days paused
+    done, pending = problem.plan.milestones
+    assert done.due_on == date(2017, 6, 9) and done.done_on == date(2017, 6, 8)
+    assert pending.due_on == date(2017, 6, 23)
+    assert due_on(problem) == date(2017, 6, 23)
+    assert light(problem, date(2017, 6, 19), RULES) == GREEN          # not red the day after
+    assert change.data["milestones_due"] == ["2017-06-09", "2017-06-23"]
+    assert change.data["rectify_by"] == "2017-08-07"
+
+
+# ── The calendar beyond the library's years ─────────────────────────────────────────────────
+NEW_YEAR_2027 = date(2027, 1, 1)
+
+
+def listed_2027() -> workdays.WorkCalendar:
+    """As a campaign file listing 2027: New Year's Day off, a Saturday worked (调休)."""
+    return workdays.WorkCalendar({2027: ([NEW_YEAR_2027], [date(2027, 2, 6)])})
+
+
+def test_the_library_does_not_know_2027_and_guesses_new_years_day_a_workday():
+    assert not workdays.calendar_known(NEW_YEAR_2027)
+    assert workdays.add_workdays(date(2026, 12, 2), 22) == NEW_YEAR_2027
+    assert workdays.LIBRARY.unknown_years(date(2026, 12, 2), NEW_YEAR_2027) == (2027,)
+    assert workdays.LIBRARY.unknown_years(date(2017, 6, 5), date(2017, 12, 29)) == ()
+
+
+def test_a_year_the_campaign_lists_counts_its_holidays_and_make_up_workdays():
+    listed = listed_2027()
+    assert listed.knows(2027) and not listed.knows(2028)
+    assert not listed.is_workday(NEW_YEAR_2027)
+    assert listed.is_workday(date(2027, 2, 6))                   # a Saturday worked (调休)
+    assert not listed.is_workday(date(2027, 2, 7))               # an ordinary Sunday
+    assert listed.add_workdays(date(2026, 12, 2), 22) == date(2027, 1, 4)
+    assert listed.unknown_years(date(2026, 12, 2), date(2027, 1, 4)) == ()
+    # the years the library knows are unchanged
+    assert listed.is_workday(ADJUSTED_WORKDAY) and not listed.is_workday(NATIONAL_DAY[0])
+
+
+def test_a_listed_year_the_library_knows_follows_the_campaign_alone():
+    corrected = workdays.WorkCalendar({2017: ([date(2017, 6, 6)], [])})
+    assert workdays.is_workday(date(2017, 6, 6)) and not corrected.is_workday(date(2017, 6, 6))
+    # the listing is the whole year: a library holiday it leaves out is a working day
+    assert corrected.is_workday(date(2017, 10, 2)) and not workdays.is_workday(date(2017, 10, 2))
+    assert corrected.add_workdays(date(2017, 6, 5), 1) == date(2017, 6, 7)
+
+
+def test_a_deadline_counted_into_a_year_no_calendar_knows_is_flagged_on_the_problem():
+    problem = new_problem()
+    change = act(problem, A.DISPATCH, date(2026, 12, 2), respond_days=22)
+    assert problem.respond_by == NEW_YEAR_2027                        # Monday-Friday, guessed
+    assert problem.details["calendar_unknown_years"] == [2027]
+    assert change.data["calendar_unknown_years"] == [2027]
+    assert timers.unknown_years(problem, date(2026, 12, 2), RULES) == [2027]
+
+
+def test_with_the_year_listed_the_deadline_skips_new_years_day_and_no_flag_is_raised():
+    rules = Rules(calendar=listed_2027())
+    problem = new_problem()
+    context = ctx(date(2026, 12, 2))
+    context.rules = rules
+    change = perform(problem, A.DISPATCH, OFFICE, {"respond_days": 22}, context)
+    assert problem.respond_by == date(2027, 1, 4)
+    assert "calendar_unknown_years" not in problem.details
+    assert "calendar_unknown_years" not in change.data
+    assert timers.unknown_years(problem, date(2026, 12, 2), rules) == []
+
+
+def test_a_supervisors_decision_clock_into_an_unknown_year_is_flagged_too():
+    problem = registered(date(2026, 12, 28))
+    assert problem.decide_by == date(2027, 1, 4)
+    assert problem.details["calendar_unknown_years"] == [2027]
+
+
+def test_a_given_date_in_an_unknown_year_is_flagged_while_its_light_counts_there():
+    problem = dispatched(date(2026, 12, 21), respond_by="2027-01-15")
+    assert "calendar_unknown_years" not in problem.details            # a date given, not counted
+    assert timers.unknown_years(problem, date(2026, 12, 21), RULES) == [2027]
+    act(problem, A.TRANSFER_OUT, date(2026, 12, 22), to="县纪委", reason="移交")
+    assert timers.unknown_years(problem, date(2026, 12, 22), RULES) == []

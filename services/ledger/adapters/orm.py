@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import (
     JSON, BigInteger, Boolean, Column, Date, DateTime, Index, Integer, MetaData, String, Table,
-    Text, and_,
+    Text, and_, literal_column,
 )
 
 from kit.store import add_outbox_and_inbox
@@ -29,7 +29,8 @@ problems = Table(
     Column("decided_by", String(128)),
     Column("respond_by", Date),
     Column("rectify_by", Date),
-    Column("due_on", Date),                    # what is due next from the unit (derived)
+    Column("decide_by", Date),                 # dispatch or a supervisor's decision is due
+    Column("due_on", Date),                    # when the running clock runs out (derived)
     Column("last_progress_on", Date),
     Column("suspended_since", Date),
     Column("suspension_reason", Text),
@@ -51,15 +52,21 @@ problems = Table(
     Index("ix_problems_state_progress", "state", "last_progress_on"),
 )
 
-# Problems whose clock runs (dispatched or rectifying, not suspended): the overdue and
-# stalled lists and counts read these in date order, without sorting every open problem.
-CLOCK_RUNNING = and_(problems.c.state.in_(["dispatched", "rectifying"]),
-                     problems.c.suspended_since.is_(None))
-Index("ix_problems_clock_due", problems.c.due_on, postgresql_where=CLOCK_RUNNING,
-      sqlite_where=CLOCK_RUNNING,
-      postgresql_include=["unit", "supervisor", "last_progress_on"])
-Index("ix_problems_clock_progress", problems.c.last_progress_on, postgresql_where=CLOCK_RUNNING,
-      sqlite_where=CLOCK_RUNNING, postgresql_include=["unit", "supervisor", "due_on"])
+# Every open problem has a clock (timers.py); it runs unless the problem is suspended. The
+# overdue lists and counts read these in due order; the stalled ones (the unit's progress, in
+# dispatched and rectifying) in last-progress order: neither sorts every open problem.
+# The states are written inline, not bound: SQLite uses a partial index only for a query
+# whose WHERE clause repeats the index's terms literally.
+CLOCK_RUNS = and_(problems.c.state != literal_column("'closed'"),
+                  problems.c.suspended_since.is_(None))
+PROGRESS_CLOCK_RUNS = and_(
+    problems.c.state.in_([literal_column("'dispatched'"), literal_column("'rectifying'")]),
+    problems.c.suspended_since.is_(None))
+Index("ix_problems_open_clock_due", problems.c.due_on, postgresql_where=CLOCK_RUNS,
+      sqlite_where=CLOCK_RUNS, postgresql_include=["unit", "supervisor"])
+Index("ix_problems_clock_progress", problems.c.last_progress_on,
+      postgresql_where=PROGRESS_CLOCK_RUNS, sqlite_where=PROGRESS_CLOCK_RUNS,
+      postgresql_include=["unit", "supervisor", "due_on"])
 
 problem_clues = Table(
     "problem_clues", metadata,

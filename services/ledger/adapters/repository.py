@@ -4,13 +4,13 @@ from __future__ import annotations
 from dataclasses import fields
 from datetime import date, datetime, timezone
 
-from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from kit import deferred
 from services.ledger.adapters.orm import (
-    chain_head, history, problem_clues, problems, topic_counts, unit_tallies, utcnow,
-    work_plans,
+    CLOCK_RUNS, PROGRESS_CLOCK_RUNS, chain_head, history, problem_clues, problems, topic_counts,
+    unit_tallies, utcnow, work_plans,
 )
 from services.ledger.domain import chain
 from services.ledger.domain.lifecycle import Outcome, Problem, State
@@ -238,8 +238,7 @@ def list_problems(session: Session, *, units, supervisor, filters: dict, today: 
         if filters.get(name):
             query = query.where(getattr(problems.c, name) == filters[name])
     if filters.get("overdue"):
-        query = query.where(problems.c.state.in_(DUE_STATES), problems.c.due_on < today,
-                            problems.c.suspended_since.is_(None))
+        query = query.where(overdue_clause(today))
     if filters.get("stalled"):
         query = query.where(*stalled_clause(stall_before))
     total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
@@ -248,9 +247,14 @@ def list_problems(session: Session, *, units, supervisor, filters: dict, today: 
     return total, rows
 
 
+def overdue_clause(today: date):
+    """Every open state's clock (timers.py) has run out: the unit's or a supervisor's."""
+    return and_(CLOCK_RUNS, problems.c.due_on < today)
+
+
 def stalled_clause(stall_before: date):
-    return (problems.c.state.in_([State.DISPATCHED.value, State.RECTIFYING.value]),
-            problems.c.suspended_since.is_(None), problems.c.last_progress_on <= stall_before)
+    """No progress from the unit (dispatched or rectifying) since ``stall_before``."""
+    return (PROGRESS_CLOCK_RUNS, problems.c.last_progress_on <= stall_before)
 
 
 def counts_by(session: Session, column: str, *, supervisor: str | None) -> dict:
@@ -300,28 +304,22 @@ def unit_totals(session: Session, *, supervisor: str | None) -> list:
 def late_per_unit(session: Session, *, units, supervisor, today: date,
                   stall_before: date) -> dict[str, dict]:
     """Overdue and stalled counts per unit; both depend on today, so they are counted from
-    the open problems with a clock running (one pass, indexed by state)."""
-    overdue = and_(problems.c.due_on < today)
-    stalled = and_(problems.c.last_progress_on <= stall_before)
-    query = scoped(select(
-        problems.c.unit,
-        func.sum(case((overdue, 1), else_=0)), func.sum(case((stalled, 1), else_=0)),
-    ).where(problems.c.state.in_(DUE_STATES), problems.c.suspended_since.is_(None),
-            or_(overdue, stalled)).group_by(problems.c.unit), units, supervisor)
-    return {unit: {"overdue": int(o or 0), "stalled": int(st or 0)}
-            for unit, o, st in session.execute(query)}
-
-
-DUE_STATES = [State.DISPATCHED.value, State.RECTIFYING.value]
+    the problems whose clock runs, each from its partial index in date order."""
+    found: dict[str, dict] = {}
+    for name, clause in (("overdue", (overdue_clause(today),)),
+                         ("stalled", stalled_clause(stall_before))):
+        query = scoped(select(problems.c.unit, func.count()).where(*clause)
+                       .group_by(problems.c.unit), units, supervisor)
+        for unit, n in session.execute(query):
+            found.setdefault(unit, {"overdue": 0, "stalled": 0})[name] = int(n)
+    return found
 
 
 def attention_list(session: Session, *, units, supervisor, today: date, stall_before: date,
                    limit: int = 50) -> dict:
     base = scoped(select(problems.c.id, problems.c.unit, problems.c.title, problems.c.state,
                          problems.c.due_on, problems.c.last_progress_on), units, supervisor)
-    overdue = session.execute(base.where(problems.c.state.in_(DUE_STATES),
-                                         problems.c.due_on < today,
-                                         problems.c.suspended_since.is_(None))
+    overdue = session.execute(base.where(overdue_clause(today))
                               .order_by(problems.c.due_on).limit(limit)).all()
     stalled = session.execute(base.where(*stalled_clause(stall_before))
                               .order_by(problems.c.last_progress_on).limit(limit)).all()

@@ -9,11 +9,12 @@ from pydantic import BaseModel, ValidationError
 
 from contracts import actions as contract
 from contracts.vocabulary import FLAG_LABELS_ZH
-from services.ledger.domain import workdays
+from services.ledger.domain import timers
 from services.ledger.domain.lifecycle import (
     CLOSING_OUTCOME, EVENT_NAMES, Action, IllegalTransition, Problem, State, check_allowed,
 )
 from services.ledger.domain.plan import HORIZON, PlanInvalid, make_plan
+from services.ledger.domain.timers import Rules
 
 A = Action
 REPORTED_BY = "reported_by"   # details key: who reported the step awaiting a decision
@@ -34,13 +35,6 @@ class Actor:
     username: str
     role: str
     org_code: str | None = None
-
-
-@dataclass(frozen=True)
-class Rules:
-    respond_days: int = 5      # working days a unit has to answer a dispatch
-    due_soon_days: int = 2     # yellow when due within this many working days
-    stall_days: int = 10       # red when no progress for this many working days
 
 
 @dataclass
@@ -94,6 +88,7 @@ def perform(problem: Problem, action: Action, actor: Actor, args, ctx: Context) 
     if action in REPORTED_STEPS:
         problem.details[REPORTED_BY] = {"action": action.value, "by": actor.username}
     problem.state = target
+    recorded.update(timers.start_clock(problem, before, ctx.today, ctx.rules))
     if action in CLOSING_OUTCOME:
         problem.outcome = CLOSING_OUTCOME[action]
         problem.decided_by = actor.username
@@ -120,11 +115,12 @@ def _evidence(items) -> list[dict]:
             for e in items]
 
 
-def _respond_by(args, ctx: Context) -> date:
+def _respond_by(p: Problem, args, ctx: Context) -> date:
     if args.respond_by:
+        timers.flag_calendar(p, ctx.rules)        # a date given, not counted
         return _date_arg(args.respond_by, "respond_by", ctx.today)
     days = args.respond_days or ctx.rules.respond_days
-    return workdays.add_workdays(ctx.today, days)
+    return timers.deadline(p, ctx.today, days, ctx.rules)
 
 
 def _unit(args, ctx: Context, required: bool) -> str | None:
@@ -138,9 +134,10 @@ def _unit(args, ctx: Context, required: bool) -> str | None:
 
 def _dispatch(p: Problem, args, ctx: Context) -> dict:
     unit = _unit(args, ctx, required=p.unit is None) or p.unit
-    respond_by, note = _respond_by(args, ctx), args.note
+    respond_by, note = _respond_by(p, args, ctx), args.note
     p.unit, p.respond_by, p.last_progress_on = unit, respond_by, ctx.today
-    return {"unit": unit, "respond_by": p.respond_by.isoformat(), "note": note}
+    return {"unit": unit, "respond_by": p.respond_by.isoformat(), "note": note,
+            **_unknown_years(p)}
 
 
 def _reassign(p: Problem, args, ctx: Context) -> dict:
@@ -178,6 +175,7 @@ def _report_unfounded(p: Problem, args, ctx: Context) -> dict:
 def _approve_plan(p: Problem, args, ctx: Context) -> dict:
     note = args.note
     p.rectify_by = p.plan.deadline
+    timers.flag_calendar(p, ctx.rules)            # the plan's own date, not counted
     p.last_progress_on = ctx.today
     return {"rectify_by": p.rectify_by.isoformat(), "note": note}
 
@@ -185,11 +183,11 @@ def _approve_plan(p: Problem, args, ctx: Context) -> dict:
 def _send_back(p: Problem, args, ctx: Context) -> dict:
     """退回: the unit answers again, with a fresh response deadline."""
     reason = args.reason
-    respond_by = _respond_by(args, ctx)
+    respond_by = _respond_by(p, args, ctx)
     p.plan = None if p.state is State.VERIFIED else p.plan
     p.respond_by = respond_by
     p.last_progress_on = ctx.today
-    return {"reason": reason, "respond_by": p.respond_by.isoformat()}
+    return {"reason": reason, "respond_by": p.respond_by.isoformat(), **_unknown_years(p)}
 
 
 def _accept_unfounded(p: Problem, args, ctx: Context) -> dict:
@@ -285,16 +283,44 @@ def _suspend(p: Problem, args, ctx: Context) -> dict:
 
 
 def _resume(p: Problem, args, ctx: Context) -> dict:
-    """Timers pause while suspended: every running deadline moves by the days lost."""
+    """Timers pause while suspended: every running deadline (the unit's answer, the plan's
+    deadline and undone milestones, a supervisor's decision) moves by the working days lost."""
     note = args.note
-    paused = max(workdays.workdays_between(p.suspended_since, ctx.today), 0)
-    if p.respond_by:
-        p.respond_by = workdays.add_workdays(p.respond_by, paused)
-    if p.rectify_by:
-        p.rectify_by = workdays.add_workdays(p.rectify_by, paused)
+    calendar = ctx.rules.calendar
+    paused = max(calendar.workdays_between(p.suspended_since, ctx.today), 0)
+    spans = [(p.suspended_since, ctx.today)]
+
+    def shift(day: date | None) -> date | None:
+        if day is None or not paused:
+            return day
+        moved = calendar.add_workdays(day, paused)
+        spans.append((day, moved))
+        return moved
+
+    p.respond_by, p.rectify_by, p.decide_by = (
+        shift(p.respond_by), shift(p.rectify_by), shift(p.decide_by))
+    if p.plan is not None and p.plan.milestones:
+        p.plan = replace(p.plan, milestones=tuple(
+            m if m.done_on is not None else replace(m, due_on=shift(m.due_on))
+            for m in p.plan.milestones))
+    timers.flag_calendar(p, ctx.rules, *spans)
     p.last_progress_on = ctx.today
     p.suspended_since = p.suspension_reason = None
-    return {"paused_workdays": paused, "note": note}
+    return {"paused_workdays": paused, "note": note, **_deadlines(p), **_unknown_years(p)}
+
+
+def _deadlines(p: Problem) -> dict:
+    """Every deadline as it stands, for the history."""
+    found = {name: getattr(p, name).isoformat()
+             for name in ("respond_by", "rectify_by", "decide_by") if getattr(p, name)}
+    if p.plan is not None and p.plan.milestones:
+        found["milestones_due"] = [m.due_on.isoformat() for m in p.plan.milestones]
+    return found
+
+
+def _unknown_years(p: Problem) -> dict:
+    years = p.details.get(timers.UNKNOWN_YEARS)
+    return {timers.UNKNOWN_YEARS: years} if years else {}
 
 
 def _decide_severity(p: Problem, args, ctx: Context) -> dict:

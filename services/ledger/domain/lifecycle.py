@@ -70,6 +70,7 @@ class Problem:
     decided_by: str | None = None
     respond_by: date | None = None         # the unit's answer is due (交办时限)
     rectify_by: date | None = None         # rectification is due (整改时限, or a check's new one)
+    decide_by: date | None = None          # the dispatch or supervisor's decision is due (交办/审核时限)
     last_progress_on: date | None = None   # last sign of life from the unit
     suspended_since: date | None = None
     suspension_reason: str | None = None
