@@ -12,11 +12,13 @@ from gateway.auth.guards import enforce_declared_roles
 from gateway.auth.router import router as auth_router
 from gateway.broker import Broker
 from gateway.errors import install_error_handlers
+from gateway.idempotency import Idempotency
 from gateway.limits import MaxBodySize
 from gateway.metrics import Metrics, MetricsMiddleware
 from gateway.routes import clues, ops, pages, problems, public
 from gateway.settings import GatewaySettings
 from kit.db import make_engine
+from services.intake.adapters.sealing import fernet_from
 
 
 def create_app(settings: GatewaySettings | None = None, *, broker: Broker | None = None
@@ -32,6 +34,8 @@ def create_app(settings: GatewaySettings | None = None, *, broker: Broker | None
         if settings.demo_accounts:
             seed_demo_accounts(accounts, settings)
         app.state.accounts = accounts
+        app.state.idempotency = Idempotency(accounts.engine, settings.secret_key)
+        app.state.idempotency.create_schema()
         app.state.broker = broker or Broker(settings.amqp_uri,
                                             rpc_timeout=settings.rpc_timeout_seconds)
         app.state.broker.start()
@@ -39,12 +43,14 @@ def create_app(settings: GatewaySettings | None = None, *, broker: Broker | None
             yield
         finally:
             app.state.broker.stop()
+            app.state.idempotency.close()
 
     app = FastAPI(title="不作为、乱作为、慢作为问题专项清理 · Accountability campaign",
                   version="1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.campaign = campaign
     app.state.campaign_view = campaign.public_view()
+    app.state.contact_fernet = fernet_from(settings.contact_key, settings.environment)
     app.state.metrics = Metrics()
     # The clue route first: every request is matched against the routes in this order,
     # and submitting clues is the busiest path.
