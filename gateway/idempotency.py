@@ -15,11 +15,11 @@ After the IETF draft (draft-ietf-httpapi-idempotency-key-header) and Stripe:
   published again (consumers apply it once by its id), so a crash between remembering the
   answer and the broker's confirm loses nothing: the client's retry sends it.
 - **Same key, another body: 422** ``idempotency_key_reused``.
-- **Nothing stored gives a receipt away.** A row holds the key's digest (HMAC under
-  ``SECRET_KEY`` of scope and key), the body's digest (HMAC of scope, key and the canonical
-  body) and the answer (clue id and receipt code) sealed with AES-256-GCM under a key
-  derived by HKDF-SHA256 from the scope, the Idempotency-Key and the canonical body (salt:
-  ``SECRET_KEY``). Only a caller holding the original key and body opens it; the table,
+- **Nothing stored gives a receipt away.** A row holds the key's digest (HMAC-SHA256 under
+  ``SECRET_KEY`` of scope and key), the body's fingerprint and the answer (clue id and
+  receipt code) sealed with AES-256-GCM: HKDF-SHA256 (salt ``SECRET_KEY``) of the scope,
+  the Idempotency-Key and the canonical body gives 64 bytes, the first 32 the fingerprint,
+  the last 32 the sealing key. Only a caller holding the original key and body opens it; the table,
   even with ``SECRET_KEY``, does not (short of guessing the key).
 - **Remembered for at least a day** (``RETENTION``), then purged; an unkeyed request
   writes nothing.
@@ -42,13 +42,13 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import Column, DateTime, LargeBinary, MetaData, String, Table, delete, select
+from sqlalchemy import BigInteger, Column, LargeBinary, MetaData, String, Table
 from sqlalchemy.engine import Engine
 
 from gateway.auth.principal import Principal
@@ -64,7 +64,7 @@ idempotency_keys = Table(
     Column("key_digest", String(64), primary_key=True),
     Column("body_digest", String(64), nullable=False),
     Column("sealed_answer", LargeBinary, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("created_at", BigInteger, nullable=False, index=True),  # Unix seconds
 )
 
 
@@ -116,7 +116,9 @@ class Idempotency:
         self.engine = engine
         self._secret = secret.encode()
         self._retention = retention
-        self._insert = {dialect: _insert_new(dialect) for dialect in ("postgresql", "sqlite")}
+        self._dialect = engine.dialect.name if engine is not None else None
+        self._statements: dict[tuple[str, int], str] = {}
+        self._conn = None  # the writer thread's
         self._pending: list[tuple[dict, asyncio.Future]] = []
         self._writing = False
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="idempotency")
@@ -126,7 +128,13 @@ class Idempotency:
         metadata.create_all(self.engine)
 
     def close(self) -> None:
+        self._writer.submit(self._release).result()
         self._writer.shutdown(wait=True)
+
+    def _release(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
 
     # deriving --------------------------------------------------------------------------
     def keyed(self, scope: str, key: str, body: bytes) -> Keyed:
@@ -135,11 +143,9 @@ class Idempotency:
         caller_key = scope.encode() + b"\0" + key.encode()
         key_digest = hmac.new(self._secret, b"idempotency-key\0" + caller_key,
                               hashlib.sha256).hexdigest()
-        keyed_body = caller_key + b"\0" + body
-        body_digest = hmac.new(self._secret, b"idempotency-body\0" + keyed_body,
-                               hashlib.sha256).hexdigest()
-        seal_key = HKDF(hashes.SHA256(), 32, salt=self._secret,
-                        info=b"clue answer v1").derive(keyed_body)
+        derived = HKDF(hashes.SHA256(), 64, salt=self._secret,
+                       info=b"clue answer v1").derive(caller_key + b"\0" + body)
+        body_digest, seal_key = derived[:32].hex(), derived[32:]
         return Keyed(key_digest, body_digest, seal_key)
 
     # remembering -----------------------------------------------------------------------
@@ -148,7 +154,7 @@ class Idempotency:
         first answer given for this key and body; ``KeyReused`` for another body."""
         row = {"key_digest": keyed.key_digest, "body_digest": keyed.body_digest,
                "sealed_answer": keyed.seal(fresh),
-               "created_at": datetime.now(timezone.utc)}
+               "created_at": int(time.time())}
         first = await self._remember(row)
         if first is None:
             return fresh
@@ -192,39 +198,73 @@ class Idempotency:
 
     def _write(self, rows: list[dict]) -> tuple[set[int], dict[str, dict]]:
         """One transaction: the batch's new keys in one multi-row insert, then the rows
-        already stored under the others (earlier requests, or earlier in this batch)."""
+        already stored under the others (earlier requests, or earlier in this batch).
+
+        On the writer thread's own DBAPI connection, with the SQL written once per batch
+        size: SQLAlchemy's connection and statement handling cost five times the SQL's
+        own time for a few rows (0.5 ms a batch)."""
         first_at: dict[str, int] = {}
         for at, row in enumerate(rows):
             first_at.setdefault(row["key_digest"], at)
-        with self.engine.begin() as conn:
-            statement = self._insert[conn.dialect.name]
-            new = {digest for (digest,) in conn.execute(
-                statement, [rows[at] for at in first_at.values()])}
+        conn = self._connection()
+        try:
+            cursor = conn.cursor()
+            if self._dialect == "sqlite":
+                cursor.execute("BEGIN IMMEDIATE")
+            unique = [rows[at] for at in first_at.values()]
+            cursor.execute(self._sql("insert", len(unique)), [
+                value for row in unique for value in (
+                    row["key_digest"], row["body_digest"], row["sealed_answer"],
+                    row["created_at"])])
+            new = {digest for (digest,) in cursor.fetchall()}
             inserted = {first_at[digest] for digest in new}
             stored = {}
             if len(inserted) < len(rows):
-                taken = [d for d in first_at if d not in new] + [
-                    rows[at]["key_digest"] for at in range(len(rows))
-                    if at not in inserted and rows[at]["key_digest"] in new]
-                found = conn.execute(select(idempotency_keys).where(
-                    idempotency_keys.c.key_digest.in_(set(taken))))
-                stored = {r.key_digest: dict(r._mapping) for r in found}
-            self._purge(conn)
+                taken = list({row["key_digest"] for at, row in enumerate(rows)
+                              if at not in inserted})
+                cursor.execute(self._sql("select", len(taken)), taken)
+                stored = {digest: {"body_digest": body, "sealed_answer": bytes(sealed)}
+                          for digest, body, sealed in cursor.fetchall()}
+            self._purge(cursor)
+            conn.commit()
+        except Exception:
+            self._drop_connection()
+            raise
         return inserted, stored
 
-    def _purge(self, conn) -> None:
+    def _connection(self):
+        if self._conn is None:
+            self._conn = self.engine.raw_connection()
+        return self._conn
+
+    def _drop_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.rollback()
+            except Exception:  # noqa: BLE001 - the connection is dropped anyway
+                pass
+            conn.invalidate()
+
+    def _sql(self, kind: str, count: int) -> str:
+        sql = self._statements.get((kind, count))
+        if sql is None:
+            mark = "?" if self._dialect == "sqlite" else "%s"
+            if kind == "insert":
+                sql = ("INSERT INTO idempotency_keys (key_digest, body_digest, sealed_answer, "
+                       "created_at) VALUES " + ",".join([f"({mark},{mark},{mark},{mark})"] * count)
+                       + " ON CONFLICT DO NOTHING RETURNING key_digest")
+            else:
+                sql = ("SELECT key_digest, body_digest, sealed_answer FROM idempotency_keys "
+                       "WHERE key_digest IN (" + ",".join([mark] * count) + ")")
+            self._statements[(kind, count)] = sql
+        return sql
+
+    def _purge(self, cursor) -> None:
         now = time.monotonic()
         if now - self._purged_at < PURGE_EVERY_SECONDS:
             return
         self._purged_at = now
-        cutoff = datetime.now(timezone.utc) - self._retention
-        conn.execute(delete(idempotency_keys).where(idempotency_keys.c.created_at < cutoff))
-
-
-def _insert_new(dialect: str):
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    return (dialect_insert(idempotency_keys).on_conflict_do_nothing()
-            .returning(idempotency_keys.c.key_digest))
+        mark = "?" if self._dialect == "sqlite" else "%s"
+        cursor.execute(f"DELETE FROM idempotency_keys WHERE created_at < {mark}",
+                       [int(time.time() - self._retention.total_seconds())])
