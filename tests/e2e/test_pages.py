@@ -370,6 +370,11 @@ def test_mistakes_are_shown_next_to_their_fields_in_the_readers_language(stack):
         browser.type("#code", "AAAA-BBBB-CCCC-DDDD")
         browser.click("#follow-submit")
         assert "未找到" in browser.wait_text("#follow-result")
+        # an old link with the code still works once, and the code leaves the address bar
+        browser.open(stack.base_url + "/receipt?code=WWWW-XXXX-YYYY-ZZZZ")
+        assert "未找到" in browser.wait_text("#follow-result")
+        assert browser.js("return location.href") == stack.base_url + "/receipt"
+        assert browser.js("return document.getElementById('code').value") == "WWWW-XXXX-YYYY-ZZZZ"
         assert browser.js("return document.documentElement.lang") == "zh-CN"
         assert browser.console_errors() == []
 

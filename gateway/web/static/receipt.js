@@ -217,12 +217,21 @@
   }
 
   function handedOver() {
+    /* an old link (/receipt?code=...) still works once, and leaves the address bar and
+       the history entry without the code */
+    var params = new URLSearchParams(window.location.search);
+    var fromLink = params.get('code');
+    if (fromLink !== null) {
+      params.delete('code');
+      var rest = params.toString();
+      window.history.replaceState(null, '', window.location.pathname + (rest ? '?' + rest : ''));
+    }
     try {
       var code = window.sessionStorage.getItem('receipt-code');
       window.sessionStorage.removeItem('receipt-code');
-      return code;
+      return code || fromLink;
     } catch (e) {
-      return null;
+      return fromLink;
     }
   }
 
