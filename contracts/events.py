@@ -6,11 +6,12 @@ records in its inbox.
 """
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import date, datetime, timezone
 from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 def utcnow() -> datetime:
@@ -64,21 +65,50 @@ class ClueSubmitted(Event):
     """The gateway took a clue from a person or a partner; intake has not stored it yet.
 
     ``event_id`` equals ``clue_id`` so that a client's retry is the same message.
+
+    Version 2 (举报人保护): the message carries no secret a broker's disk could keep. The
+    receipt code never goes on the wire, only ``receipt_digest`` (``receipt_digest()``
+    below); the reporter's contact goes sealed (``reporter_sealed``, Fernet under
+    ``CONTACT_KEY``, the key intake stores it under). ``receipt_code`` and ``reporter``
+    are version 1's fields, kept so that intake still takes a version-1 message left in
+    a queue across an upgrade; a version-2 producer never sets them.
     """
 
     source: ClassVar[str] = "gateway"
     event_type: ClassVar[str] = "clue_submitted"
+    version: ClassVar[int] = 2
 
     clue_id: str
-    receipt_code: str
+    receipt_digest: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
+    reporter_sealed: str | None = None
     clue: ClueFields
     anonymous: bool = True
-    reporter: ReporterContact | None = None
     submitted_by: str | None = None
     # Who entered it: role ("public" without an account) and organization, so that only a
     # unit reporting itself counts as self-found (自查自纠).
     submitter_role: str | None = None
     submitter_org: str | None = None
+
+    receipt_code: str | None = Field(None, deprecated="version 1 only: send receipt_digest")
+    reporter: ReporterContact | None = Field(
+        None, deprecated="version 1 only: send reporter_sealed")
+
+    @model_validator(mode="after")
+    def _names_its_receipt(self):
+        if self.receipt_digest is None and self.receipt_code is None:
+            raise ValueError("a clue_submitted message needs its receipt_digest")
+        return self
+
+    def to_message(self) -> dict:
+        body = super().to_message()
+        for legacy in ("receipt_code", "reporter"):
+            if body[legacy] is None:
+                del body[legacy]
+        return body
+
+    def digest_of_receipt(self) -> str:
+        """The receipt's digest, from either version."""
+        return self.receipt_digest or receipt_digest(self.receipt_code)
 
 
 class ClueAccepted(Event):
@@ -174,3 +204,14 @@ def problem_id_for(clue_id: str) -> str:
     """The ledger's problem for a clue has this id (deterministic, so intake can follow a
     problem's steps even when they arrive before the registration event)."""
     return uuid.uuid5(uuid.NAMESPACE_URL, f"clue:{clue_id}").hex
+
+
+def normalize_receipt(code: str) -> str:
+    """A receipt code as typed: case, spaces and dashes do not matter (回执码)."""
+    return "".join(ch for ch in code.upper() if ch.isalnum())
+
+
+def receipt_digest(code: str) -> str:
+    """What is stored and sent of a receipt code: its SHA-256. The code itself is random
+    (80 bits), known only to the reporter, and never stored or put on the wire."""
+    return hashlib.sha256(normalize_receipt(code).encode()).hexdigest()

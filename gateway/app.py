@@ -14,6 +14,7 @@ from gateway.auth.passwords import HashingSlots
 from gateway.auth.router import router as auth_router
 from gateway.broker import Broker
 from gateway.errors import CatchAll, install_error_handlers
+from gateway.idempotency import Idempotency
 from gateway.limits import MaxBodySize, Throttle, ThrottleByPath, ThrottlePolicy
 from gateway.metrics import Metrics, MetricsMiddleware
 from gateway.openapi import install_openapi
@@ -21,6 +22,7 @@ from gateway.routes import clues, custody, docs, ops, pages, problems, public
 from gateway.settings import GatewaySettings
 from kit import logs
 from kit.db import make_engine
+from services.intake.adapters.sealing import fernet_from
 
 
 def create_app(settings: GatewaySettings | None = None, *, broker: Broker | None = None
@@ -38,6 +40,8 @@ def create_app(settings: GatewaySettings | None = None, *, broker: Broker | None
         if settings.demo_accounts:
             seed_demo_accounts(accounts, settings)
         app.state.accounts = accounts
+        app.state.idempotency = Idempotency(accounts.engine, settings.secret_key)
+        app.state.idempotency.create_schema()
         app.state.broker = broker or Broker(settings.amqp_uri,
                                             rpc_timeout=settings.rpc_timeout_seconds)
         app.state.broker.start()
@@ -45,12 +49,14 @@ def create_app(settings: GatewaySettings | None = None, *, broker: Broker | None
             yield
         finally:
             app.state.broker.stop()
+            app.state.idempotency.close()
 
     app = FastAPI(title="不作为、乱作为、慢作为问题专项清理 · Accountability campaign",
                   version="1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.campaign = campaign
     app.state.campaign_view = campaign.public_view()
+    app.state.contact_fernet = fernet_from(settings.contact_key, settings.environment)
     app.state.metrics = Metrics()
     app.state.hashing = HashingSlots(settings.hashing_slots or None)
     app.state.throttle = Throttle(ThrottlePolicy(

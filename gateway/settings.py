@@ -20,6 +20,7 @@ class GatewaySettings(BaseSettings):
     gateway_database_url: str | None = None
     campaign_file: Path = DEFAULT_CAMPAIGN_FILE
     secret_key: str = DEV_SECRET
+    contact_key: str | None = None  # Fernet key sealing reporters' contacts (intake's CONTACT_KEY)
     token_ttl_minutes: int = 8 * 60
     rpc_timeout_seconds: float = 10.0
     max_body_bytes: int = 1_000_000

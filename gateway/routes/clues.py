@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import re
+import secrets
 import uuid
 from datetime import date
 from typing import Annotated
@@ -13,14 +12,15 @@ from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
 
-from contracts.events import ClueFields, ClueSubmitted, ReporterContact
+from contracts.events import ClueFields, ClueSubmitted, receipt_digest
 from gateway.auth.channels import check_clue_at_door
 from gateway.auth.guards import Principal, allow
 from gateway.auth.roles import Role
 from gateway.errors import problem
+from gateway.idempotency import Answer, Idempotency, KeyReused, StoreUnavailable, scope_of
+from services.intake.adapters.sealing import seal
 
 router = APIRouter(prefix="/api/v1", tags=["clues 线索"])
-IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1c3c1e-7d55-4d0c-9a55-0c1f6c1e2a17")
 
 
 class ReporterIn(BaseModel):
@@ -53,34 +53,37 @@ class ClueAcceptedOut(BaseModel):
     status_url: str
 
 
-def clue_id_for(idempotency_key: str | None) -> str:
-    """A fresh id, or for a keyed request ``uuid5(IDEMPOTENCY_NAMESPACE, key).hex``, built
-    here from its definition (RFC 4122 4.3; the uuid module's object costs more than
-    the hash)."""
-    if idempotency_key is None:
-        return uuid.uuid4().hex
-    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + idempotency_key.encode()).digest()[:16])
-    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
-    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
-    return digest.hex()
-
-
-_NAMESPACE_BYTES = IDEMPOTENCY_NAMESPACE.bytes
-
-
-def receipt_code_for(clue_id: str, secret: str) -> str:
-    """Unguessable, derived: a retry with the same key gets the same receipt. The code is
-    the first 16 base32 characters of an HMAC, which are those of its first 10 bytes."""
-    digest = hmac.new(secret.encode(), clue_id.encode(), hashlib.sha256).digest()
-    raw = base64.b32encode(digest[:10]).decode()
+def new_receipt_code() -> str:
+    """回执码: 80 random bits (``secrets``) as 16 base32 characters, ``XXXX-XXXX-XXXX-XXXX``.
+    Known only to the reporter: the gateway keeps nothing of it but, for a keyed request,
+    a copy sealed under that request's key and body (``gateway.idempotency``); intake
+    keeps its digest, and only the digest goes on the wire."""
+    raw = base64.b32encode(secrets.token_bytes(10)).decode()
     return f"{raw[:4]}-{raw[4:8]}-{raw[8:12]}-{raw[12:]}"
+
+
+UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+"""What a store cannot keep (PostgreSQL refuses NUL; a lone surrogate is not UTF-8) and
+no reporter types: control characters other than tab and line breaks, and surrogates."""
+
+
+def unstorable_field(clue: ClueIn) -> str | None:
+    """The first field of the clue holding a character no store keeps, if any."""
+    fields = [(name, value) for name, value in clue.__dict__.items() if isinstance(value, str)]
+    if clue.reporter is not None:
+        fields += [(f"reporter.{name}", value) for name, value in clue.reporter.__dict__.items()
+                   if isinstance(value, str)]
+    return next((name for name, value in fields if UNSTORABLE.search(value)), None)
 
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{8,128}$")
 IDEMPOTENCY_KEY_DOC = {"parameters": [{
     "name": "Idempotency-Key", "in": "header", "required": False,
-    "description": "Client-chosen key, 8-128 printable ASCII characters; a retry with the "
-                   "same key returns the first answer (同一键重试返回首次结果)",
+    "description": "Client-chosen key, 8-128 printable ASCII characters, scoped to the "
+                   "caller (a staff account; the public share one scope). A retry with the "
+                   "same key and the same body returns the first answer; the same key with "
+                   "another body is a 422 (同一调用方以同一键、同一内容重试返回首次结果;"
+                   "同一键用于不同内容则拒绝). Answers are kept for at least 24 hours.",
     "schema": {"type": "string", "minLength": 8, "maxLength": 128,
                "pattern": "^[\\x21-\\x7e]+$"}}]}
 
@@ -150,7 +153,37 @@ async def submit_clue(request: Request, principal: Anyone) -> Response:
     """Accept a clue from any channel; 202 once the broker has confirmed it durably."""
     idempotency_key = idempotency_key_of(request)
     clue = await clue_of(request)
-    campaign = request.app.state.campaign
+    state = request.app.state
+    refuse_unacceptable(clue, state.campaign, principal)
+    answer = Answer(uuid.uuid4().hex, new_receipt_code())
+    if idempotency_key is not None:
+        answer = await first_answer(state.idempotency, principal, idempotency_key, clue,
+                                    answer)
+    reporter = clue.reporter.model_dump() if clue.reporter else None
+    event = ClueSubmitted(
+        event_id=answer.clue_id, clue_id=answer.clue_id,
+        receipt_digest=receipt_digest(answer.receipt_code),
+        reporter_sealed=seal(state.contact_fernet, reporter),
+        clue=ClueFields(**clue.model_dump(exclude={"anonymous", "reporter"})),
+        anonymous=clue.anonymous, submitted_by=principal.username or None,
+        submitter_role=principal.role.value, submitter_org=principal.org_code)
+    await state.broker.publish_event(event)  # again on a retry: applied once, by its id
+    state.metrics.clues_accepted.inc()
+    # Sent as built: FastAPI would validate and re-encode the model (response_model stays
+    # for the API docs); the busiest route skips that work.
+    accepted = ClueAcceptedOut(clue_id=answer.clue_id, receipt_code=answer.receipt_code,
+                               status_url="/api/v1/receipts/lookup")
+    return Response(accepted.model_dump_json(), status_code=202,
+                    media_type="application/json")
+
+
+def refuse_unacceptable(clue: ClueIn, campaign, principal: Principal) -> None:
+    """A 422 for a clue no store could keep or the campaign's rules refuse."""
+    unstorable = unstorable_field(clue)
+    if unstorable is not None:
+        raise problem(422, "unstorable_character",
+                      f"{unstorable} contains a control character or an unpaired surrogate",
+                      "内容含有无法保存的控制字符或无效字符,请删除后重新提交", unstorable)
     has_contact = bool(clue.reporter and (clue.reporter.phone or clue.reporter.email))
     problems = check_clue_at_door(
         campaign, principal, channel=clue.channel, subject_unit=clue.subject_unit,
@@ -162,47 +195,54 @@ async def submit_clue(request: Request, principal: Anyone) -> Response:
         exc = problem(422, first.code, first.message, first.message_zh, first.field)
         exc.detail["errors"] = [p.__dict__ for p in problems]
         raise exc
-    clue_id = clue_id_for(idempotency_key)
-    receipt = receipt_code_for(clue_id, request.app.state.settings.secret_key)
-    fields = ClueFields(**clue.model_dump(exclude={"anonymous", "reporter"}))
-    event = ClueSubmitted(
-        event_id=clue_id, clue_id=clue_id, receipt_code=receipt, clue=fields,
-        anonymous=clue.anonymous,
-        reporter=ReporterContact(**clue.reporter.model_dump()) if clue.reporter else None,
-        submitted_by=principal.username, submitter_role=principal.role.value,
-        submitter_org=principal.org_code)
-    await request.app.state.broker.publish_event(event)
-    request.app.state.metrics.clues_accepted.inc()
-    # Sent as built: FastAPI would validate and re-encode the model (response_model stays
-    # for the API docs); the busiest route skips that work.
-    accepted = ClueAcceptedOut(clue_id=clue_id, receipt_code=receipt,
-                               status_url=f"/api/v1/receipts/{receipt}")
-    return Response(accepted.model_dump_json(), status_code=202,
-                    media_type="application/json")
 
 
-@router.get("/receipts/{receipt_code}", dependencies=[allow(Role.PUBLIC)])
-async def follow_receipt(receipt_code: str, request: Request) -> dict:
-    """What a reporter may see of their clue: its progress, nothing else."""
-    if not 8 <= len(receipt_code) <= 40:
-        raise problem(404, "unknown_receipt", "no clue has this receipt code",
-                      "未找到该回执码对应的线索")
-    return await request.app.state.broker.call("intake", "get_receipt",
-                                                receipt_code=receipt_code)
+async def first_answer(idempotency: Idempotency, principal: Principal, key: str,
+                       clue: ClueIn, fresh: Answer) -> Answer:
+    """The answer this caller got first for this key and body (``fresh``, remembered, if
+    none): see ``gateway.idempotency``."""
+    keyed = idempotency.keyed(scope_of(principal), key, clue.model_dump_json().encode())
+    try:
+        return await idempotency.answer_for(keyed, fresh)
+    except KeyReused:
+        raise problem(422, "idempotency_key_reused",
+                      "this Idempotency-Key was used for another clue; use a new key for a "
+                      "new clue", "该 Idempotency-Key 已用于另一条线索,提交新线索请使用新的键",
+                      "Idempotency-Key") from None
+    except StoreUnavailable:
+        raise problem(503, "store_unavailable", "the gateway could not record the request; "
+                      "nothing was accepted. Retry with the same Idempotency-Key.",
+                      "暂时无法记录本次提交,未被受理,请使用同一 Idempotency-Key 重试。") from None
 
 
-class DisputeIn(BaseModel):
+class ReceiptIn(BaseModel):
+    """A receipt code travels in the body, never in a URL (logs, browser history)."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
+    receipt_code: str = Field(min_length=8, max_length=40, description="回执码")
+
+
+@router.post("/receipts/lookup", dependencies=[allow(Role.PUBLIC)])
+async def follow_receipt(receipt: ReceiptIn, request: Request) -> dict:
+    """进度查询: what a reporter may see of their clue: its progress, nothing else. The
+    code goes in the body, so it stays out of URLs, logs and browser history."""
+    return await request.app.state.broker.call("intake", "get_receipt",
+                                                receipt_code=receipt.receipt_code)
+
+
+class DisputeIn(ReceiptIn):
     reason: str = Field(min_length=5, max_length=2000, description="异议理由")
 
 
-@router.post("/receipts/{receipt_code}/dispute", dependencies=[allow(Role.PUBLIC)])
-async def dispute_closure(receipt_code: str, dispute: DisputeIn, request: Request) -> dict:
-    """举报人异议: the reporter disputes a closure (rectified or unfounded); it is reopened."""
+@router.post("/receipts/dispute", dependencies=[allow(Role.PUBLIC)])
+async def dispute_closure(dispute: DisputeIn, request: Request) -> dict:
+    """举报人异议: the reporter disputes a closure (rectified or unfounded); it is reopened.
+    A merged report's dispute reopens the problem it was merged into."""
     broker = request.app.state.broker
-    problem_id = await broker.call("intake", "problem_for_receipt", receipt_code=receipt_code)
-    pseudonym = hashlib.sha256(receipt_code.upper().encode()).hexdigest()[:10]
+    problem_id = await broker.call("intake", "problem_for_receipt",
+                                   receipt_code=dispute.receipt_code)
+    pseudonym = receipt_digest(dispute.receipt_code)[:10]
     reporter = {"username": f"reporter:{pseudonym}", "role": "reporter", "org_code": None}
     await broker.call("ledger", "act", problem_id=problem_id, action="reopen", actor=reporter,
                       args={"source": "reporter_dispute", "reason": dispute.reason})

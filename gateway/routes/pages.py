@@ -1,7 +1,8 @@
 """The public web pages: the report form (公开举报平台) and the follow-up page (进度查询).
 
 The pages are static; their scripts talk to ``/api/v1/campaign``, ``/api/v1/clues`` and
-``/api/v1/receipts/{code}``. Only the files of ``gateway/web/static`` are served, by name.
+``/api/v1/receipts/lookup`` and ``/dispute`` (the receipt code in the body, never in a URL).
+Only the files of ``gateway/web/static`` are served, by name.
 """
 from __future__ import annotations
 

@@ -6,11 +6,11 @@ receipt view reveals nothing but progress.
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from contracts.vocabulary import Outcome, State
+from contracts.events import normalize_receipt, receipt_digest  # noqa: F401 - intake's words
 
 RECEIVED = "received"
 REGISTERED = "registered"
@@ -43,12 +43,13 @@ class NoContact(Exception):
     """The clue is anonymous or left no contact details."""
 
 
-def normalize_receipt(code: str) -> str:
-    return "".join(ch for ch in code.upper() if ch.isalnum())
+class NotDisputable(Exception):
+    """The receipt's problem is not closed as rectified or unfounded: nothing to dispute."""
 
 
-def receipt_digest(code: str) -> str:
-    return hashlib.sha256(normalize_receipt(code).encode()).hexdigest()
+MERGED_NOTE = {"zh": "您的举报已与反映同一问题的其他举报合并办理,进度随合并后的问题更新",
+               "en": "Your report was merged with others about the same problem; "
+                     "its progress follows that problem"}
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,13 @@ class ReceiptView:
     submitted_at: datetime
     updated_at: datetime
     outcome: str | None = None
+    merged: bool = False
+
+    @property
+    def may_dispute(self) -> bool:
+        """举报人异议: a closure as rectified or unfounded may be disputed, that of the
+        problem a merged report follows included."""
+        return self.status == CLOSED and self.outcome in ("rectified", "unfounded")
 
     def to_dict(self) -> dict:
         label = STATUS_LABELS[self.status]
@@ -70,8 +78,10 @@ class ReceiptView:
             "outcome": self.outcome,
             "outcome_zh": OUTCOME_LABELS.get(self.outcome, {}).get("zh"),
             "outcome_en": OUTCOME_LABELS.get(self.outcome, {}).get("en"),
-            "may_dispute": self.status == CLOSED
-            and self.outcome in (Outcome.RECTIFIED, Outcome.UNFOUNDED),
+            "may_dispute": self.may_dispute,
+            "merged": self.merged,
+            "merged_zh": MERGED_NOTE["zh"] if self.merged else None,
+            "merged_en": MERGED_NOTE["en"] if self.merged else None,
         }
 
 
@@ -83,6 +93,11 @@ ledger has already moved on (its steps can arrive first) keeps its later status.
 def next_status_on_registration(current: str) -> str:
     """Registration only ever moves a clue forward; a late duplicate event changes nothing."""
     return REGISTRATION_MOVES[1] if current == REGISTRATION_MOVES[0] else current
+
+
+MERGE, UNMERGE = "merge", "unmerge"
+"""合并 / 撤销合并: a merged problem's clues follow the problem it was merged into (its
+status, outcome and disputes), until it is unmerged; never "closed" while that one is open."""
 
 
 def status_after_transition(to_state: str, outcome: str | None) -> tuple[str, str | None]:

@@ -25,11 +25,12 @@ def accept_clue(uow: UnitOfWork, msg: ClueSubmitted, fernet) -> bool:
         now = orm.utcnow()
         fields = msg.clue
         orm.insert_clue(
-            uow.session, id=msg.clue_id, receipt_digest=domain.receipt_digest(msg.receipt_code),
+            uow.session, id=msg.clue_id, receipt_digest=msg.digest_of_receipt(),
             channel=fields.channel, title=fields.title, description=fields.description,
             subject_unit=fields.subject_unit, category=fields.category, kind=fields.kind,
             place=fields.place, occurred_on=fields.occurred_on, anonymous=msg.anonymous,
-            reporter_sealed=seal(fernet, msg.reporter.model_dump() if msg.reporter else None),
+            reporter_sealed=msg.reporter_sealed or seal(  # sealed at the gateway since v2
+                fernet, msg.reporter.model_dump() if msg.reporter else None),
             submitted_by=msg.submitted_by, status=domain.RECEIVED, submitted_at=now,
             updated_at=now, problem_id=problem_id_for(msg.clue_id),
         )
@@ -56,8 +57,12 @@ def receipt_status(uow: UnitOfWork, receipt_code: str) -> dict:
         row = orm.find_by_receipt(uow.session, domain.receipt_digest(receipt_code))
         if row is None:
             raise domain.UnknownReceipt(receipt_code)
-        return domain.ReceiptView(row.status, row.submitted_at, row.updated_at,
-                                  row.outcome).to_dict()
+        return _view(row).to_dict()
+
+
+def _view(row) -> domain.ReceiptView:
+    return domain.ReceiptView(row.status, row.submitted_at, row.updated_at, row.outcome,
+                              merged=row.merged_into is not None)
 
 
 def follow_transition(uow: UnitOfWork, msg: ProblemTransitioned) -> None:
@@ -68,18 +73,30 @@ def follow_transition(uow: UnitOfWork, msg: ProblemTransitioned) -> None:
         except AlreadyProcessed:
             return
         status, outcome = domain.status_after_transition(msg.to_state, msg.outcome)
-        orm.set_status_by_problem(uow.session, msg.problem_id, status, outcome,
-                                  msg.history_seq)
+        if msg.action == domain.MERGE and msg.data.get("into"):
+            orm.follow_merge(uow.session, msg.problem_id, str(msg.data["into"]),
+                             fallback=domain.REGISTERED)
+        elif msg.action == domain.UNMERGE:
+            orm.follow_unmerge(uow.session, msg.problem_id, status, outcome, msg.history_seq)
+            orm.set_status_by_problem(uow.session, msg.problem_id, status, outcome,
+                                      msg.history_seq)
+        else:
+            orm.set_status_by_problem(uow.session, msg.problem_id, status, outcome,
+                                      msg.history_seq)
         uow.commit()
 
 
 def problem_for_receipt(uow: UnitOfWork, receipt_code: str) -> str:
-    """The problem a receipt's clue became; for a reporter's dispute (举报人异议)."""
+    """The problem a reporter's dispute (举报人异议) reopens: the one the receipt follows
+    (the survivor, for a merged clue), and only once it is closed as rectified or
+    unfounded (``NotDisputable`` otherwise)."""
     with uow:
         row = orm.find_by_receipt(uow.session, domain.receipt_digest(receipt_code))
         if row is None or row.problem_id is None:
             raise domain.UnknownReceipt(receipt_code)
-        return row.problem_id
+        if not _view(row).may_dispute:
+            raise domain.NotDisputable(receipt_code)
+        return row.merged_into or row.problem_id
 
 
 def open_contact(uow: UnitOfWork, fernet, *, clue_id: str, reason: str, opened_by: str,

@@ -5,7 +5,7 @@ from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 
 from contracts.events import ClueSubmitted, ProblemRegistered, ProblemTransitioned
-from kit.errors import EXPECTED, NotFound
+from kit.errors import EXPECTED, Conflict, NotFound
 from kit.nameko_ext import Store, reliable_event_handler
 from services.intake import domain, handlers
 from services.intake.adapters import orm
@@ -51,6 +51,11 @@ class IntakeService:
         except domain.UnknownReceipt:
             raise NotFound("no registered problem has this receipt code",
                            "未找到该回执码对应的已登记问题。", "unknown_receipt") from None
+        except domain.NotDisputable:
+            raise Conflict("only a closure (rectified or found unfounded) can be disputed; "
+                           "this report's problem is still being handled",
+                           "只能对已办结(整改销号或查否)的问题提出异议,该举报反映的问题仍在办理中",
+                           "not_disputable") from None
 
     @rpc(expected_exceptions=EXPECTED, sensitive_arguments=("receipt_code",))
     def get_receipt(self, receipt_code: str) -> dict:

@@ -59,7 +59,8 @@ def new_problem(stack, client) -> tuple[str, str]:
 
 
 def receipt_status(stack, receipt):
-    return httpx.get(f"{stack.base_url}/api/v1/receipts/{receipt}", timeout=10).json()
+    return httpx.post(f"{stack.base_url}/api/v1/receipts/lookup", timeout=10,
+                      json={"receipt_code": receipt}).json()
 
 
 def test_register_dispatch_verify_check_rectify_strike_off(stack, client):
@@ -114,8 +115,8 @@ def test_dispatch_unfounded_then_reopened_by_a_spot_check_and_by_the_reporter(st
     deadline = time.monotonic() + 20
     while not receipt_status(stack, receipt).get("may_dispute") and time.monotonic() < deadline:
         time.sleep(0.2)
-    dispute = httpx.post(f"{stack.base_url}/api/v1/receipts/{receipt}/dispute",
-                         json={"reason": "我有收费收据,问题确实存在"}, timeout=10)
+    dispute = httpx.post(f"{stack.base_url}/api/v1/receipts/dispute", timeout=10,
+                         json={"receipt_code": receipt, "reason": "我有收费收据,问题确实存在"})
     assert dispute.status_code == 200, dispute.text
     problem = client.call("county", "GET", f"/api/v1/problems/{pid}").json()
     assert problem["state"] == "registered"

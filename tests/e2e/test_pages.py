@@ -332,6 +332,8 @@ def test_a_reporter_files_once_despite_a_lost_connection_and_follows_by_receipt(
         assert browser.js("return document.getElementById('code').value") == code
         status = browser.wait_text("#follow-result dd")
         assert status in ("已受理", "已登记入台账")
+        assert code not in browser.js("return location.href")
+        assert_no_url_carried(browser, code)
         browser.screenshot(SHOTS / "pages-follow-zh.png")
         assert browser.console_errors() == []
 
@@ -363,8 +365,16 @@ def test_mistakes_are_shown_next_to_their_fields_in_the_readers_language(stack):
         browser.click("#lang-switch")
         assert "未知的单位" in browser.text("#subject_unit-error")
 
-        browser.open(stack.base_url + "/receipt?code=AAAA-BBBB-CCCC-DDDD")
+        browser.open(stack.base_url + "/receipt")
+        browser.wait("return !document.getElementById('follow-form').hidden")
+        browser.type("#code", "AAAA-BBBB-CCCC-DDDD")
+        browser.click("#follow-submit")
         assert "未找到" in browser.wait_text("#follow-result")
+        # an old link with the code still works once, and the code leaves the address bar
+        browser.open(stack.base_url + "/receipt?code=WWWW-XXXX-YYYY-ZZZZ")
+        assert "未找到" in browser.wait_text("#follow-result")
+        assert browser.js("return location.href") == stack.base_url + "/receipt"
+        assert browser.js("return document.getElementById('code').value") == "WWWW-XXXX-YYYY-ZZZZ"
         assert browser.js("return document.documentElement.lang") == "zh-CN"
         assert browser.console_errors() == []
 
@@ -397,9 +407,20 @@ def closed_as_unfounded(stack) -> str:
     act("handler-school1", pid, "report_unfounded", findings="经查,未收取任何资料费",
         evidence=[{"description": "财务收费台账"}])
     act("supervisor-edu", pid, "accept_unfounded")
-    wait_until(lambda: get(stack, f"/api/v1/receipts/{filed['receipt_code']}")
+    wait_until(lambda: httpx.post(f"{stack.base_url}/api/v1/receipts/lookup", timeout=10,
+                                  json={"receipt_code": filed["receipt_code"]})
                .json().get("may_dispute"))
     return filed["receipt_code"]
+
+
+def assert_no_url_carried(browser: Browser, code: str) -> None:
+    """Neither the page's address nor any request it made holds the receipt code (they
+    land in server logs and browser history)."""
+    urls = browser.js("return [location.href].concat(performance.getEntriesByType("
+                      "'resource').map(function (e) { return e.name; }))")
+    assert any("/api/v1/receipts/" in u for u in urls), urls
+    plain = code.replace("-", "").upper()
+    assert not [u for u in urls if plain in u.replace("-", "").upper()], urls
 
 
 def wait_until(probe, timeout: float = 30):
@@ -416,7 +437,10 @@ def wait_until(probe, timeout: float = 30):
 def test_a_reporter_sees_the_outcome_and_disputes_an_unfounded_closure(stack):
     receipt = closed_as_unfounded(stack)
     with browser_session("en-US") as browser:
-        browser.open(f"{stack.base_url}/receipt?code={receipt.lower()}")
+        browser.open(f"{stack.base_url}/receipt")
+        browser.wait("return !document.getElementById('follow-form').hidden")
+        browser.type("#code", receipt.lower())
+        browser.click("#follow-submit")
         assert browser.wait_text("#follow-result dd") == "Closed"
         assert "Found unfounded" in browser.text("#follow-result")
         browser.click("#lang-switch")
@@ -430,4 +454,5 @@ def test_a_reporter_sees_the_outcome_and_disputes_an_unfounded_closure(stack):
         assert "异议已受理" in browser.wait_text("#dispute-result")
         browser.wait("return document.querySelector('#follow-result dd').innerText"
                      " === '已登记入台账'")
+        assert_no_url_carried(browser, receipt)
         assert browser.console_errors() == []

@@ -174,9 +174,11 @@ def test_demo_accounts_include_the_invited_supervisor_partner_and_custodian():
 
 
 def test_receipt_look_ups_from_one_client_are_rate_limited_on_the_real_app(client):
-    codes = [client.get("/api/v1/receipts/x").status_code for _ in range(60)]
+    look_up = {"receipt_code": "AAAA-BBBB-CCCC-DDDD"}
+    codes = [client.post("/api/v1/receipts/lookup", json=look_up).status_code
+             for _ in range(60)]
     assert codes == [404] * 60
-    refused = client.get("/api/v1/receipts/x")
+    refused = client.post("/api/v1/receipts/lookup", json=look_up)
     assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
     assert refused.json()["detail"]["code"] == "too_many_requests"
     assert "请求过于频繁" in refused.json()["detail"]["message_zh"]

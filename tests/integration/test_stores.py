@@ -93,7 +93,8 @@ def test_receipt_shows_progress_and_nothing_else(intake_url):
     view = intake.receipt_status(uow_for(intake_url, intake_orm), "abcd efgh jklm npqr")
     assert view["status"] == "received" and view["status_zh"] == "已受理"
     assert set(view) == {"status", "status_zh", "status_en", "submitted_at", "updated_at",
-                         "outcome", "outcome_zh", "outcome_en", "may_dispute"}
+                         "outcome", "outcome_zh", "outcome_en", "may_dispute",
+                         "merged", "merged_zh", "merged_en"}
     registered = ProblemRegistered(problem_id="p1", clue_id="c0ffee", title="t",
                                    registered_at=intake_orm.utcnow())
     intake.mark_registered(uow_for(intake_url, intake_orm), registered)

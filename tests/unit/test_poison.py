@@ -14,7 +14,7 @@ from tests.unit.test_batching import Recorder  # noqa: E402
 
 
 def submitted(n: int) -> dict:
-    return ClueSubmitted(event_id=f"e{n}", clue_id=f"c{n}", receipt_code="R",
+    return ClueSubmitted(event_id=f"e{n}", clue_id=f"c{n}", receipt_digest="0" * 64,
                          clue=ClueFields(channel="letter", title="标题",
                                          description="描述内容")).to_message()
 
@@ -44,7 +44,7 @@ def test_a_body_that_breaks_its_contract_is_answered_poison_and_never_applied():
     assert verdicts[0] is True and verdicts[3] is True
     assert isinstance(verdicts[1], Poison) and not verdicts[1]
     assert verdicts[1].reason == ("breaks its contract ClueSubmitted: clue_id: string_type; "
-                                  "receipt_code: missing; clue: missing")
+                                  "clue: missing")
     assert "model_type" in verdicts[2].reason
     assert [m.clue_id for m in applied] == ["c1", "c2"]
     assert all(isinstance(m, ClueSubmitted) for m in applied)

@@ -1,6 +1,8 @@
-/* The follow-up page (进度查询): looks a receipt code up at /api/v1/receipts/{code} and, once
-   a case is closed, lets the reporter dispute the outcome (举报人异议).
-   The code may come prefilled from /receipt?code=...; it is never written back to the URL. */
+/* The follow-up page (进度查询): looks a receipt code up (POST /api/v1/receipts/lookup) and,
+   once a case is closed, lets the reporter dispute the outcome (POST
+   /api/v1/receipts/dispute). The code travels only in request bodies, never in a URL
+   (server logs, browser history); the report page hands it over through this tab's
+   sessionStorage, read once and removed. */
 (function () {
   'use strict';
 
@@ -64,6 +66,13 @@
     }
     card.appendChild(heading);
     card.appendChild(list);
+    if (data.merged) {
+      var merged = document.createElement('p');
+      merged.className = 'status-note';
+      merged.id = 'merged-note';
+      merged.textContent = Site.lang() === 'en' ? data.merged_en : data.merged_zh;
+      card.appendChild(merged);
+    }
     var explain = Site.t('follow.status_' + data.status);
     if (explain.indexOf('follow.') !== 0) {
       var note = document.createElement('p');
@@ -142,9 +151,9 @@
     }
     dispute.state = 'sending';
     renderDispute();
-    Site.requestJSON('/api/v1/receipts/' + encodeURIComponent(currentCode) + '/dispute', {
+    Site.requestJSON('/api/v1/receipts/dispute', {
       method: 'POST', headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ reason: reason })
+      body: JSON.stringify({ receipt_code: currentCode, reason: reason })
     }, 30000).then(disputeAnswered, function (failure) {
       dispute.state = 'idle';
       dispute.error = { key: failure.kind === 'timeout' ? 'follow.unavailable' : 'follow.network' };
@@ -192,7 +201,10 @@
       return;
     }
     setBusy(true);
-    Site.requestJSON('/api/v1/receipts/' + encodeURIComponent(code), { method: 'GET' }, 20000)
+    Site.requestJSON('/api/v1/receipts/lookup', {
+      method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ receipt_code: code })
+    }, 20000)
       .then(function (reply) { answered(reply, code); }, function (failure) {
         result = { error: { key: failure.kind === 'timeout' ? 'follow.unavailable'
           : 'follow.network' }, tone: 'warning' };
@@ -202,6 +214,25 @@
         renderResult();
         renderDispute();
       });
+  }
+
+  function handedOver() {
+    /* an old link (/receipt?code=...) still works once, and leaves the address bar and
+       the history entry without the code */
+    var params = new URLSearchParams(window.location.search);
+    var fromLink = params.get('code');
+    if (fromLink !== null) {
+      params.delete('code');
+      var rest = params.toString();
+      window.history.replaceState(null, '', window.location.pathname + (rest ? '?' + rest : ''));
+    }
+    try {
+      var code = window.sessionStorage.getItem('receipt-code');
+      window.sessionStorage.removeItem('receipt-code');
+      return code || fromLink;
+    } catch (e) {
+      return fromLink;
+    }
   }
 
   function relabel() {
@@ -236,7 +267,7 @@
     el.form.hidden = false;
     Site.loadCampaign().catch(function () { /* the masthead keeps its built-in text */ });
 
-    var given = new URLSearchParams(window.location.search).get('code');
+    var given = handedOver();
     if (given) {
       el.code.value = given.trim();
       lookUp();

@@ -358,11 +358,19 @@
 
   function showReceipt(code) {
     el.code.textContent = code;
-    el.followLink.href = '/receipt?code=' + encodeURIComponent(code);
+    /* the code never goes into a URL (server logs, browser history): the follow-up page
+       takes it from this tab's sessionStorage, once */
+    el.followLink.href = '/receipt';
     el.copyStatus.textContent = '';
     el.form.hidden = true;
     el.panel.hidden = false;
     el.heading.focus();
+  }
+
+  function handOverCode() {
+    try { window.sessionStorage.setItem('receipt-code', el.code.textContent); } catch (e) {
+      /* storage off: the reporter types the code on the follow-up page */
+    }
   }
 
   function copyCode() {
@@ -451,6 +459,7 @@
     input('category').addEventListener('change', showCategoryHelp);
     el.loadRetry.addEventListener('click', load);
     document.getElementById('copy-code').addEventListener('click', copyCode);
+    el.followLink.addEventListener('click', handOverCode);
     document.getElementById('new-report').addEventListener('click', startOver);
     Site.onChange(relabel);
 

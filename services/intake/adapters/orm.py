@@ -4,8 +4,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sqlalchemy import (
-    BigInteger, Boolean, Column, Date, DateTime, MetaData, String, Table, Text, bindparam, func,
-    insert, or_, select, update,
+    BigInteger, Boolean, Column, Date, DateTime, MetaData, String, Table, Text, and_, bindparam,
+    func, insert, or_, select, update,
 )
 from sqlalchemy.orm import Session
 
@@ -33,6 +33,7 @@ clues = Table(
     Column("problem_id", String(64), index=True),
     Column("outcome", String(32)),
     Column("problem_seq", BigInteger),   # the ledger history entry the status reflects
+    Column("merged_into", String(64), index=True),  # the problem a merged clue follows
     Column("submitted_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
@@ -59,10 +60,33 @@ MOVE_STATUS = update(clues).where(
     clues.c.id.in_(bindparam("ids", expanding=True)),
     clues.c.status == bindparam("from_status"),
 ).values(status=bindparam("to_status"), updated_at=bindparam("now"))
+FOLLOWS = or_(and_(clues.c.problem_id == bindparam("pid"), clues.c.merged_into.is_(None)),
+              clues.c.merged_into == bindparam("pid"))
+"""The clues whose receipt follows problem ``pid``: its own, and those merged into it."""
 FOLLOW_PROBLEM = update(clues).where(
-    clues.c.problem_id == bindparam("pid"),
-    or_(clues.c.problem_seq.is_(None), clues.c.problem_seq < bindparam("seq")),
+    FOLLOWS, or_(clues.c.problem_seq.is_(None), clues.c.problem_seq < bindparam("seq")),
 ).values(status=bindparam("to_status"), outcome=bindparam("to_outcome"),
+         problem_seq=bindparam("seq"), updated_at=bindparam("now"))
+
+_survivor = clues.alias("survivor")
+
+
+def _of_survivor(column):
+    """The survivor's own clue's ``column`` (its receipt's view of the problem)."""
+    return (select(column).where(_survivor.c.problem_id == bindparam("into"),
+                                 _survivor.c.merged_into.is_(None))
+            .limit(1).scalar_subquery())
+
+
+FOLLOW_MERGE = update(clues).where(FOLLOWS).values(
+    merged_into=bindparam("into"),
+    status=func.coalesce(_of_survivor(_survivor.c.status), bindparam("fallback")),
+    outcome=_of_survivor(_survivor.c.outcome),
+    problem_seq=_of_survivor(_survivor.c.problem_seq),
+    updated_at=bindparam("now"))
+FOLLOW_UNMERGE = update(clues).where(
+    clues.c.problem_id == bindparam("pid"), clues.c.merged_into.is_not(None),
+).values(merged_into=None, status=bindparam("to_status"), outcome=bindparam("to_outcome"),
          problem_seq=bindparam("seq"), updated_at=bindparam("now"))
 
 
@@ -84,6 +108,22 @@ def find_contact(session: Session, clue_id: str):
     """The clue's sealed contact, whether it is anonymous, and its problem (custodian only)."""
     return session.execute(select(clues.c.anonymous, clues.c.reporter_sealed, clues.c.problem_id)
                            .where(clues.c.id == clue_id)).first()
+
+
+def follow_merge(session: Session, problem_id: str, into: str, fallback: str) -> None:
+    """合并: the clues following ``problem_id`` follow ``into`` from now on, and show its
+    status as its own clue shows it (``fallback`` if intake has none yet)."""
+    deferred.defer(session, FOLLOW_MERGE, {"pid": problem_id, "into": into,
+                                           "fallback": fallback, "now": utcnow()})
+
+
+def follow_unmerge(session: Session, problem_id: str, status: str, outcome: str | None,
+                   seq: int) -> None:
+    """撤销合并: the problem's own clue follows it again (clues merged into it earlier stay
+    with the survivor, as the ledger's provenance does)."""
+    deferred.defer(session, FOLLOW_UNMERGE, {"pid": problem_id, "to_status": status,
+                                             "to_outcome": outcome, "seq": seq,
+                                             "now": utcnow()})
 
 
 def count(session: Session) -> int:
