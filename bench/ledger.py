@@ -77,7 +77,7 @@ from kit.db import make_engine
 from kit.migrate import upgrade
 from kit.settings import DEFAULT_CAMPAIGN_FILE, ROOT
 from kit.store import Inbox, Outbox
-from kit.uow import UnitOfWork
+from kit.uow import UnitOfWork, consumer_name
 from services.ledger import handlers
 from services.ledger.adapters import orm
 from services.ledger.adapters import repository as repo
@@ -421,7 +421,7 @@ class Simulation:
         self.links[problem.id] = [{"problem_id": problem.id, "clue_id": clue_id,
                                    "channel": spec.channel, "via": "registered", "linked_at": at}]
         self.updated[problem.id] = at
-        self.writer.add("inbox", {"consumer": handlers.CONSUMER_ACCEPTED,
+        self.writer.add("inbox", {"consumer": consumer_name("ledger", "on_clue_accepted"),
                                   "message_id": f"accepted-{clue_id}", "processed_at": at})
         self.record(problem.id, "register", "system", at,
                     {"clue_id": clue_id, "channel": spec.channel, "unit": problem.unit,

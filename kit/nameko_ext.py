@@ -22,7 +22,7 @@ from contracts.topology import DLX_NAME, subscription
 from kit.db import make_engine
 from kit.relay import BatchPublisher, relay_once
 from kit.store import Inbox, Outbox
-from kit.uow import UnitOfWork, apply_each
+from kit.uow import UnitOfWork, apply_each, consumer_name
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,8 @@ class Store(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         return StoreAccess(self.new_uow,
-                           f"{worker_ctx.service_name}.{worker_ctx.entrypoint.method_name}",
+                           consumer_name(worker_ctx.service_name,
+                                         worker_ctx.entrypoint.method_name),
                            getattr(worker_ctx.entrypoint, "contract", None))
 
 
@@ -115,8 +116,8 @@ class StoreAccess:
     ``each`` validates each body against the handler's contract first: ``apply(uow,
     message)`` gets the validated message, and a body that breaks the contract is not
     applied but answered ``Poison`` (the handler dead-letters it at once). It claims the
-    batch's event ids in the inbox at once, under the consumer name ``<service>.<method>``:
-    handlers must pass that name to ``consume_once``."""
+    batch's event ids in the inbox at once, under the handler's ``consumer_name``, which
+    every unit of work it hands out carries (``uow.consume_once(id)`` checks under it)."""
 
     def __init__(self, new_uow, consumer: str, contract=None):
         self._new_uow = new_uow
@@ -130,7 +131,7 @@ class StoreAccess:
         if self.contract is None:
             ids = [b["event_id"] for b in bodies if isinstance(b, dict)
                    and isinstance(b.get("event_id"), str)]
-            return apply_each(self._new_uow, bodies, apply, claim=(self.consumer, ids))
+            return apply_each(self._new_uow, bodies, apply, self.consumer, claim=ids)
         verdicts: list = [None] * len(bodies)
         valid: list[tuple[int, object]] = []
         for i, body in enumerate(bodies):
@@ -140,8 +141,8 @@ class StoreAccess:
                 verdicts[i] = Poison(contract_violation(self.contract, exc))
         if valid:
             messages = [m for _, m in valid]
-            done = apply_each(self._new_uow, messages, apply,
-                              claim=(self.consumer, [m.event_id for m in messages]))
+            done = apply_each(self._new_uow, messages, apply, self.consumer,
+                              claim=[m.event_id for m in messages])
             for (i, _), ok in zip(valid, done):
                 verdicts[i] = ok
         return verdicts

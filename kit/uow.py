@@ -16,6 +16,13 @@ class AlreadyProcessed(Exception):
     """The message was applied before; the caller acknowledges it and does nothing."""
 
 
+def consumer_name(service: str, method: str) -> str:
+    """The inbox name of an event handler, ``<service>.<method>``: made here only. The
+    nameko shell binds it to the handler's units of work (``UnitOfWork.consumer``), so a
+    renamed method claims and checks under its new name alike; handlers never spell it."""
+    return f"{service}.{method}"
+
+
 class UnitOfWork:
     """Entered once, it is one transaction. Entered again inside itself (a batch of
     messages), the inner ``commit`` defers to the outermost one: the whole batch commits,
@@ -26,7 +33,8 @@ class UnitOfWork:
     """
 
     def __init__(self, session_factory: sessionmaker, outbox: Outbox, inbox: Inbox,
-                 on_commit=None):
+                 on_commit=None, consumer: str | None = None):
+        self.consumer = consumer  # the inbox name of the handler this unit of work serves
         self._factory = session_factory
         self._outbox = outbox
         self._inbox = inbox
@@ -56,17 +64,25 @@ class UnitOfWork:
             self.session.close()
             self.session = None
 
-    def claim(self, consumer: str, message_ids: list[str]) -> None:
+    def _inbox_name(self) -> str:
+        if self.consumer is None:
+            raise RuntimeError("this unit of work serves no event handler: bind it to the "
+                               "handler's consumer_name() first")
+        return self.consumer
+
+    def claim(self, message_ids: list[str]) -> None:
         """Claim a batch's message ids in the inbox with one statement: the ids it records
         are new, the others were applied before. ``consume_once`` then asks the database
         nothing more for them. A concurrent transaction claiming the same id waits for
         this one, then finds it taken."""
+        consumer = self._inbox_name()
         self._known[consumer] = (set(message_ids),
                                  self._inbox.claim(self.session, consumer, message_ids))
 
-    def consume_once(self, consumer: str, message_id: str) -> None:
-        """Mark a message as applied, or raise AlreadyProcessed if it was (before, or
-        earlier in this transaction)."""
+    def consume_once(self, message_id: str) -> None:
+        """Mark a message as applied for this unit of work's consumer, or raise
+        AlreadyProcessed if it was (before, or earlier in this transaction)."""
+        consumer = self._inbox_name()
         key = (consumer, message_id)
         if key in self._consumed:
             raise AlreadyProcessed(message_id)
@@ -99,19 +115,20 @@ class UnitOfWork:
         self._consumed, self._known = set(), {}
 
 
-def apply_each(new_uow, items: list, apply, claim: tuple[str, list[str]] | None = None
-               ) -> list[bool]:
+def apply_each(new_uow, items: list, apply, consumer: str | None = None,
+               claim: list[str] | None = None) -> list[bool]:
     """Apply every item in one transaction (one commit, one fsync, for the lot).
 
     ``apply(uow, item)`` does its own ``with uow: ... uow.commit()``, which nests. If the
     batch fails, each item is retried alone so one bad message cannot sink the others;
-    returns, per item, whether it is done (False: the caller requeues it). ``claim``,
-    (consumer, message ids), claims the whole batch in the inbox with one statement.
+    returns, per item, whether it is done (False: the caller requeues it). Each unit of
+    work serves ``consumer`` (its inbox name); ``claim``, the batch's message ids, claims
+    them in the inbox with one statement.
     """
     try:
-        with new_uow() as uow:
+        with bound(new_uow, consumer) as uow:
             if claim is not None:
-                uow.claim(*claim)
+                uow.claim(claim)
             for item in items:
                 apply(uow, item)
             uow.commit()
@@ -123,7 +140,7 @@ def apply_each(new_uow, items: list, apply, claim: tuple[str, list[str]] | None 
     done = []
     for item in items:
         try:
-            with new_uow() as uow:
+            with bound(new_uow, consumer) as uow:
                 apply(uow, item)
                 uow.commit()
             done.append(True)
@@ -131,3 +148,11 @@ def apply_each(new_uow, items: list, apply, claim: tuple[str, list[str]] | None 
             log.exception("applying a message failed; it will be requeued")
             done.append(False)
     return done
+
+
+def bound(new_uow, consumer: str | None) -> UnitOfWork:
+    """A new unit of work serving ``consumer`` (if given)."""
+    uow = new_uow()
+    if consumer is not None:
+        uow.consumer = consumer
+    return uow

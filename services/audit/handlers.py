@@ -5,10 +5,10 @@ from services.audit import domain
 from services.audit.adapters import orm
 
 
-def record(uow: UnitOfWork, consumer: str, observation: domain.Observation) -> None:
+def record(uow: UnitOfWork, observation: domain.Observation) -> None:
     with uow:
         try:
-            uow.consume_once(consumer, observation.event_id)
+            uow.consume_once(observation.event_id)
         except AlreadyProcessed:
             return
         orm.add(uow.session, observation)

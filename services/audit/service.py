@@ -18,7 +18,7 @@ class AuditService:
     def on_clue_accepted(self, bodies):
         def apply(uow, body):
             msg = ClueAccepted.model_validate(body)
-            handlers.record(uow, "audit.on_clue_accepted", domain.observe(
+            handlers.record(uow, domain.observe(
                 msg.event_id, msg.event_type, msg.clue_id, msg.clue.subject_unit))
         return self.uow.each(bodies, apply)
 
@@ -26,7 +26,7 @@ class AuditService:
     def on_problem_registered(self, bodies):
         def apply(uow, body):
             msg = ProblemRegistered.model_validate(body)
-            handlers.record(uow, "audit.on_problem_registered", domain.observe(
+            handlers.record(uow, domain.observe(
                 msg.event_id, msg.event_type, msg.problem_id, msg.unit))
         return self.uow.each(bodies, apply)
 
@@ -34,7 +34,7 @@ class AuditService:
     def on_problem_transitioned(self, bodies):
         def apply(uow, body):
             msg = ProblemTransitioned.model_validate(body)
-            handlers.record(uow, "audit.on_problem_transitioned", domain.observe(
+            handlers.record(uow, domain.observe(
                 msg.event_id, f"problem.{msg.name}", msg.problem_id, msg.unit))
         return self.uow.each(bodies, apply)
 

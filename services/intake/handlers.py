@@ -10,16 +10,11 @@ from services.intake import domain
 from services.intake.adapters import orm
 from services.intake.adapters.sealing import seal, unseal
 
-CONSUMER_SUBMITTED = "intake.on_clue_submitted"
-CONSUMER_REGISTERED = "intake.on_problem_registered"
-CONSUMER_TRANSITIONED = "intake.on_problem_transitioned"
-
-
 def accept_clue(uow: UnitOfWork, msg: ClueSubmitted, fernet) -> bool:
     """Store a submitted clue once and announce it (clue_accepted). False if seen before."""
     with uow:
         try:
-            uow.consume_once(CONSUMER_SUBMITTED, msg.event_id)
+            uow.consume_once(msg.event_id)
         except AlreadyProcessed:
             return False
         now = orm.utcnow()
@@ -45,7 +40,7 @@ def mark_registered(uow: UnitOfWork, msg: ProblemRegistered) -> None:
     """The ledger registered the clue's problem: the reporter's status moves on."""
     with uow:
         try:
-            uow.consume_once(CONSUMER_REGISTERED, msg.event_id)
+            uow.consume_once(msg.event_id)
         except AlreadyProcessed:
             return
         orm.move_status(uow.session, msg.clue_id, domain.REGISTRATION_MOVES)
@@ -69,7 +64,7 @@ def follow_transition(uow: UnitOfWork, msg: ProblemTransitioned) -> None:
     """The reporter's status follows the problem through the ledger."""
     with uow:
         try:
-            uow.consume_once(CONSUMER_TRANSITIONED, msg.event_id)
+            uow.consume_once(msg.event_id)
         except AlreadyProcessed:
             return
         status, outcome = domain.status_after_transition(msg.to_state, msg.outcome)

@@ -11,7 +11,6 @@ from contracts.events import ContactOpened
 from kit.uow import AlreadyProcessed, UnitOfWork
 from services.ledger.adapters import repository as repo
 
-CONSUMER_CONTACT_OPENED = "ledger.on_contact_opened"
 ACTION = "contact_opened"
 
 
@@ -19,7 +18,7 @@ def record_contact_opened(uow: UnitOfWork, msg: ContactOpened) -> int | None:
     """Append the opening to the chain once; its sequence number, or None if seen before."""
     with uow:
         try:
-            uow.consume_once(CONSUMER_CONTACT_OPENED, msg.event_id)
+            uow.consume_once(msg.event_id)
         except AlreadyProcessed:
             return None
         seq = repo.append_history(uow.session, problem_id=None, action=ACTION,

@@ -16,7 +16,6 @@ from services.ledger.domain.lifecycle import Action, Problem
 from services.ledger.domain.registration import register
 from services.ledger.domain.timers import Rules
 
-CONSUMER_ACCEPTED = "ledger.on_clue_accepted"
 RULES = Rules()
 _RULES_OF: dict[int, tuple[object, Rules]] = {}
 
@@ -55,7 +54,7 @@ def register_problem(uow: UnitOfWork, msg: ClueAccepted, campaign) -> str | None
     """Register the clue's problem once (登记), suggest duplicates, announce it."""
     with uow:
         try:
-            uow.consume_once(CONSUMER_ACCEPTED, msg.event_id)
+            uow.consume_once(msg.event_id)
         except AlreadyProcessed:
             return None
         clue = msg.clue

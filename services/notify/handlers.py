@@ -7,14 +7,14 @@ from services.notify.adapters import orm
 
 
 def problem_registered(uow: UnitOfWork, msg: ProblemRegistered) -> None:
-    deliver(uow, "notify.on_problem_registered", msg.event_id,
+    deliver(uow, msg.event_id,
             domain.on_problem_registered(msg.problem_id, msg.title))
 
 
-def deliver(uow: UnitOfWork, consumer: str, message_id: str, notices) -> None:
+def deliver(uow: UnitOfWork, message_id: str, notices) -> None:
     with uow:
         try:
-            uow.consume_once(consumer, message_id)
+            uow.consume_once(message_id)
         except AlreadyProcessed:
             return
         for notice in notices:
@@ -23,10 +23,10 @@ def deliver(uow: UnitOfWork, consumer: str, message_id: str, notices) -> None:
 
 
 def problem_transitioned(uow: UnitOfWork, msg: ProblemTransitioned) -> None:
-    deliver(uow, "notify.on_problem_transitioned", msg.event_id, domain.on_problem_transitioned(
+    deliver(uow, msg.event_id, domain.on_problem_transitioned(
         msg.name, msg.problem_id, msg.unit, msg.supervisor))
 
 
 def work_plan_filed(uow: UnitOfWork, msg: WorkPlanFiled) -> None:
-    deliver(uow, "notify.on_work_plan_filed", msg.event_id,
+    deliver(uow, msg.event_id,
             domain.on_work_plan_filed(msg.plan_id, msg.unit, msg.supervisor))

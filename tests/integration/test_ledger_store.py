@@ -38,7 +38,8 @@ def ledger(new_database):
     upgrade(ROOT / "services" / "ledger", url)
     engine = make_engine(url)
     factory = sessionmaker(engine, expire_on_commit=False)
-    return lambda: UnitOfWork(factory, Outbox(orm.outbox_table), Inbox(orm.inbox_table))
+    return lambda: UnitOfWork(factory, Outbox(orm.outbox_table), Inbox(orm.inbox_table),
+                              consumer="tests.direct_call")
 
 
 def accepted(n: int, unit="org_sch_yanshan_high", title="学校乱收费", channel="letter",

@@ -20,10 +20,12 @@ from services.intake.adapters.sealing import fernet_from, unseal
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def uow_for(url: str, orm_module) -> UnitOfWork:
+def uow_for(url: str, orm_module, consumer: str = "tests.direct_call") -> UnitOfWork:
+    """A unit of work on the store, serving one test consumer (handlers called directly)."""
     engine = make_engine(url)
     return UnitOfWork(sessionmaker(engine, expire_on_commit=False),
-                      Outbox(orm_module.outbox_table), Inbox(orm_module.inbox_table))
+                      Outbox(orm_module.outbox_table), Inbox(orm_module.inbox_table),
+                      consumer=consumer)
 
 
 def submitted(clue_id="c0ffee", receipt="ABCD-EFGH-JKLM-NPQR", **overrides) -> ClueSubmitted:
@@ -129,13 +131,12 @@ def test_a_failed_use_case_leaves_neither_state_nor_event(intake_url):
     uow = uow_for(intake_url, intake_orm)
     with pytest.raises(RuntimeError):
         with uow:
-            uow.consume_once("intake.on_clue_submitted", "m1")
+            uow.consume_once("m1")
             uow.emit(submitted())
             raise RuntimeError("crash before commit")
     with uow_for(intake_url, intake_orm) as check:
         assert Outbox(intake_orm.outbox_table).pending(check.session) == []
-        assert not Inbox(intake_orm.inbox_table).seen(check.session, "intake.on_clue_submitted",
-                                                      "m1")
+        assert not Inbox(intake_orm.inbox_table).seen(check.session, uow.consumer, "m1")
 
 
 def test_sqlite_stores_keep_commits_through_a_power_cut(tmp_path):

@@ -18,7 +18,7 @@ from kit import deferred
 from kit.db import make_engine
 from kit.migrate import upgrade
 from kit.store import Inbox, Outbox
-from kit.uow import UnitOfWork, apply_each
+from kit.uow import UnitOfWork, apply_each, bound, consumer_name
 from services.intake import handlers as intake
 from services.intake.adapters import orm as intake_orm
 from services.intake.adapters.sealing import fernet_from
@@ -51,7 +51,7 @@ def store(url, orm_module):
     engine = make_engine(url)
     factory = sessionmaker(engine, expire_on_commit=False)
     return engine, lambda: UnitOfWork(factory, Outbox(orm_module.outbox_table),
-                                      Inbox(orm_module.inbox_table))
+                                      Inbox(orm_module.inbox_table), consumer="tests.direct_call")
 
 
 @pytest.fixture
@@ -67,6 +67,9 @@ def ledger_store(new_database):
     return store(url, ledger_orm)
 
 
+SUBMITTED = consumer_name("intake", "on_clue_submitted")
+
+
 def clues(n: int, start: int = 0) -> list[ClueSubmitted]:
     return [submitted(clue_id=f"clue-{i}", receipt=f"RCPT-{i:04d}-ABCD-EFGH")
             for i in range(start, start + n)]
@@ -75,7 +78,7 @@ def clues(n: int, start: int = 0) -> list[ClueSubmitted]:
 def accept_batch(new_uow, messages) -> list[bool]:
     return apply_each(new_uow, messages,
                       lambda uow, msg: intake.accept_clue(uow, msg, FERNET),
-                      claim=(intake.CONSUMER_SUBMITTED, [m.event_id for m in messages]))
+                      SUBMITTED, claim=[m.event_id for m in messages])
 
 
 def count(new_uow, table) -> int:
@@ -146,9 +149,9 @@ def test_a_duplicate_racing_in_from_another_worker_waits_then_changes_nothing(pg
     message = clues(1)[0]
     second: dict = {}
     worker = threading.Thread(target=lambda: second.update(done=accept_batch(new_uow, [message])))
-    first = new_uow()
+    first = bound(new_uow, SUBMITTED)
     with first:
-        first.claim(intake.CONSUMER_SUBMITTED, [message.event_id])
+        first.claim([message.event_id])
         intake.accept_clue(first, message, FERNET)
         worker.start()
         worker.join(timeout=1.0)
@@ -166,7 +169,8 @@ def test_a_batch_of_registrations_locks_the_chain_once_and_sums_the_counts(ledge
     messages = [accepted(i) for i in range(40)]
     done = apply_each(new_uow, messages,
                       lambda uow, m: ledger_handlers.register_problem(uow, m, CAMPAIGN),
-                      claim=(ledger_handlers.CONSUMER_ACCEPTED, [m.event_id for m in messages]))
+                      consumer_name("ledger", "on_clue_accepted"),
+                      claim=[m.event_id for m in messages])
     assert done == [True] * 40
     seen = statements.seen
     assert seen[("SELECT", "chain_head")] == 1 and seen[("UPDATE", "chain_head")] == 1
@@ -228,8 +232,9 @@ def test_a_batch_of_registrations_moves_every_clue_with_one_update(intake_store)
     registered = [ProblemRegistered(event_id=f"registered-{i}", problem_id=problem_id_for(
         f"clue-{i}"), clue_id=f"clue-{i}", title="t", registered_at=datetime.now(timezone.utc))
         for i in range(30)]
-    assert apply_each(new_uow, registered, intake.mark_registered, claim=(
-        intake.CONSUMER_REGISTERED, [m.event_id for m in registered])) == [True] * 30
+    assert apply_each(new_uow, registered, intake.mark_registered,
+                      consumer_name("intake", "on_problem_registered"),
+                      claim=[m.event_id for m in registered]) == [True] * 30
     assert statements.seen[("UPDATE", "clues")] == 1
     with new_uow() as uow:
         statuses = dict(uow.session.execute(select(intake_orm.clues.c.id,

@@ -20,6 +20,8 @@ def submitted(n: int) -> dict:
 
 
 class FakeUow:
+    consumer = None
+
     def __init__(self, log):
         self.log = log
 
@@ -29,8 +31,8 @@ class FakeUow:
     def __exit__(self, *exc):
         return False
 
-    def claim(self, consumer, ids):
-        self.log.append(("claim", consumer, ids))
+    def claim(self, ids):
+        self.log.append(("claim", self.consumer, ids))
 
     def commit(self):
         self.log.append("commit")
