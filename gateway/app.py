@@ -19,16 +19,16 @@ from gateway.limits import MaxBodySize, Throttle, ThrottleByPath, ThrottlePolicy
 from gateway.metrics import Metrics, MetricsMiddleware
 from gateway.openapi import install_openapi
 from gateway.routes import clues, custody, docs, ops, pages, problems, public
-from gateway.settings import GatewaySettings
+from kit.settings import Settings
 from kit import logs
 from kit.db import make_engine
 from services.intake.adapters.sealing import fernet_from
 
 
-def create_app(settings: GatewaySettings | None = None, *, broker: Broker | None = None
+def create_app(settings: Settings | None = None, *, broker: Broker | None = None
                ) -> FastAPI:
     """Build the app; the campaign file is validated here, before anything is served."""
-    settings = settings or GatewaySettings()
+    settings = settings or Settings()
     logs.install()
     campaign = load_campaign(settings.campaign_file)
     warn_if_development(settings)

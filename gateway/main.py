@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import logging
-import os
-
 import sys
 
 import uvicorn
@@ -12,18 +10,19 @@ from pydantic import ValidationError
 from contracts.campaign import CampaignConfigError
 from gateway.app import create_app
 from kit import amqp_reads
+from kit.settings import Settings
 
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s gateway %(levelname)s %(message)s")
     amqp_reads.install()
     try:
-        app = create_app()
+        settings = Settings()
+        app = create_app(settings)
     except (CampaignConfigError, ValidationError, RuntimeError) as exc:
         print(f"gateway: refusing to start: {exc}", file=sys.stderr)
         sys.exit(2)
-    uvicorn.run(app, host=os.environ.get("GATEWAY_HOST", "127.0.0.1"),
-                port=int(os.environ.get("GATEWAY_PORT", "8000")), log_level="warning",
+    uvicorn.run(app, host=settings.gateway_host, port=settings.gateway_port, log_level="warning",
                 access_log=False)
 
 

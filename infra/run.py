@@ -17,14 +17,12 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-SERVICES = ("intake", "ledger", "notify", "audit")
+from kit.settings import ROOT, SERVICES, Settings
+
 COLOURS = ("36", "33", "35", "32", "34")  # cyan, yellow, magenta, green, blue
 STOP_GRACE_SECONDS = 15.0
 READY_TIMEOUT_SECONDS = 60.0
-DEFAULT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
 
 _print_lock = threading.Lock()
 _colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ
@@ -64,11 +62,10 @@ def broker_answers(uri: str) -> bool:
 def migrate_all() -> None:
     """Bring every service's store to the latest migration (``make migrate``)."""
     from kit.migrate import upgrade
-    from kit.settings import CommonSettings, service_database_url
 
-    settings = CommonSettings()
+    settings = Settings()
     for name in SERVICES:
-        upgrade(ROOT / "services" / name, service_database_url(name, settings))
+        upgrade(ROOT / "services" / name, settings.database_url(name))
         say(f"migrated {name}")
 
 
@@ -129,8 +126,12 @@ def announce_when_ready(port: str, stop: threading.Event) -> None:
 
 
 def main() -> int:
-    amqp_uri = os.environ.get("AMQP_URI", DEFAULT_AMQP_URI)
-    port = os.environ.get("GATEWAY_PORT", "8000")
+    try:
+        settings = Settings()
+    except ValueError as exc:  # pydantic's ValidationError: names the setting
+        say(f"refusing to start, a setting is wrong / 配置有误,拒绝启动: {exc}")
+        return 2
+    amqp_uri, port = settings.amqp_uri, settings.gateway_port
     say(f"== accountability campaign platform: {', '.join(SERVICES)} + gateway ==\n"
         f"   broker {without_password(amqp_uri)}, gateway on 127.0.0.1:{port}")
     if not broker_answers(amqp_uri):

@@ -27,9 +27,8 @@ from contracts.topology import declare_all  # noqa: E402
 from kit import amqp_reads, logs, priority  # noqa: E402
 from kit.db import green_postgres  # noqa: E402
 from kit.migrate import upgrade  # noqa: E402
-from kit.settings import CommonSettings, service_database_url  # noqa: E402
+from kit.settings import SERVICES, Settings  # noqa: E402
 
-SERVICES = ("intake", "ledger", "notify", "audit")
 log = logging.getLogger("kit.run")
 
 
@@ -39,10 +38,11 @@ def declare_topology(amqp_uri: str) -> None:
         declare_all(conn.default_channel)
 
 
-def nameko_config(service: str, settings: CommonSettings) -> dict:
+def nameko_config(service: str, settings: Settings) -> dict:
     return {
         "AMQP_URI": settings.amqp_uri,
-        "DATABASE_URL": service_database_url(service, settings),
+        "DATABASE_URL": settings.database_url(service),
+        "CONTACT_KEY": settings.contact_key,
         "CAMPAIGN_FILE": str(settings.campaign_file),
         "ENVIRONMENT": settings.environment,
         "max_workers": settings.max_workers,
@@ -58,7 +58,7 @@ def main(argv: list[str]) -> int:
     name = argv[0]
     logs.configure(name)
     try:
-        settings = CommonSettings()
+        settings = Settings()
     except ValidationError as exc:
         print(f"{name}: refusing to start, a setting is wrong: {exc}", file=sys.stderr)
         return 2

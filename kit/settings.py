@@ -1,33 +1,74 @@
-"""Settings from the environment, with documented defaults (see README)."""
+"""Every setting of the platform, from the environment, with documented defaults (README,
+"Configuration"). One home: the gateway, the services, ``make run``, the verify command and
+the benchmarks all read ``Settings``; nothing else reads ``os.environ`` for configuration.
+
+Outside development the development secrets are refused at start, naming the variable."""
 from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CAMPAIGN_FILE = ROOT / "config" / "campaign.yaml"
+SERVICES = ("intake", "ledger", "notify", "audit")
+"""The platform's nameko services (each ``services/<name>``, with a store of its own)."""
+DEV_SECRET = "development-only-secret-do-not-use-in-production"
 
 
-class CommonSettings(BaseSettings):
+class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", extra="ignore")
 
+    environment: str = "development"
     amqp_uri: str = "amqp://guest:guest@127.0.0.1:5672/"
     data_dir: Path = Path("./var")
     campaign_file: Path = DEFAULT_CAMPAIGN_FILE
-    environment: str = "development"
+    # A store per service (and the gateway's): SQLite under DATA_DIR unless given.
+    intake_database_url: str | None = None
+    ledger_database_url: str | None = None
+    notify_database_url: str | None = None
+    audit_database_url: str | None = None
+    gateway_database_url: str | None = None
+    # Secrets: development values are public, and refused outside development.
+    secret_key: str = DEV_SECRET
+    contact_key: str | None = None  # Fernet key sealing reporters' contacts (gateway, intake)
+    # The services
     max_workers: int = 64   # also each consumer's prefetch, hence the largest batch
     # CPU priority of the services against the gateway (kit/priority.py): 19 lets the front
     # door answer first in a surge; 0 gives them equal shares.
     service_nice: int = Field(19, ge=0, le=19)
+    # The gateway
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = Field(8000, ge=1, le=65535)
+    token_ttl_minutes: int = 8 * 60
+    rpc_timeout_seconds: float = 10.0
+    max_body_bytes: int = 1_000_000
+    demo_accounts: bool = False
+    # Sign-in protection (limits notation); see gateway.limits.ThrottlePolicy.
+    login_rate_per_client: str = "20/minute"
+    login_rate_per_account: str = "10/minute"
+    login_lockout_after: str = "10/15 minutes"
+    receipt_rate_per_client: str = "60/minute"
+    hashing_slots: int = 0  # concurrent password hashes (64 MiB each); 0: one per core
 
+    @model_validator(mode="after")
+    def _no_development_secret_outside_development(self):
+        if self.environment == "development":
+            return self
+        if self.secret_key == DEV_SECRET:
+            raise ValueError("SECRET_KEY must be set outside development "
+                             f"(ENVIRONMENT={self.environment})")
+        if len(self.secret_key) < 32:
+            raise ValueError("SECRET_KEY must be at least 32 characters")
+        if not self.contact_key:
+            raise ValueError("CONTACT_KEY must be set outside development (generate one "
+                             "with: python -c 'from cryptography.fernet import Fernet; "
+                             "print(Fernet.generate_key().decode())')")
+        return self
 
-def service_database_url(service: str, settings: CommonSettings) -> str:
-    """``{SERVICE}_DATABASE_URL`` if set, else a SQLite file under DATA_DIR."""
-    import os
+    def database_url(self, service: str = "gateway") -> str:
+        """``{SERVICE}_DATABASE_URL`` if set, else a SQLite file under DATA_DIR."""
+        from kit.db import default_url
 
-    from kit.db import default_url
-
-    return os.environ.get(f"{service.upper()}_DATABASE_URL") or default_url(
-        service, settings.data_dir)
+        return getattr(self, f"{service}_database_url") or default_url(service, self.data_dir)

@@ -7,9 +7,7 @@ WARNING naming each insecure thing in use.
 from __future__ import annotations
 
 import logging
-import os
-
-from gateway.settings import DEV_SECRET
+from kit.settings import DEV_SECRET
 
 logger = logging.getLogger("gateway")
 
@@ -21,7 +19,7 @@ def insecure_settings(settings) -> list[str]:
     found = []
     if settings.secret_key == DEV_SECRET:
         found.append("SECRET_KEY is the public development value (anyone can sign tokens)")
-    if not os.environ.get("CONTACT_KEY"):
+    if not settings.contact_key:
         found.append("CONTACT_KEY is unset: reporters' contact details are sealed with a "
                      "public development key")
     if settings.demo_accounts:

@@ -9,9 +9,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gateway.auth.guards import allow
 from gateway.auth.roles import Role
+from kit.settings import SERVICES
 
 router = APIRouter(tags=["ops 运维"])
-SERVICES = ("intake", "ledger", "notify", "audit")
 
 
 @router.get("/healthz", dependencies=[allow(Role.PUBLIC)])

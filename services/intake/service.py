@@ -14,10 +14,9 @@ from services.intake.adapters.sealing import fernet_from
 
 class ContactKey(DependencyProvider):
     def setup(self):
-        import os
-
-        self.fernet = fernet_from(os.environ.get("CONTACT_KEY"),
-                                  self.container.config.get("ENVIRONMENT", "development"))
+        config = self.container.config
+        self.fernet = fernet_from(config.get("CONTACT_KEY"),
+                                  config.get("ENVIRONMENT", "development"))
 
     def get_dependency(self, worker_ctx):
         return self.fernet

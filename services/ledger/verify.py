@@ -12,7 +12,7 @@ import time
 from sqlalchemy.orm import sessionmaker
 
 from kit.db import make_engine
-from kit.settings import CommonSettings, service_database_url
+from kit.settings import Settings
 from kit.store import Inbox, Outbox
 from kit.uow import UnitOfWork
 from services.ledger import handlers
@@ -20,7 +20,7 @@ from services.ledger.adapters import orm
 
 
 def main() -> int:
-    url = service_database_url("ledger", CommonSettings())
+    url = Settings().database_url("ledger")
     uow = UnitOfWork(sessionmaker(make_engine(url)), Outbox(orm.outbox_table),
                      Inbox(orm.inbox_table))
     started = time.perf_counter()

@@ -318,7 +318,7 @@ def test_a_receipt_code_is_random_not_computable_from_the_clue_id(stack):
     import hashlib
     import hmac
 
-    from gateway.settings import DEV_SECRET
+    from kit.settings import DEV_SECRET
 
     replies = [submit(stack, CLUE, **{"Idempotency-Key": f"rnd-{uuid.uuid4()}"})
                for _ in range(2)] + [submit(stack)]

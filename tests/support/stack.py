@@ -15,8 +15,9 @@ from pathlib import Path
 
 import httpx
 
+from kit.settings import SERVICES
+
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("intake", "ledger", "notify", "audit")
 
 
 def free_port() -> int:

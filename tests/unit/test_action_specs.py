@@ -16,7 +16,7 @@ from contracts.vocabulary import (
 from gateway.app import create_app
 from gateway.auth.guards import route_roles
 from gateway.routes.problems import ACTION_ROLES, ACTION_SUMMARIES
-from gateway.settings import GatewaySettings
+from kit.settings import Settings
 from services.intake import domain as intake
 from services.ledger.domain import access, lifecycle
 from services.ledger.domain.actions import HANDLERS, InvalidInput, parse_input
@@ -27,7 +27,7 @@ ACTIONS = list(Action)
 
 @pytest.fixture(scope="module")
 def app():
-    settings = GatewaySettings(amqp_uri="amqp://guest:guest@127.0.0.1:1/",
+    settings = Settings(amqp_uri="amqp://guest:guest@127.0.0.1:1/",
                                data_dir=Path(tempfile.mkdtemp(prefix="specs-")))
     return create_app(settings)
 
@@ -216,7 +216,7 @@ def test_the_gateway_refuses_a_junk_body_before_any_rpc_and_passes_a_clean_one_o
     from gateway.auth.tokens import issue
 
     broker = RecordingBroker()
-    settings = GatewaySettings(amqp_uri="amqp://guest:guest@127.0.0.1:1/",
+    settings = Settings(amqp_uri="amqp://guest:guest@127.0.0.1:1/",
                                data_dir=Path(tempfile.mkdtemp(prefix="specs-")))
     with TestClient(create_app(settings, broker=broker)) as client:
         edu = client.app.state.accounts.create(  # tokens are honoured for real accounts only

@@ -5,6 +5,7 @@ from typing import Annotated
 
 import jwt
 import pytest
+from cryptography.fernet import Fernet
 from argon2 import PasswordHasher
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.testclient import TestClient
@@ -17,7 +18,7 @@ from gateway.auth import (
 )
 from gateway.auth import accounts as accounts_mod
 from gateway.auth import passwords, tokens
-from gateway.settings import GatewaySettings
+from kit.settings import Settings
 from kit.db import make_engine
 
 SECRET = "unit-test-secret-that-is-long-enough-0123456789"
@@ -27,8 +28,8 @@ HANDLER = Principal("acc-2", "handler-a", Role.UNIT_HANDLER, "org_a")
 
 
 @pytest.fixture
-def settings(tmp_path) -> GatewaySettings:
-    return GatewaySettings(environment="development", secret_key=SECRET, data_dir=tmp_path,
+def settings(tmp_path) -> Settings:
+    return Settings(environment="development", secret_key=SECRET, data_dir=tmp_path,
                            token_ttl_minutes=30)
 
 
@@ -373,7 +374,8 @@ def test_me_needs_a_staff_token(client):
 # --- demo accounts -----------------------------------------------------------------------------
 
 def test_demo_seeding_is_refused_outside_development(store, tmp_path):
-    prod = GatewaySettings(environment="production", secret_key="p" * 40, data_dir=tmp_path)
+    prod = Settings(environment="production", secret_key="p" * 40, data_dir=tmp_path,
+                    contact_key=Fernet.generate_key().decode())
     with pytest.raises(RuntimeError, match="development"):
         seed_demo_accounts(store, prod)
     assert store.get_by_username("county") is None

@@ -14,7 +14,7 @@ from gateway.auth import tokens
 from gateway.auth.principal import Principal
 from gateway.auth.roles import Role
 from gateway.broker import RemoteCallError
-from gateway.settings import GatewaySettings
+from kit.settings import Settings
 from kit import logs
 from kit.errors import EXPECTED, Conflict, Invalid, NotFound, refusal_from_reply
 from services.ledger.domain.access import NotPermitted
@@ -67,7 +67,7 @@ def broker():
 
 @pytest.fixture
 def client(tmp_path, broker):
-    settings = GatewaySettings(environment="development", secret_key=SECRET, data_dir=tmp_path)
+    settings = Settings(environment="development", secret_key=SECRET, data_dir=tmp_path)
     with TestClient(create_app(settings, broker=broker), raise_server_exceptions=False) as c:
         for p in (HANDLER, COUNTY):
             ACCOUNTS[p.username] = c.app.state.accounts.create(

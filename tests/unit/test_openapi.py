@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from gateway.app import create_app
 from gateway.auth.guards import route_roles
 from gateway.auth.roles import Role
-from gateway.settings import GatewaySettings
+from kit.settings import Settings
 from tests.unit.test_errors import SECRET, StandInBroker
 
 ERROR_SHAPE = "#/components/schemas/ErrorBody"
@@ -15,7 +15,7 @@ ERROR_SHAPE = "#/components/schemas/ErrorBody"
 
 @pytest.fixture(scope="module")
 def described(tmp_path_factory):
-    settings = GatewaySettings(environment="development", secret_key=SECRET,
+    settings = Settings(environment="development", secret_key=SECRET,
                                data_dir=tmp_path_factory.mktemp("gw"))
     app = create_app(settings, broker=StandInBroker())
     with TestClient(app) as client:

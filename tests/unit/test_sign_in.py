@@ -7,6 +7,7 @@ import logging
 import time
 
 import pytest
+from cryptography.fernet import Fernet
 from argon2 import PasswordHasher
 from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
@@ -19,7 +20,7 @@ from gateway.auth.environment import warn_if_development
 from gateway.auth.passwords import HashingBusy, HashingSlots
 from gateway.auth.sessions import SessionCheck
 from gateway.limits import Throttle, ThrottleByPath, ThrottlePolicy
-from gateway.settings import GatewaySettings
+from kit.settings import Settings
 from kit.db import make_engine
 
 SECRET = "unit-test-secret-that-is-long-enough-0123456789"
@@ -36,8 +37,8 @@ class Clock:
 
 
 @pytest.fixture
-def settings(tmp_path) -> GatewaySettings:
-    return GatewaySettings(environment="development", secret_key=SECRET, data_dir=tmp_path)
+def settings(tmp_path) -> Settings:
+    return Settings(environment="development", secret_key=SECRET, data_dir=tmp_path)
 
 
 @pytest.fixture
@@ -267,11 +268,12 @@ def test_an_older_store_gets_the_token_version_column(tmp_path):
 def test_development_is_announced_loudly_at_start(settings, caplog, monkeypatch):
     monkeypatch.delenv("CONTACT_KEY", raising=False)
     with caplog.at_level(logging.WARNING, logger="gateway"):
-        create_app(GatewaySettings(data_dir=settings.data_dir, demo_accounts=True))
+        create_app(Settings(data_dir=settings.data_dir, demo_accounts=True))
     [line] = [r for r in caplog.records if r.levelno == logging.WARNING]
     for named in ("ENVIRONMENT=development", "SECRET_KEY", "CONTACT_KEY", "DEMO_ACCOUNTS"):
         assert named in line.getMessage()
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="gateway"):
-        warn_if_development(GatewaySettings(environment="production", secret_key="p" * 40))
+        warn_if_development(Settings(environment="production", secret_key="p" * 40,
+                                     contact_key=Fernet.generate_key().decode()))
     assert caplog.records == []
