@@ -22,7 +22,7 @@ from gateway.routes import clues, custody, docs, ops, pages, problems, public
 from kit.settings import Settings
 from kit import logs
 from kit.db import make_engine
-from services.intake.adapters.sealing import fernet_from
+from kit.sealing import fernet_from
 
 
 def create_app(settings: Settings | None = None, *, broker: Broker | None = None

@@ -18,7 +18,7 @@ from gateway.auth.guards import Principal, allow
 from gateway.auth.roles import Role
 from gateway.errors import problem
 from gateway.idempotency import Answer, Idempotency, KeyReused, StoreUnavailable, scope_of
-from services.intake.adapters.sealing import seal
+from kit.sealing import seal
 
 router = APIRouter(prefix="/api/v1", tags=["clues 线索"])
 

@@ -8,7 +8,7 @@ from contracts.events import (
 from kit.uow import AlreadyProcessed, UnitOfWork
 from services.intake import domain
 from services.intake.adapters import orm
-from services.intake.adapters.sealing import seal, unseal
+from kit.sealing import seal, unseal
 
 def accept_clue(uow: UnitOfWork, msg: ClueSubmitted, fernet) -> bool:
     """Store a submitted clue once and announce it (clue_accepted). False if seen before."""

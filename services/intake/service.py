@@ -9,7 +9,7 @@ from kit.errors import EXPECTED, Conflict, NotFound
 from kit.nameko_ext import Store, reliable_event_handler
 from services.intake import domain, handlers
 from services.intake.adapters import orm
-from services.intake.adapters.sealing import fernet_from
+from kit.sealing import fernet_from
 
 
 class ContactKey(DependencyProvider):

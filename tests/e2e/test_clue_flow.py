@@ -351,7 +351,7 @@ def test_the_broker_never_carries_a_receipt_code_or_a_contact_in_clear(stack):
 
     from kombu import Connection, Exchange, Queue
 
-    from services.intake.adapters.sealing import fernet_from, unseal
+    from kit.sealing import fernet_from, unseal
 
     contact = {"name": "王五", "phone": "13912345678", "email": "wangwu@example.cn"}
     tap = Queue(f"test-tap-{uuid.uuid4().hex[:8]}", Exchange("gateway.events", type="topic",

@@ -13,7 +13,7 @@ from kit.migrate import upgrade
 from services.intake import domain as intake_domain
 from services.intake import handlers as intake
 from services.intake.adapters import orm as intake_orm
-from services.intake.adapters.sealing import fernet_from, seal
+from kit.sealing import fernet_from, seal
 from services.ledger import custody, handlers as ledger_handlers
 from services.ledger.adapters import orm as ledger_orm
 from tests.integration.test_stores import ROOT, uow_for

@@ -14,7 +14,7 @@ from kit.migrate import upgrade
 from services.intake import domain
 from services.intake import handlers as intake
 from services.intake.adapters import orm
-from services.intake.adapters.sealing import fernet_from
+from kit.sealing import fernet_from
 from tests.integration.test_stores import uow_for
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -15,7 +15,7 @@ from kit.uow import UnitOfWork
 from services.intake import domain as intake_domain
 from services.intake import handlers as intake
 from services.intake.adapters import orm as intake_orm
-from services.intake.adapters.sealing import fernet_from, unseal
+from kit.sealing import fernet_from, unseal
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -21,7 +21,7 @@ from kit.store import Inbox, Outbox
 from kit.uow import UnitOfWork, apply_each, bound, consumer_name
 from services.intake import handlers as intake
 from services.intake.adapters import orm as intake_orm
-from services.intake.adapters.sealing import fernet_from
+from kit.sealing import fernet_from
 from services.ledger import handlers as ledger_handlers
 from services.ledger.adapters import orm as ledger_orm
 from tests.integration.test_ledger_store import CAMPAIGN, accepted

@@ -1,4 +1,6 @@
-"""Reporter contact details are stored encrypted (Fernet); only roles that need them unseal."""
+"""Reporter contact details are sealed (Fernet, ``CONTACT_KEY``): at the gateway before they
+are published, so the broker never holds them in clear, and opened only by intake for the
+custodian role. Shared by both sides, so it lives in ``kit``."""
 from __future__ import annotations
 
 import base64
