@@ -105,8 +105,8 @@ def test_refusals_are_one_line_each_and_user_text_cannot_forge_a_log_line(stack,
                         params={"phase": forged})
     assert reply.status_code == 422 and reply.json()["detail"]["code"] == "invalid_input"
     for n in range(20):
-        refused(httpx.get(f"{stack.base_url}/api/v1/receipts/AAAA-BBBB-CCCC-{n:04d}",
-                          timeout=10))
+        refused(httpx.post(f"{stack.base_url}/api/v1/receipts/lookup",
+                           json={"receipt_code": f"AAAA-BBBB-CCCC-{n:04d}"}, timeout=10))
     ledger, intake = stack.tail("ledger", 2000), stack.tail("intake", 2000)
     assert not any(line.startswith("2026-12-01 00:00:00,000 ledger ERROR forged")
                    for line in ledger.splitlines())
