@@ -185,7 +185,9 @@ def _put(data: dict, path: list, value: str) -> None:
 def _shape(data: dict, known: dict[str, Input]) -> dict:
     shaped = {}
     for name, value in data.items():
-        spec = known[name]
+        spec = known.get(name)
+        if spec is None:
+            continue
         if spec.kind == "group" and isinstance(value, dict):
             shaped[name] = _shape({k: v for k, v in value.items() if isinstance(k, str)},
                                   {c.name: c for c in spec.children})
