@@ -234,9 +234,9 @@ def _action_routes(spec: ActionSpec) -> None:
         extra = _row_changes(posted, data, form.all_inputs)
         if extra is not None:  # "add another" or "remove" without script: the form again
             return _form_page(request, problem, form, data, [], extra_rows=extra)
-        for group in form.all_inputs:
-            if group.kind == "group" and group.required:
-                data.setdefault(group.name, {})  # so each of its fields is named if missing
+        for item in form.all_inputs:  # so that each missing field is named, not the whole
+            if item.required and item.kind in ("group", "list"):
+                data.setdefault(item.name, {} if item.kind == "group" else [])
         errors = _acting_errors(form, data)
         try:
             args = spec.input.model_validate(data)
@@ -280,18 +280,36 @@ def _acting_errors(form: ActionForm, data: dict) -> list[forms.FieldError]:
             for item in form.acting if not data.get(item.name)]
 
 
+def _lists_of(inputs: list[forms.Input], prefix: str = "") -> set[str]:
+    """Form names of the list inputs, nested ones included (``plan.milestones``)."""
+    found = set()
+    for item in inputs:
+        if item.kind == "list":
+            found.add(prefix + item.name)
+        elif item.kind == "group":
+            found |= _lists_of(item.children, f"{prefix}{item.name}.")
+    return found
+
+
+def _rows(data: dict, name: str) -> list | None:
+    node = data
+    for step in name.split("."):
+        node = node.get(step) if isinstance(node, dict) else None
+    return node if isinstance(node, list) else None
+
+
 def _row_changes(posted, data: dict, inputs: list[forms.Input]) -> dict | None:
     """Rows to add per list (``_add``) or a row to drop (``_remove`` = ``name:index``)."""
-    lists = {i.name for i in inputs if i.kind == "list"}
+    lists = _lists_of(inputs)
     add = posted.get("_add")
     if isinstance(add, str) and add in lists:
         return {add: 1}
     remove = posted.get("_remove")
     if isinstance(remove, str) and ":" in remove:
         name, _, index = remove.partition(":")
-        rows = data.get(name)
-        if name in lists and index.isdigit() and isinstance(rows, list):
-            if int(index) < len(rows):
+        rows = _rows(data, name)
+        if name in lists:
+            if rows is not None and index.isdigit() and int(index) < len(rows):
                 rows.pop(int(index))
             return {name: 0}
     return None
