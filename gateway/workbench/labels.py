@@ -40,6 +40,17 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "milestone_done": ("已完成的阶段目标", "Milestone now done"),
 }
 
+# keys of a history entry's data (办理过程), where they differ from the actions' fields
+TIMELINE_LABELS: dict[str, tuple[str, str]] = {
+    "role": ("角色", "Role"), "from": ("原状态", "From"), "to": ("新状态", "To"),
+    "clue_id": ("线索编号", "Clue"), "channel": ("线索来源", "Channel"),
+    "unit": ("承办单位", "Unit"), "respond_by": ("答复期限", "Answer by"),
+    "respond_days": ("办理时限（工作日）", "Working days to answer"),
+    "rectify_by": ("整改时限", "Rectify by"), "decide_by": ("审核期限", "Decision due"),
+    "duplicate_suggestions": ("疑似重复问题", "Possible duplicates"),
+    "title": ("标题", "Title"), "plan_id": ("工作方案编号", "Work plan"),
+}
+
 FIELD_HINTS: dict[str, tuple[str, str]] = {
     "plan.measures": ("写明具体采取的整改措施。", "What will be done, concretely."),
     "plan.target": ("整改要达到的效果。", "What the rectification must achieve."),
@@ -146,3 +157,42 @@ def field_hint(path: str, name: str) -> tuple[str, str] | None:
 
 def choice_label(enum: type, value: str) -> tuple[str, str]:
     return CHOICES.get(enum, {}).get(value, (value, value))
+
+
+def _choice_anywhere(value: str) -> tuple[str, str] | None:
+    for choices in CHOICES.values():
+        if value in choices:
+            return choices[value]
+    return None
+
+
+def readable(data, lang: str, units: dict[str, str], prefix: str = ""):
+    """A history entry's or a plan's data for people: labels for keys, names for codes.
+
+    Returns a list of (label, value) where value is text or, for a nested object or list,
+    another such structure (a list of them for a list)."""
+    if isinstance(data, dict):
+        rows = []
+        for key, value in data.items():
+            if value in (None, "", [], {}, ()):
+                continue
+            zh, en = (TIMELINE_LABELS[key] if not prefix and key in TIMELINE_LABELS
+                      else field_label(f"{prefix}{key}", key, None))
+            if key in ("from", "to") and not prefix:
+                value = state_label(str(value), lang)
+            elif key == "role" and not prefix and value in set(Role):
+                value = role_label(Role(value), lang)
+            rows.append((en if lang == "en" else zh,
+                         readable(value, lang, units, f"{prefix}{key}.")))
+        return rows
+    if isinstance(data, (list, tuple)):
+        return [readable(item, lang, units, prefix) for item in data]
+    if isinstance(data, str):
+        if data in units:
+            return units[data]
+        choice = _choice_anywhere(data)
+        if choice:
+            return choice[1] if lang == "en" else choice[0]
+    if isinstance(data, bool):
+        return ("是" if data else "否") if lang == "zh" else ("yes" if data else "no")
+    return str(data)

@@ -42,7 +42,8 @@ templates = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUnde
                         autoescape=select_autoescape(["html"]), trim_blocks=True,
                         lstrip_blocks=True)
 templates.globals.update(static=static_url, dom_id=forms.dom_id, state_label=labels.state_label,
-                         action_label=labels.action_label, LIGHTS=labels.LIGHTS)
+                         action_label=labels.action_label, LIGHTS=labels.LIGHTS,
+                         readable=labels.readable, role_label=labels.role_label)
 
 
 def lang_of(request: Request) -> str:
