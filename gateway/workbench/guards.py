@@ -36,7 +36,7 @@ class PageGuard(RoleGuard):
         settings = request.app.state.settings
         principal = sessions.principal_of(
             session, ttl_seconds=settings.token_ttl_minutes * 60,
-            idle_seconds=sessions.WorkbenchSettings().workbench_idle_minutes * 60)
+            idle_seconds=sessions.idle_seconds())
         accounts = getattr(request.app.state, "accounts", None)
         if principal is None or accounts is None or not await accounts.sessions.is_current(
                 principal.account_id, principal.token_version):

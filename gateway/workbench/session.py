@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from functools import lru_cache
 
 from asgi_csrf import asgi_csrf
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -40,6 +41,12 @@ class WorkbenchSettings(BaseSettings):
     workbench_idle_minutes: int = 30
 
 
+@lru_cache(maxsize=1)
+def idle_seconds() -> int:
+    """How long a session may sit unused (read once from the environment)."""
+    return WorkbenchSettings().workbench_idle_minutes * 60
+
+
 def derived_key(secret: str, purpose: str) -> str:
     """A key of its own per use, so a session cookie can never pass for anything else."""
     return hmac.new(secret.encode(), purpose.encode(), hashlib.sha256).hexdigest()
@@ -50,7 +57,7 @@ class WorkbenchMiddleware:
 
     def __init__(self, app, settings):
         self.app = app
-        idle = WorkbenchSettings().workbench_idle_minutes * 60
+        idle = idle_seconds()
         secure = settings.environment != "development"
         sessions = SessionMiddleware(app, secret_key=derived_key(settings.secret_key, "session"),
                                      session_cookie=SESSION_COOKIE, max_age=idle, path=PREFIX,

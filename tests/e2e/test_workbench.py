@@ -305,6 +305,38 @@ def test_the_verify_form_is_built_from_its_specification(stack):
         assert label in form, label
     assert 'name="on_behalf_of"' not in form  # the unit's own handler acts for no one
     assert 'id="attachments"' in form
+    english = Staff(stack, "handler-school1").http.get(
+        f"/workbench/problems/{pid}/verify", headers={"Accept-Language": "en-GB,en"}).text
+    for label in ("Measures", "Lead official", "Responsible unit", "Within a time limit"):
+        assert label in english, label
+
+
+def test_a_unit_records_progress_and_reports_rectified_with_evidence_through_its_forms(stack):
+    pid = dispatched_problem(stack, "食堂卫生问题（整改）")
+    handler = Staff(stack, "handler-school1")
+    deadline = date.today() + timedelta(days=40)
+    verified = handler.post(f"/workbench/problems/{pid}/verify", plan_form(deadline, **{
+        "plan.handling": "long_term", "plan.milestones[0].title": "完成食堂设备更换",
+        "plan.milestones[0].due_on": (date.today() + timedelta(days=20)).isoformat()}))
+    assert verified.status_code == 303, verified.text
+    approved = httpx.post(f"{stack.base_url}/api/v1/problems/{pid}/approve_plan", timeout=30,
+                          headers=api(stack, "supervisor-edu"), json={})
+    assert approved.status_code == 200, approved.text
+    page = handler.get(f"/workbench/problems/{pid}").text
+    assert f"/workbench/problems/{pid}/record_progress" in page and "/verify" not in page
+    not_a_number = handler.post(f"/workbench/problems/{pid}/record_progress", {
+        "note": "设备已采购", "milestone_done": "第一"})
+    assert not_a_number.status_code == 422 and "应为整数" in not_a_number.text
+    progress = handler.post(f"/workbench/problems/{pid}/record_progress", {
+        "note": "设备已更换", "milestone_done": "0"})
+    assert progress.status_code == 303, progress.text
+    rectified = handler.post(f"/workbench/problems/{pid}/report_rectified", {
+        "evidence[0].description": "整改前后照片", "evidence[1].description": "验收记录",
+        "note": "已全部整改"})
+    assert rectified.status_code == 303, rectified.text
+    assert state_of(stack, pid) == "rectified"
+    timeline = handler.get(f"/workbench/problems/{pid}").text
+    assert "报告整改进展" in timeline and "报告整改完成" in timeline and "验收记录" in timeline
 
 
 def test_a_wrong_plan_comes_back_with_chinese_errors_and_a_right_one_verifies(stack):
