@@ -406,6 +406,14 @@ def fill(browser, values: dict) -> None:
                " e.dispatchEvent(new Event('change', {bubbles: true})); }", values)
 
 
+def press(browser, *keys: str) -> None:
+    """Keys pressed on the keyboard (W3C actions), e.g. Tab is \ue004 and Enter \ue007."""
+    steps = [step for key in keys for step in ({"type": "keyDown", "value": key},
+                                               {"type": "keyUp", "value": key})]
+    browser._call("POST", "/actions", {"actions": [{"type": "key", "id": "keyboard",
+                                                     "actions": steps}]})
+
+
 def shoot(browser, name: str) -> None:
     for width, label in ((390, "phone"), (1280, "desktop")):
         browser._call("POST", "/window/rect", {"width": width, "height": 1800})
@@ -419,9 +427,16 @@ def test_a_handler_signs_in_fills_the_plan_wrongly_then_rightly_and_the_problem_
         browser.open(f"{stack.base_url}/workbench/problems/{pid}")
         assert browser.wait_text("h1") == "工作人员登录"
         shoot(browser, "sign-in")
+        press(browser, "\ue004")  # by keyboard alone: the skip link comes first
+        assert browser.js("return document.activeElement.className") == "wb-skip"
+        press(browser, "\ue007")
+        assert browser.js("return document.activeElement.id") == "main"
+        browser.click("#sign-in")  # nothing filled in: the summary names both fields
+        assert "用户名：请填写此项。" in browser.wait_text("#error-summary")
+        assert browser.text("#f-password-error").endswith("请填写此项。")
         browser.type("#f-username", "handler-school1")
         browser.type("#f-password", PASSWORDS["handler-school1"])
-        browser.click("#sign-in")
+        press(browser, "\ue007")  # Enter in the password field signs in
         browser.wait(f"return location.pathname === '/workbench/problems/{pid}'")
         assert browser.wait_text("#problem-title") == "学校食堂卫生问题"
         assert browser.text("#person-unit") == "盐山中学"
