@@ -141,7 +141,7 @@ def _input(name: str, info: FieldInfo, prefix: str) -> Input:
 _TOKEN = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d{1,2})\]")
 
 
-def _path(name: str) -> list[str | int] | None:
+def path_of(name: str) -> list[str | int] | None:
     parts: list[str | int] = []
     for piece in name.split("."):
         consumed = 0
@@ -162,7 +162,7 @@ def parse(pairs: list[tuple[str, str]], inputs: list[Input]) -> dict:
     data: dict = {}
     known = {i.name: i for i in inputs}
     for name, value in pairs:
-        path = _path(name)
+        path = path_of(name)
         if not path or path[0] not in known or not isinstance(value, str):
             continue
         value = value.strip()
@@ -233,5 +233,6 @@ def field_errors(exc: ValidationError) -> list[FieldError]:
 
 
 def dom_id(name: str) -> str:
-    """An element id for a form name: ``plan.milestones[0].title`` → ``f-plan-milestones-0-title``."""
+    """An element id for a form name: ``plan.milestones[0].title`` →
+    ``f-plan-milestones-0-title``."""
     return "f-" + re.sub(r"[^A-Za-z0-9_]+", "-", name).strip("-")

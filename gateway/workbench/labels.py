@@ -84,7 +84,8 @@ CHOICES: dict[type, dict[str, tuple[str, str]]] = {
 STATE_LABELS_EN = {State.REGISTERED: "Registered", State.DISPATCHED: "Dispatched",
                    State.VERIFIED: "Verified, plan awaiting approval",
                    State.UNFOUNDED: "Unfounded, awaiting acceptance",
-                   State.RECTIFYING: "Rectifying", State.RECTIFIED: "Rectified, awaiting strike-off",
+                   State.RECTIFYING: "Rectifying",
+                   State.RECTIFIED: "Rectified, awaiting strike-off",
                    State.CLOSED: "Closed"}
 
 ROLE_LABELS_EN = {Role.PUBLIC: "Public", Role.UNIT_HANDLER: "Unit handler",

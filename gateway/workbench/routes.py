@@ -329,7 +329,7 @@ def _form_page(request: Request, problem: dict, form: ActionForm, values: dict,
 
 
 def _find(inputs: list[forms.Input], name: str) -> tuple[forms.Input | None, int | None]:
-    path = forms._path(name) or []
+    path = forms.path_of(name) or []
     found, row, level = None, None, inputs
     for step in path:
         if isinstance(step, int):

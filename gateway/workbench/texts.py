@@ -23,13 +23,15 @@ TEXTS: dict[str, tuple[str, str]] = {
     "sign_in.wrong": ("用户名或密码错误。", "Wrong username or password."),
     "sign_in.public": ("群众举报请前往公开举报平台", "To report a problem, use the public reporting platform"),
     "sign_in.ended": ("登录已失效（已退出、已超时或账号已停用），请重新登录。",
-                      "Your session has ended (signed out, timed out or deactivated); sign in again."),
+                      "Your session has ended (signed out, timed out or deactivated); "
+                      "sign in again."),
     "sign_in.signed_out": ("您已退出登录。", "You have signed out."),
     "errors.title": ("出现了以下问题", "There is a problem"),
     "home.title": ("工作台首页", "Workbench home"),
     "home.welcome": ("您好，{name}", "Hello, {name}"),
     "home.inbox_lead": ("查看交办给本单位的问题、办理期限和需要提交的材料。",
-                        "See the problems dispatched to your unit, their deadlines and what is due."),
+                        "See the problems dispatched to your unit, their deadlines and what "
+                        "is due."),
     "home.ledger_lead": ("查看职责范围内的问题台账。", "See the ledger within your scope."),
     "home.none_yet": ("您所在角色的工作页面将陆续开放；目前可通过接口办理。",
                       "The pages for your role are coming; for now use the API."),

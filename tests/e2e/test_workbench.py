@@ -299,7 +299,8 @@ def test_the_verify_form_is_built_from_its_specification(stack):
     for name in SPECS[Action.VERIFY].input.model_fields["plan"].annotation.model_fields:
         if name != "milestones":
             assert f'name="plan.{name}' in form, name
-    assert 'name="plan.milestones[0].title"' in form and 'name="_add" value="plan.milestones"' in form
+    assert 'name="plan.milestones[0].title"' in form
+    assert 'name="_add" value="plan.milestones"' in form
     for label in ("整改措施", "整改目标", "整改时限", "牵头领导", "责任单位", "具体责任人",
                   "立行立改", "限时整改", "持续整改"):
         assert label in form, label
