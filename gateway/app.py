@@ -19,6 +19,8 @@ from gateway.limits import MaxBodySize, Throttle, ThrottleByPath, ThrottlePolicy
 from gateway.metrics import Metrics, MetricsMiddleware
 from gateway.openapi import install_openapi
 from gateway.routes import clues, custody, docs, ops, pages, problems, public
+from gateway.workbench import routes as workbench
+from gateway.workbench.session import WorkbenchMiddleware
 from kit.settings import Settings
 from kit import logs
 from kit.db import make_engine
@@ -68,9 +70,11 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
                ops.router, pages.router, docs.router)
     for module in routers:
         app.include_router(module)
+    app.include_router(workbench.router)
     install_error_handlers(app)
     enforce_declared_roles(app)
     install_openapi(app)
+    app.add_middleware(WorkbenchMiddleware, settings=settings)  # /workbench: session, CSRF
     app.add_middleware(MaxBodySize, max_bytes=settings.max_body_bytes)
     app.add_middleware(ThrottleByPath, throttle=app.state.throttle,
                        budgets={"/api/v1/receipt": "receipts_per_client"})

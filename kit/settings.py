@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     login_lockout_after: str = "10/15 minutes"
     receipt_rate_per_client: str = "60/minute"
     hashing_slots: int = 0  # concurrent password hashes (64 MiB each); 0: one per core
+    # The workbench: a session ends after TOKEN_TTL_MINUTES, or this long unused.
+    workbench_idle_minutes: int = Field(30, ge=1)
 
     @model_validator(mode="after")
     def _no_development_secret_outside_development(self):
