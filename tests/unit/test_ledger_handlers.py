@@ -11,9 +11,13 @@ from pathlib import Path
 import pytest
 
 from contracts.campaign import load_default_campaign
-from contracts.events import ClueAccepted, ClueFields, ProblemTransitioned, WorkPlanFiled
+from contracts.events import (
+    ClueAccepted, ClueFields, ContactOpened, ProblemTransitioned, WorkPlanFiled,
+)
 from kit.uow import apply_each, consumer_name
-from services.ledger import handlers
+from services.ledger import bootstrap, custody, handlers
+from services.ledger.adapters.repository import ProblemRepository
+from services.ledger.adapters.uow import LedgerUnitOfWork
 from services.ledger.adapters.orm import utcnow
 from services.ledger.domain.access import DutiesNotSeparated, NotPermitted
 from services.ledger.domain.actions import Actor, InvalidInput
@@ -230,9 +234,40 @@ def test_only_a_units_handler_files_its_work_plan(uow, store):
     assert store.work_plans.plans == {} and store.history.actions() == [] and not store.outbox
 
 
+# custody -----------------------------------------------------------------------------------
+def test_a_contact_opening_is_one_chain_entry_beside_every_timeline_once(uow, store):
+    event = ContactOpened(event_id="opened-1", clue_id="clue-1", opened_by="custodian",
+                          opened_by_role="custodian", reason="举报人要求反馈办理结果",
+                          opened_at=utcnow())
+    assert custody.record_contact_opened(uow(), event) == 1
+    assert custody.record_contact_opened(uow(), event) is None
+    entry = store.history.entries[0].content
+    assert (entry["action"], entry["problem_id"], entry["data"]["reason"]) == (
+        "contact_opened", None, "举报人要求反馈办理结果")
+    assert len(store.history.entries) == 1
+
+
 # the seam ----------------------------------------------------------------------------------
 def test_handlers_reach_the_store_only_through_the_unit_of_works_repositories():
     for module in sorted(HANDLERS.glob("*.py")):
         source = module.read_text()
         assert re.search(r"\bsession\b|adapters import repository|import orm\b", source) \
             is None, module.name
+
+
+def test_the_bootstrap_wires_ledger_units_of_work_whose_repositories_share_its_transaction(
+        tmp_path):
+    ledger = bootstrap.bootstrap(f"sqlite:///{tmp_path / 'ledger.db'}")
+    try:
+        uow = ledger.new_uow()
+        assert isinstance(uow, LedgerUnitOfWork) and ledger.campaign.organization(UNIT)
+        with uow:
+            assert isinstance(uow.problems, ProblemRepository)
+            session = uow.session
+            with uow:  # a batch's inner unit shares the outer one's repositories
+                assert uow.problems.session is uow.history.session is session
+            assert uow.views.session is uow.work_plans.session is session
+        assert uow.problems is None and uow.session is None
+    finally:
+        ledger.engine.dispose()
+    assert bootstrap.store().unit_of_work is LedgerUnitOfWork
