@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from services.ledger.adapters.orm import utcnow
+from services.ledger.adapters.uow import LedgerUnitOfWork
 from services.ledger.domain import LOCAL_TZ, severity
 from services.ledger.domain.access import may_see
 from services.ledger.domain.actions import Actor, Context
@@ -44,7 +45,8 @@ def context(campaign, today: date | None = None) -> Context:
                    rules=rules_of(campaign))
 
 
-def load_visible(uow, campaign, problem_id: str, actor: Actor, *, lock=False) -> Problem:
+def load_visible(uow: LedgerUnitOfWork, campaign, problem_id: str, actor: Actor, *,
+                 lock=False) -> Problem:
     """The problem, if it exists and the actor may see it (else: not found, never 403)."""
     problem = (uow.problems.get_for_update(problem_id) if lock
                else uow.problems.get(problem_id))

@@ -1,10 +1,11 @@
 """The history chain (留痕): verify it whole, and its head."""
 from __future__ import annotations
 
+from services.ledger.adapters.uow import LedgerUnitOfWork
 from services.ledger.domain import chain
 
 
-def verify_chain(uow, between_batches=None) -> dict:
+def verify_chain(uow: LedgerUnitOfWork, between_batches=None) -> dict:
     with uow:
         verdict = chain.verify(uow.history.chain(between_batches=between_batches))
         head = uow.history.head()
@@ -16,6 +17,6 @@ def verify_chain(uow, between_batches=None) -> dict:
             "first_broken_seq": verdict.first_broken_seq, "problem": problem}
 
 
-def chain_head(uow) -> dict:
+def chain_head(uow: LedgerUnitOfWork) -> dict:
     with uow:
         return uow.history.head()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from contracts.events import ProblemTransitioned
+from services.ledger.adapters.uow import LedgerUnitOfWork
 from services.ledger.domain.access import authorize, may_see
 from services.ledger.domain.actions import Actor, InvalidInput, parse_input, perform
 from services.ledger.domain.lifecycle import Action, Problem
@@ -12,7 +13,7 @@ from services.ledger.handlers.common import context, load_visible, supervisor_co
 from services.ledger.handlers.views import view
 
 
-def act(uow, campaign, *, problem_id: str, action: str, actor: Actor, args: dict,
+def act(uow: LedgerUnitOfWork, campaign, *, problem_id: str, action: str, actor: Actor, args: dict,
         today: date | None = None) -> dict:
     """Perform one lifecycle action; state, history and event commit together."""
     try:
@@ -44,7 +45,7 @@ def act(uow, campaign, *, problem_id: str, action: str, actor: Actor, args: dict
         return view(problem, ctx.today, rules=ctx.rules)
 
 
-def _merge_target(uow, campaign, problem, action, args, actor) -> Problem | None:
+def _merge_target(uow: LedgerUnitOfWork, campaign, problem, action, args, actor) -> Problem | None:
     if action is Action.MERGE:
         target = uow.problems.get_for_update(args.into)
         if target is None or not target.is_open or not may_see(campaign, actor, target):
@@ -55,7 +56,7 @@ def _merge_target(uow, campaign, problem, action, args, actor) -> Problem | None
     return None
 
 
-def _move_provenance(uow, problem, action, target, change) -> None:
+def _move_provenance(uow: LedgerUnitOfWork, problem, action, target, change) -> None:
     """A merge keeps every clue and its channel as provenance of the one problem."""
     if action is Action.MERGE:
         moved = uow.problems.move_clues(problem.id, target.id, "merged")

@@ -6,13 +6,14 @@ from datetime import timedelta
 from contracts.events import ClueAccepted, ProblemRegistered
 from kit.uow import AlreadyProcessed
 from services.ledger.adapters.orm import utcnow
+from services.ledger.adapters.uow import LedgerUnitOfWork
 from services.ledger.domain import LOCAL_TZ, duplicates, severity, timers
 from services.ledger.domain.lifecycle import Problem
 from services.ledger.domain.registration import register
 from services.ledger.handlers.common import rules_of, supervisor_code
 
 
-def register_problem(uow, msg: ClueAccepted, campaign) -> str | None:
+def register_problem(uow: LedgerUnitOfWork, msg: ClueAccepted, campaign) -> str | None:
     """Register the clue's problem once (登记), suggest duplicates, announce it."""
     with uow:
         try:
@@ -46,7 +47,7 @@ def register_problem(uow, msg: ClueAccepted, campaign) -> str | None:
         return problem.id
 
 
-def _duplicate_suggestions(uow, problem: Problem, campaign) -> list[dict]:
+def _duplicate_suggestions(uow: LedgerUnitOfWork, problem: Problem, campaign) -> list[dict]:
     if problem.unit is None:
         return []
     config = campaign.duplicates

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from services.ledger.adapters.uow import LedgerUnitOfWork
 from services.ledger.domain import timers
 from services.ledger.domain.access import NotPermitted, visible_units
 from services.ledger.domain.actions import Actor
@@ -44,7 +45,7 @@ def _iso(day: date | None) -> str | None:
     return day.isoformat() if day else None
 
 
-def get_problem(uow, campaign, *, problem_id: str, actor: Actor) -> dict:
+def get_problem(uow: LedgerUnitOfWork, campaign, *, problem_id: str, actor: Actor) -> dict:
     with uow:
         problem = load_visible(uow, campaign, problem_id, actor)
         return view(problem, local_today(), rules_of(campaign),
@@ -59,7 +60,7 @@ def _scope(campaign, actor: Actor) -> tuple[list[str] | None, str | None]:
     return visible_units(campaign, actor), None
 
 
-def list_problems(uow, campaign, *, actor: Actor, filters: dict, limit: int,
+def list_problems(uow: LedgerUnitOfWork, campaign, *, actor: Actor, filters: dict, limit: int,
                   offset: int) -> dict:
     today, rules = local_today(), rules_of(campaign)
     units, supervisor = _scope(campaign, actor)
@@ -76,7 +77,7 @@ def list_problems(uow, campaign, *, actor: Actor, filters: dict, limit: int,
         return {"total": total, "limit": limit, "offset": offset, "items": items}
 
 
-def rollup(uow, campaign, *, actor: Actor) -> dict:
+def rollup(uow: LedgerUnitOfWork, campaign, *, actor: Actor) -> dict:
     """Counts by state, category, kind, unit and channel; overdue and stalled; rates."""
     today = local_today()
     stall_before = timers.stall_cutoff(today, rules_of(campaign))

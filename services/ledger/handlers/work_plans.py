@@ -7,13 +7,14 @@ from datetime import datetime, timedelta
 
 from contracts.events import WorkPlanFiled
 from services.ledger.adapters.orm import utcnow
+from services.ledger.adapters.uow import LedgerUnitOfWork
 from services.ledger.domain import LOCAL_TZ
 from services.ledger.domain.access import NotPermitted, visible_units
 from services.ledger.domain.actions import Actor, InvalidInput
 from services.ledger.handlers.common import ProblemNotFound, supervisor_code
 
 
-def file_work_plan(uow, campaign, *, actor: Actor, title: str, summary: str,
+def file_work_plan(uow: LedgerUnitOfWork, campaign, *, actor: Actor, title: str, summary: str,
                    document_sha256: str | None = None) -> dict:
     if actor.role != "unit_handler" or not actor.org_code:
         raise NotPermitted("only a unit's handler files its unit's work plan")
@@ -39,7 +40,7 @@ def file_work_plan(uow, campaign, *, actor: Actor, title: str, summary: str,
             "filed_at": now.isoformat()}
 
 
-def acknowledge_work_plan(uow, campaign, *, actor: Actor, plan_id: str) -> dict:
+def acknowledge_work_plan(uow: LedgerUnitOfWork, campaign, *, actor: Actor, plan_id: str) -> dict:
     with uow:
         plan = uow.work_plans.get_for_update(plan_id)
         if plan is None or not _may_acknowledge(actor, plan.supervisor):
@@ -59,7 +60,7 @@ def _may_acknowledge(actor: Actor, supervisor: str | None) -> bool:
         actor.role == "supervisor" and actor.org_code == supervisor)
 
 
-def list_work_plans(uow, campaign, *, actor: Actor) -> dict:
+def list_work_plans(uow: LedgerUnitOfWork, campaign, *, actor: Actor) -> dict:
     with uow:
         plans = uow.work_plans.list(units=visible_units(campaign, actor))
     return {"items": [_work_plan(p) for p in plans]}
@@ -74,7 +75,7 @@ def _work_plan(plan) -> dict:
             if plan.acknowledged_at else None}
 
 
-def missing_work_plans(uow, campaign, *, actor: Actor,
+def missing_work_plans(uow: LedgerUnitOfWork, campaign, *, actor: Actor,
                        phase: str | None = None) -> dict:
     """Units with no work plan filed (missing) or filed after the phase's end (late)."""
     chosen = next((p for p in campaign.phases if p.code == phase), None) if phase \
