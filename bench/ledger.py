@@ -77,10 +77,11 @@ from kit.db import make_engine
 from kit.migrate import upgrade
 from kit.settings import DEFAULT_CAMPAIGN_FILE, ROOT
 from kit.store import Inbox, Outbox
-from kit.uow import UnitOfWork, consumer_name
+from kit.uow import consumer_name
 from services.ledger import handlers
 from services.ledger.adapters import orm
-from services.ledger.adapters import repository as repo
+from services.ledger.adapters import problems as repo
+from services.ledger.adapters.uow import LedgerUnitOfWork
 from services.ledger.domain import LOCAL_TZ, chain, severity, timers, workdays
 from services.ledger.domain.access import check_permitted
 from services.ledger.domain.actions import Actor, Context, perform
@@ -915,8 +916,9 @@ def check_rollups(url: str, campaign) -> int:
     checked = 0
     try:
         for supervisor, actor in actors:
-            got = handlers.rollup(UnitOfWork(factory, Outbox(orm.outbox_table),
-                                             Inbox(orm.inbox_table)), campaign, actor=actor)
+            got = handlers.rollup(LedgerUnitOfWork(factory, Outbox(orm.outbox_table),
+                                                   Inbox(orm.inbox_table)), campaign,
+                                  actor=actor)
             where = "WHERE supervisor = :s" if supervisor else ""
             with engine.connect() as conn:
                 for name in ("state", "category", "kind", "unit", "channel", "outcome"):
@@ -971,8 +973,8 @@ def measure(url: str, campaign, units: list[str], largest_unit: str | None, *, s
     engine = make_engine(url)
     factory = sessionmaker(engine, expire_on_commit=False)
 
-    def uow() -> UnitOfWork:
-        return UnitOfWork(factory, Outbox(orm.outbox_table), Inbox(orm.inbox_table))
+    def uow() -> LedgerUnitOfWork:
+        return LedgerUnitOfWork(factory, Outbox(orm.outbox_table), Inbox(orm.inbox_table))
 
     bodies = [o.code for o in campaign.organizations if o.type == "supervisor"]
     county = Actor("county", "county_office", "org_county_office")

@@ -34,7 +34,9 @@ class Store(DependencyProvider):
     every commit and polling once a second in case another process wrote them.
     """
 
-    def __init__(self, outbox_table, inbox_table, poll_interval: float = 1.0):
+    def __init__(self, outbox_table, inbox_table, poll_interval: float = 1.0,
+                 unit_of_work: type[UnitOfWork] = UnitOfWork):
+        self.unit_of_work = unit_of_work  # a service's own, offering its repositories
         self.outbox = Outbox(outbox_table)
         self.inbox = Inbox(inbox_table)
         self.poll_interval = poll_interval
@@ -79,7 +81,8 @@ class Store(DependencyProvider):
         self.publisher.close()
 
     def new_uow(self) -> UnitOfWork:
-        return UnitOfWork(self.session_factory, self.outbox, self.inbox, on_commit=self.wake)
+        return self.unit_of_work(self.session_factory, self.outbox, self.inbox,
+                                 on_commit=self.wake)
 
     def get_dependency(self, worker_ctx):
         return StoreAccess(self.new_uow,

@@ -8,22 +8,21 @@ so the opening is as tamper-evident as any step of a case and never shows the co
 from __future__ import annotations
 
 from contracts.events import ContactOpened
-from kit.uow import AlreadyProcessed, UnitOfWork
-from services.ledger.adapters import repository as repo
+from kit.uow import AlreadyProcessed
 
 ACTION = "contact_opened"
 
 
-def record_contact_opened(uow: UnitOfWork, msg: ContactOpened) -> int | None:
+def record_contact_opened(uow, msg: ContactOpened) -> int | None:
     """Append the opening to the chain once; its sequence number, or None if seen before."""
     with uow:
         try:
             uow.consume_once(msg.event_id)
         except AlreadyProcessed:
             return None
-        seq = repo.append_history(uow.session, problem_id=None, action=ACTION,
-                                  actor=msg.opened_by, at=msg.opened_at, data={
-                                      "role": msg.opened_by_role, "clue_id": msg.clue_id,
-                                      "problem_id": msg.problem_id, "reason": msg.reason})
+        seq = uow.history.append(problem_id=None, action=ACTION, actor=msg.opened_by,
+                                 at=msg.opened_at, data={
+                                     "role": msg.opened_by_role, "clue_id": msg.clue_id,
+                                     "problem_id": msg.problem_id, "reason": msg.reason})
         uow.commit()
         return seq

@@ -2,30 +2,15 @@
 remote errors the gateway maps to HTTP statuses."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import eventlet
-from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 
-from contracts.campaign import load_campaign
 from contracts.events import ClueAccepted, ContactOpened
 from kit.errors import EXPECTED
-from kit.nameko_ext import Store, reliable_event_handler
-from services.ledger import custody, handlers
-from services.ledger.adapters import orm, repository
+from kit.nameko_ext import reliable_event_handler
+from services.ledger import bootstrap, custody, handlers
 from services.ledger.domain.actions import Actor
 from services.ledger.refusals import refusals
-
-
-class Campaign(DependencyProvider):
-    """The campaign configuration, loaded and validated once at start."""
-
-    def setup(self):
-        self.campaign = load_campaign(Path(self.container.config["CAMPAIGN_FILE"]))
-
-    def get_dependency(self, worker_ctx):
-        return self.campaign
 
 
 def actor_from(data: dict) -> Actor:
@@ -36,8 +21,8 @@ def actor_from(data: dict) -> Actor:
 class LedgerService:
     name = "ledger"
 
-    uow = Store(orm.outbox_table, orm.inbox_table)
-    campaign = Campaign()
+    uow = bootstrap.store()
+    campaign = bootstrap.campaign()
 
     @reliable_event_handler("intake", "clue_accepted")
     def on_clue_accepted(self, bodies):
@@ -109,7 +94,7 @@ class LedgerService:
     @rpc
     def health(self) -> dict:
         with self.uow() as uow:
-            return {"service": self.name, "problems": repository.count_problems(uow.session)}
+            return {"service": self.name, "problems": uow.problems.count()}
 
 
 SERVICE = LedgerService

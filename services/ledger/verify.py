@@ -14,15 +14,15 @@ from sqlalchemy.orm import sessionmaker
 from kit.db import make_engine
 from kit.settings import Settings
 from kit.store import Inbox, Outbox
-from kit.uow import UnitOfWork
 from services.ledger import handlers
 from services.ledger.adapters import orm
+from services.ledger.adapters.uow import LedgerUnitOfWork
 
 
 def main() -> int:
     url = Settings().database_url("ledger")
-    uow = UnitOfWork(sessionmaker(make_engine(url)), Outbox(orm.outbox_table),
-                     Inbox(orm.inbox_table))
+    uow = LedgerUnitOfWork(sessionmaker(make_engine(url)), Outbox(orm.outbox_table),
+                           Inbox(orm.inbox_table))
     started = time.perf_counter()
     verdict = handlers.verify_chain(uow)
     verdict["seconds"] = round(time.perf_counter() - started, 3)

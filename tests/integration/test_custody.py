@@ -16,6 +16,7 @@ from services.intake.adapters import orm as intake_orm
 from kit.sealing import fernet_from, seal
 from services.ledger import custody, handlers as ledger_handlers
 from services.ledger.adapters import orm as ledger_orm
+from services.ledger.adapters.uow import LedgerUnitOfWork
 from tests.integration.test_stores import ROOT, uow_for
 
 FERNET = fernet_from(None, "development")
@@ -28,7 +29,8 @@ def stores(new_database):
     intake_url, ledger_url = new_database("intake"), new_database("ledger")
     upgrade(ROOT / "services" / "intake", intake_url)
     upgrade(ROOT / "services" / "ledger", ledger_url)
-    return (lambda: uow_for(intake_url, intake_orm)), (lambda: uow_for(ledger_url, ledger_orm))
+    return (lambda: uow_for(intake_url, intake_orm)), (
+        lambda: uow_for(ledger_url, ledger_orm, unit_of_work=LedgerUnitOfWork))
 
 
 def store_clue(intake_uow, clue_id: str, contact: dict | None) -> None:

@@ -13,9 +13,9 @@ from contracts.events import ClueAccepted, ClueFields
 from kit.db import make_engine
 from kit.migrate import upgrade
 from kit.store import Inbox, Outbox
-from kit.uow import UnitOfWork
 from services.ledger import handlers
 from services.ledger.adapters import orm
+from services.ledger.adapters.uow import LedgerUnitOfWork
 from services.ledger.domain.actions import Actor
 from services.ledger.domain.lifecycle import IllegalTransition
 from tests.integration.test_stores import ROOT
@@ -38,8 +38,8 @@ def ledger(new_database):
     upgrade(ROOT / "services" / "ledger", url)
     engine = make_engine(url)
     factory = sessionmaker(engine, expire_on_commit=False)
-    return lambda: UnitOfWork(factory, Outbox(orm.outbox_table), Inbox(orm.inbox_table),
-                              consumer="tests.direct_call")
+    return lambda: LedgerUnitOfWork(factory, Outbox(orm.outbox_table), Inbox(orm.inbox_table),
+                                    consumer="tests.direct_call")
 
 
 def accepted(n: int, unit="org_sch_yanshan_high", title="学校乱收费", channel="letter",

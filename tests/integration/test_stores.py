@@ -20,12 +20,13 @@ from kit.sealing import fernet_from, unseal
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def uow_for(url: str, orm_module, consumer: str = "tests.direct_call") -> UnitOfWork:
+def uow_for(url: str, orm_module, consumer: str = "tests.direct_call",
+            unit_of_work: type[UnitOfWork] = UnitOfWork) -> UnitOfWork:
     """A unit of work on the store, serving one test consumer (handlers called directly)."""
     engine = make_engine(url)
-    return UnitOfWork(sessionmaker(engine, expire_on_commit=False),
-                      Outbox(orm_module.outbox_table), Inbox(orm_module.inbox_table),
-                      consumer=consumer)
+    return unit_of_work(sessionmaker(engine, expire_on_commit=False),
+                        Outbox(orm_module.outbox_table), Inbox(orm_module.inbox_table),
+                        consumer=consumer)
 
 
 def submitted(clue_id="c0ffee", receipt="ABCD-EFGH-JKLM-NPQR", **overrides) -> ClueSubmitted:

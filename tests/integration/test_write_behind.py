@@ -24,6 +24,7 @@ from services.intake.adapters import orm as intake_orm
 from kit.sealing import fernet_from
 from services.ledger import handlers as ledger_handlers
 from services.ledger.adapters import orm as ledger_orm
+from services.ledger.adapters.uow import LedgerUnitOfWork
 from tests.integration.test_ledger_store import CAMPAIGN, accepted
 from tests.integration.test_stores import ROOT, submitted
 
@@ -47,11 +48,12 @@ class Statements:
         self.seen.clear()
 
 
-def store(url, orm_module):
+def store(url, orm_module, unit_of_work=UnitOfWork):
     engine = make_engine(url)
     factory = sessionmaker(engine, expire_on_commit=False)
-    return engine, lambda: UnitOfWork(factory, Outbox(orm_module.outbox_table),
-                                      Inbox(orm_module.inbox_table), consumer="tests.direct_call")
+    return engine, lambda: unit_of_work(factory, Outbox(orm_module.outbox_table),
+                                        Inbox(orm_module.inbox_table),
+                                        consumer="tests.direct_call")
 
 
 @pytest.fixture
@@ -64,7 +66,7 @@ def intake_store(database_url):
 def ledger_store(new_database):
     url = new_database("ledger")
     upgrade(ROOT / "services" / "ledger", url)
-    return store(url, ledger_orm)
+    return store(url, ledger_orm, LedgerUnitOfWork)
 
 
 SUBMITTED = consumer_name("intake", "on_clue_submitted")

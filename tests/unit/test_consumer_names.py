@@ -89,7 +89,8 @@ def test_a_unit_of_work_bound_to_no_handler_refuses_to_consume():
 def test_no_handler_spells_an_inbox_name():
     from services.audit import handlers as audit
     from services.intake import handlers as intake
-    from services.ledger import custody, handlers as ledger
+    from services.ledger import custody
+    from services.ledger.handlers import registration as ledger
     from services.notify import handlers as notify
 
     for module in (audit, intake, ledger, custody, notify):

@@ -1,355 +1,171 @@
-"""Problems, history and work plans in the ledger's store (SQLAlchemy Core)."""
+"""The ledger's repositories: what a unit of work offers its handlers (``uow.problems``,
+``uow.history``, ``uow.work_plans``, ``uow.views``). Each is a thin class over one
+transaction's session and the SQLAlchemy Core statements of its module (``problems``,
+``history``, ``work_plans``, ``views``): no statement of its own, no behaviour of its own.
+``tests/fakes/ledger.py`` keeps the same interface in memory."""
 from __future__ import annotations
 
-from dataclasses import fields
-from datetime import date, datetime, timezone
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Iterator
 
-from sqlalchemy import and_, bindparam, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from kit import deferred
-from services.ledger.adapters.orm import (
-    CLOCK_RUNS, PROGRESS_CLOCK_RUNS, chain_head, history, problem_clues, problems, topic_counts,
-    unit_tallies, utcnow, work_plans,
-)
+from services.ledger.adapters import history, problems, views, work_plans
+from services.ledger.adapters.problems import _utc
 from services.ledger.domain import chain
-from services.ledger.domain.lifecycle import Outcome, Problem, State
-from services.ledger.domain.plan import plan_from_dict
-from services.ledger.domain.timers import due_on
-
-PROBLEM_FIELDS = [f.name for f in fields(Problem)]
+from services.ledger.domain.duplicates import Candidate
+from services.ledger.domain.lifecycle import Problem
 
 
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+class ProblemRepository:
+    """Problems (问题台账) and the clues linked to each."""
 
+    def __init__(self, session: Session):
+        self.session = session
 
-def to_problem(row) -> Problem:
-    data = {name: getattr(row, name) for name in PROBLEM_FIELDS if name != "plan"}
-    data["state"] = State(row.state)
-    data["outcome"] = Outcome(row.outcome) if row.outcome else None
-    data["registered_at"] = _utc(row.registered_at)
-    data["details"] = dict(row.details or {})
-    problem = Problem(**data)
-    problem.plan = plan_from_dict(row.plan) if row.plan else None
-    return problem
+    def add(self, problem: Problem, supervisor: str | None) -> None:
+        problems.add(self.session, problem, supervisor)
 
+    def get(self, problem_id: str) -> Problem | None:
+        return problems.load(self.session, problem_id)
 
-def _values(problem: Problem, supervisor: str | None) -> dict:
-    values = {name: getattr(problem, name) for name in PROBLEM_FIELDS}
-    values["state"] = problem.state.value
-    values["outcome"] = problem.outcome.value if problem.outcome else None
-    values["plan"] = problem.plan.to_dict() if problem.plan else None
-    values["due_on"] = due_on(problem)
-    values["supervisor"] = supervisor
-    values["updated_at"] = utcnow()
-    return values
+    def get_for_update(self, problem_id: str) -> Problem | None:
+        """The problem, its row locked until the commit (concurrent actions queue)."""
+        return problems.load(self.session, problem_id, lock=True)
 
+    @staticmethod
+    def count_key(problem: Problem, supervisor: str | None) -> tuple[tuple, tuple]:
+        """Where the problem is counted now; ``save`` takes it as loaded."""
+        return problems.count_key(problem, supervisor)
 
-COUNTED = {unit_tallies: ("unit", "supervisor", "state", "outcome", "self_found"),
-           topic_counts: ("supervisor", "category", "kind", "channel")}
+    def save(self, problem: Problem, supervisor: str | None, counted_as: tuple) -> None:
+        problems.save(self.session, problem, supervisor, counted_as)
 
+    def link_clue(self, problem_id: str, clue_id: str, channel: str, via: str) -> None:
+        problems.link_clue(self.session, problem_id, clue_id, channel, via)
 
-def count_key(problem: Problem, supervisor: str | None) -> tuple[tuple, tuple]:
-    """Where the problem is counted: (unit tally key, topic key)."""
-    return ((problem.unit or "", supervisor or "", problem.state.value,
-             problem.outcome.value if problem.outcome else "", bool(problem.self_found)),
-            (supervisor or "", problem.category or "", problem.kind or "", problem.channel))
+    def unlink_clue(self, problem_id: str, clue_id: str) -> None:
+        problems.unlink_clue(self.session, problem_id, clue_id)
 
+    def move_clues(self, from_problem: str, to_problem: str, via: str) -> list[str]:
+        return problems.move_clues(self.session, from_problem, to_problem, via)
 
-def _upsert(table, dialect: str):
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as upsert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as upsert
-    statement = upsert(table)
-    return statement.on_conflict_do_update(
-        index_elements=list(COUNTED[table]), set_={"n": table.c.n + statement.excluded.n})
-
-
-BUMP = {(table, dialect): _upsert(table, dialect) for table in COUNTED
-        for dialect in ("postgresql", "sqlite")}
-INSERT_PROBLEM = insert(problems)
-INSERT_CLUE_LINK = insert(problem_clues)
-INSERT_HISTORY = insert(history)
-HEAD_FOR_UPDATE = select(chain_head.c.seq, chain_head.c.hash).where(
-    chain_head.c.id == 1).with_for_update()
-MOVE_HEAD = update(chain_head).where(chain_head.c.id == 1).values(
-    seq=bindparam("new_seq"), hash=bindparam("new_hash"))
-
+    def clues_of(self, problem_id: str) -> list[dict]:
+        return problems.clues_of(self.session, problem_id)
 
-def _bump(session: Session, key: tuple[tuple, tuple], delta: int,
-          only_changed_from: tuple[tuple, tuple] | None = None) -> None:
-    """Move the maintained counts; summed per key and written at the commit (a batch of
-    registrations in one unit writes each count once)."""
-    dialect = session.get_bind().dialect.name
-    for table, part, other in zip(COUNTED, key, only_changed_from or (None, None)):
-        if part != other:
-            deferred.accumulate(session, BUMP[(table, dialect)], dict(zip(COUNTED[table], part)),
-                                "n", delta)
+    def duplicate_candidates(self, *, unit: str, category: str | None, since: datetime,
+                             exclude: str) -> list[Candidate]:
+        """Recent open problems of the same unit (and category): duplicate suspects."""
+        rows = problems.find_candidates(self.session, unit=unit, category=category,
+                                        since=since, exclude=exclude)
+        return [Candidate(r.id, r.unit, r.category, r.title, r.description,
+                          _utc(r.registered_at)) for r in rows]
 
+    def count(self) -> int:
+        return problems.count_problems(self.session)
 
-def add(session: Session, problem: Problem, supervisor: str | None) -> None:
-    """Deferred like the rest of a registration: a batch's problems go as one INSERT
-    (a duplicate search reading problems writes them first)."""
-    deferred.defer(session, INSERT_PROBLEM, _values(problem, supervisor))
-    link_clue(session, problem.id, problem.clue_id, problem.channel, "registered")
-    _bump(session, count_key(problem, supervisor), 1)
 
+class HistoryRepository:
+    """The one hash-chained history (留痕): append, a problem's timeline, the chain, its head."""
 
-def load(session: Session, problem_id: str, *, lock: bool = False) -> Problem | None:
-    query = select(problems).where(problems.c.id == problem_id)
-    row = session.execute(query.with_for_update() if lock else query).first()
-    return to_problem(row) if row else None
-
-
-def save(session: Session, problem: Problem, supervisor: str | None, before: tuple) -> None:
-    """Write the problem; ``before`` is its count key as loaded, to keep the counts exact."""
-    values = _values(problem, supervisor)
-    values.pop("id")
-    session.execute(update(problems).where(problems.c.id == problem.id).values(**values))
-    after = count_key(problem, supervisor)
-    _bump(session, before, -1, only_changed_from=after)
-    _bump(session, after, 1, only_changed_from=before)
+    def __init__(self, session: Session):
+        self.session = session
 
+    def append(self, *, problem_id: str | None, action: str, actor: str, at: datetime,
+               data: dict) -> int:
+        return history.append_history(self.session, problem_id=problem_id, action=action,
+                                      actor=actor, at=at, data=data)
 
-def link_clue(session: Session, problem_id: str, clue_id: str, channel: str, via: str) -> None:
-    deferred.defer(session, INSERT_CLUE_LINK, {"problem_id": problem_id, "clue_id": clue_id,
-                                       "channel": channel, "via": via, "linked_at": utcnow()})
-
-
-def unlink_clue(session: Session, problem_id: str, clue_id: str) -> None:
-    session.execute(problem_clues.delete().where(and_(
-        problem_clues.c.problem_id == problem_id, problem_clues.c.clue_id == clue_id)))
+    def timeline(self, problem_id: str) -> list[dict]:
+        return history.timeline(self.session, problem_id)
 
-
-def count_problems(session: Session) -> int:
-    return session.execute(select(func.count()).select_from(problems)).scalar_one()
-
-
-def move_clues(session: Session, from_problem: str, to_problem: str, via: str) -> list[str]:
-    """Re-link every clue of one problem to another (merge, or its undoing)."""
-    rows = session.execute(select(problem_clues).where(
-        problem_clues.c.problem_id == from_problem)).all()
-    for row in rows:
-        unlink_clue(session, from_problem, row.clue_id)
-        link_clue(session, to_problem, row.clue_id, row.channel, via)
-    return [r.clue_id for r in rows]
-
-
-def clues_of(session: Session, problem_id: str) -> list[dict]:
-    rows = session.execute(select(problem_clues).where(problem_clues.c.problem_id == problem_id)
-                           .order_by(problem_clues.c.linked_at))
-    return [{"clue_id": r.clue_id, "channel": r.channel, "via": r.via,
-             "linked_at": _utc(r.linked_at).isoformat()} for r in rows]
-
-
-# history ---------------------------------------------------------------------------------
-def append_history(session: Session, *, problem_id: str | None, action: str, actor: str,
-                   at: datetime, data: dict) -> int:
-    """Append one entry to the hash chain; the head row serializes concurrent writers.
-
-    The head is locked and read once per transaction and kept in the transaction's scratch;
-    the entries and the head's new place are written at the commit (``kit.deferred``), so
-    a batch of registrations costs one lock and one multi-row insert."""
-    tx = deferred.scratch(session)
-    head = tx.get(_CHAIN)
-    if head is None:
-        row = session.execute(HEAD_FOR_UPDATE).one()
-        head = tx[_CHAIN] = [row.seq, row.hash]
-    seq, prev_hash = head[0] + 1, head[1]
-    content = {"seq": seq, "problem_id": problem_id, "action": action, "actor": actor,
-               "at": at.isoformat(), "data": data}
-    raw = chain.canonical(content)
-    digest = chain.hash_bytes(prev_hash, raw)
-    deferred.defer(session, INSERT_HISTORY, {
-        "seq": seq, "problem_id": problem_id, "action": action, "actor": actor, "at": at,
-        "content": raw.decode(), "prev_hash": prev_hash, "hash": digest})
-    head[0], head[1] = seq, digest
-    deferred.at_flush(session, _CHAIN, _move_head, ("chain_head", "history"))
-    return seq
-
-
-_CHAIN = "ledger.chain_head"
-
-
-def _move_head(session: Session) -> None:
-    seq, digest = deferred.scratch(session)[_CHAIN]
-    session.execute(MOVE_HEAD, {"new_seq": seq, "new_hash": digest})
-
-
-def timeline(session: Session, problem_id: str) -> list[dict]:
-    import json
-
-    rows = session.execute(select(history).where(history.c.problem_id == problem_id)
-                           .order_by(history.c.seq))
-    return [{"seq": r.seq, "hash": r.hash, **json.loads(r.content)} for r in rows]
-
-
-def iter_chain(session: Session, batch: int = 20_000, between_batches=None):
-    """Every history entry in order, read in batches by key (no OFFSET).
-
-    ``between_batches`` is called after each batch: the service passes a cooperative yield
-    so a long verification never starves the broker's heartbeats."""
-    last = 0
-    while True:
-        if between_batches is not None:
-            between_batches()
-        rows = session.execute(
-            select(history.c.seq, history.c.prev_hash, history.c.hash, history.c.content)
-            .where(history.c.seq > last).order_by(history.c.seq).limit(batch)).all()
-        if not rows:
-            return
-        for seq, prev_hash, digest, content in rows:
-            yield chain.Entry(seq=seq, prev_hash=prev_hash, hash=digest, raw=content.encode())
-        last = rows[-1][0]
-
-
-def head(session: Session) -> dict:
-    row = session.execute(select(chain_head).where(chain_head.c.id == 1)).one()
-    return {"seq": row.seq, "hash": row.hash}
-
-
-# queries ---------------------------------------------------------------------------------
-def scoped(query, units: list[str] | None, supervisor: str | None):
-    if supervisor is not None:
-        return query.where(problems.c.supervisor == supervisor)
-    if units is not None:
-        return query.where(problems.c.unit.in_(units))
-    return query
-
-
-def find_candidates(session: Session, *, unit: str, category: str | None, since: datetime,
-                    exclude: str, limit: int = 100) -> list:
-    """Recent open problems of the same unit (and category, when known): duplicate suspects."""
-    query = (select(problems.c.id, problems.c.unit, problems.c.category, problems.c.title,
-                    problems.c.description, problems.c.registered_at)
-             .where(problems.c.unit == unit, problems.c.registered_at >= since,
-                    problems.c.state != State.CLOSED.value, problems.c.id != exclude))
-    if category is not None:
-        query = query.where(problems.c.category == category)
-    return session.execute(query.order_by(problems.c.registered_at.desc()).limit(limit)).all()
-
-
-def list_problems(session: Session, *, units, supervisor, filters: dict, today: date,
-                  stall_before: date, limit: int, offset: int) -> tuple[int, list]:
-    query = scoped(select(problems), units, supervisor)
-    for name in ("state", "unit", "category", "kind", "channel", "outcome"):
-        if filters.get(name):
-            query = query.where(getattr(problems.c, name) == filters[name])
-    if filters.get("overdue"):
-        query = query.where(overdue_clause(today))
-    if filters.get("stalled"):
-        query = query.where(*stalled_clause(stall_before))
-    total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    rows = session.execute(query.order_by(problems.c.registered_at.desc(), problems.c.id)
-                           .limit(limit).offset(offset)).all()
-    return total, rows
-
-
-def overdue_clause(today: date):
-    """Every open state's clock (timers.py) has run out: the unit's or a supervisor's."""
-    return and_(CLOCK_RUNS, problems.c.due_on < today)
-
-
-def stalled_clause(stall_before: date):
-    """No progress from the unit (dispatched or rectifying) since ``stall_before``."""
-    return (PROGRESS_CLOCK_RUNS, problems.c.last_progress_on <= stall_before)
-
-
-def counts_by(session: Session, column: str, *, supervisor: str | None) -> dict:
-    """Totals by one dimension, summed in the database from the maintained counts."""
-    table = unit_tallies if column in ("state", "unit", "outcome") else topic_counts
-    col = table.c[column]
-    query = select(col, func.sum(table.c.n)).group_by(col).having(func.sum(table.c.n) != 0)
-    if supervisor is not None:
-        query = query.where(table.c.supervisor == supervisor)
-    return {(key or "none"): int(n) for key, n in session.execute(query)}
-
-
-def counts_by_state_and_outcome(session: Session, *, supervisor: str | None) -> dict:
-    """Totals by state and by outcome, from one pass over the maintained tallies."""
-    t = unit_tallies.c
-    query = (select(t.state, t.outcome, func.sum(t.n)).group_by(t.state, t.outcome)
-             .having(func.sum(t.n) != 0))
-    if supervisor is not None:
-        query = query.where(t.supervisor == supervisor)
-    by: dict[str, dict] = {"state": {}, "outcome": {}}
-    for state, outcome, n in session.execute(query):
-        for name, key in (("state", state), ("outcome", outcome)):
-            by[name][key or "none"] = by[name].get(key or "none", 0) + int(n)
-    return {name: {k: v for k, v in counts.items() if v} for name, counts in by.items()}
-
-
-def unit_totals(session: Session, *, supervisor: str | None) -> list:
-    """Per unit: total, open, closed, struck off, unfounded, self-found."""
-    t = unit_tallies.c
-    closed = t.state == State.CLOSED.value
-
-    def total_where(condition):
-        return func.sum(case((condition, t.n), else_=0))
-
-    query = select(
-        t.unit, func.sum(t.n).label("total"), total_where(~closed).label("open"),
-        total_where(closed).label("closed"),
-        total_where(and_(closed, t.outcome == "rectified")).label("struck_off"),
-        total_where(and_(closed, t.outcome == "unfounded")).label("unfounded"),
-        total_where(t.self_found).label("self_found"),
-    ).group_by(t.unit).having(func.sum(t.n) != 0)
-    if supervisor is not None:
-        query = query.where(t.supervisor == supervisor)
-    return session.execute(query).all()
-
-
-def late_per_unit(session: Session, *, units, supervisor, today: date,
-                  stall_before: date) -> dict[str, dict]:
-    """Overdue and stalled counts per unit; both depend on today, so they are counted from
-    the problems whose clock runs, each from its partial index in date order."""
-    found: dict[str, dict] = {}
-    for name, clause in (("overdue", (overdue_clause(today),)),
-                         ("stalled", stalled_clause(stall_before))):
-        query = scoped(select(problems.c.unit, func.count()).where(*clause)
-                       .group_by(problems.c.unit), units, supervisor)
-        for unit, n in session.execute(query):
-            found.setdefault(unit, {"overdue": 0, "stalled": 0})[name] = int(n)
-    return found
-
-
-def attention_list(session: Session, *, units, supervisor, today: date, stall_before: date,
-                   limit: int = 50) -> dict:
-    base = scoped(select(problems.c.id, problems.c.unit, problems.c.title, problems.c.state,
-                         problems.c.due_on, problems.c.last_progress_on), units, supervisor)
-    overdue = session.execute(base.where(overdue_clause(today))
-                              .order_by(problems.c.due_on).limit(limit)).all()
-    stalled = session.execute(base.where(*stalled_clause(stall_before))
-                              .order_by(problems.c.last_progress_on).limit(limit)).all()
-    return {"overdue": overdue, "stalled": stalled}
-
-
-# work plans --------------------------------------------------------------------------------
-def add_work_plan(session: Session, **values) -> None:
-    session.execute(insert(work_plans).values(**values))
-
-
-def get_work_plan(session: Session, plan_id: str, *, lock: bool = False):
-    query = select(work_plans).where(work_plans.c.id == plan_id)
-    return session.execute(query.with_for_update() if lock else query).first()
-
-
-def acknowledge_work_plan(session: Session, plan_id: str, by: str) -> None:
-    session.execute(update(work_plans).where(work_plans.c.id == plan_id).values(
-        acknowledged_by=by, acknowledged_at=utcnow()))
-
-
-def list_work_plans(session: Session, *, units: list[str] | None) -> list:
-    query = select(work_plans).order_by(work_plans.c.filed_at.desc())
-    if units is not None:
-        query = query.where(work_plans.c.unit.in_(units))
-    return session.execute(query).all()
-
-
-def first_filings(session: Session) -> dict[str, datetime]:
-    """Each unit's earliest work plan filing."""
-    rows = session.execute(select(work_plans.c.unit, func.min(work_plans.c.filed_at))
-                           .group_by(work_plans.c.unit))
-    return {unit: _utc(first) for unit, first in rows}
+    def chain(self, between_batches=None) -> Iterator[chain.Entry]:
+        return history.iter_chain(self.session, between_batches=between_batches)
+
+    def head(self) -> dict:
+        return history.head(self.session)
+
+
+@dataclass(frozen=True)
+class WorkPlan:
+    """A unit's filed work plan (清理工作方案), as stored."""
+
+    id: str
+    unit: str
+    supervisor: str | None
+    title: str
+    summary: str
+    document_sha256: str | None
+    filed_by: str
+    filed_at: datetime
+    acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = None
+
+    @classmethod
+    def of(cls, row) -> "WorkPlan":
+        return cls(id=row.id, unit=row.unit, supervisor=row.supervisor, title=row.title,
+                   summary=row.summary, document_sha256=row.document_sha256,
+                   filed_by=row.filed_by, filed_at=_utc(row.filed_at),
+                   acknowledged_by=row.acknowledged_by,
+                   acknowledged_at=_utc(row.acknowledged_at) if row.acknowledged_at else None)
+
+
+class WorkPlanRepository:
+    """Work plans (清理工作方案备案) and their acknowledgement."""
+
+    def __init__(self, session: Session):
+        self.session = session
+
+    def add(self, *, id: str, unit: str, supervisor: str | None, title: str, summary: str,
+            document_sha256: str | None, filed_by: str, filed_at: datetime) -> None:
+        work_plans.add_work_plan(self.session, id=id, unit=unit, supervisor=supervisor,
+                                 title=title, summary=summary,
+                                 document_sha256=document_sha256, filed_by=filed_by,
+                                 filed_at=filed_at)
+
+    def get_for_update(self, plan_id: str) -> WorkPlan | None:
+        row = work_plans.get_work_plan(self.session, plan_id, lock=True)
+        return WorkPlan.of(row) if row else None
+
+    def acknowledge(self, plan_id: str, by: str) -> None:
+        work_plans.acknowledge_work_plan(self.session, plan_id, by)
+
+    def list(self, *, units: list[str] | None) -> list[WorkPlan]:
+        return [WorkPlan.of(r) for r in work_plans.list_work_plans(self.session, units=units)]
+
+    def first_filings(self) -> dict[str, datetime]:
+        return work_plans.first_filings(self.session)
+
+
+class LedgerViews:
+    """Read-only: lists and roll-ups, from the problems and the maintained counts."""
+
+    def __init__(self, session: Session):
+        self.session = session
+
+    def list_problems(self, *, units, supervisor, filters: dict, today: date,
+                      stall_before: date, limit: int, offset: int) -> tuple[int, list[Problem]]:
+        total, rows = views.list_problems(self.session, units=units, supervisor=supervisor,
+                                          filters=filters, today=today,
+                                          stall_before=stall_before, limit=limit,
+                                          offset=offset)
+        return total, [problems.to_problem(row) for row in rows]
+
+    def counts_by(self, column: str, *, supervisor: str | None) -> dict:
+        return views.counts_by(self.session, column, supervisor=supervisor)
+
+    def counts_by_state_and_outcome(self, *, supervisor: str | None) -> dict:
+        return views.counts_by_state_and_outcome(self.session, supervisor=supervisor)
+
+    def unit_totals(self, *, supervisor: str | None) -> list:
+        return views.unit_totals(self.session, supervisor=supervisor)
+
+    def late_per_unit(self, *, units, supervisor, today: date,
+                      stall_before: date) -> dict[str, dict]:
+        return views.late_per_unit(self.session, units=units, supervisor=supervisor,
+                                   today=today, stall_before=stall_before)
+
+    def attention_list(self, *, units, supervisor, today: date, stall_before: date) -> dict:
+        return views.attention_list(self.session, units=units, supervisor=supervisor,
+                                    today=today, stall_before=stall_before)

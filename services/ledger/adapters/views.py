@@ -1,0 +1,115 @@
+"""Read-only queries of the ledger's store for lists and roll-ups (SQLAlchemy Core)."""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import Session
+
+from services.ledger.adapters.orm import (
+    CLOCK_RUNS, PROGRESS_CLOCK_RUNS, problems, topic_counts, unit_tallies,
+)
+from services.ledger.domain.lifecycle import State
+
+def scoped(query, units: list[str] | None, supervisor: str | None):
+    if supervisor is not None:
+        return query.where(problems.c.supervisor == supervisor)
+    if units is not None:
+        return query.where(problems.c.unit.in_(units))
+    return query
+
+
+def list_problems(session: Session, *, units, supervisor, filters: dict, today: date,
+                  stall_before: date, limit: int, offset: int) -> tuple[int, list]:
+    query = scoped(select(problems), units, supervisor)
+    for name in ("state", "unit", "category", "kind", "channel", "outcome"):
+        if filters.get(name):
+            query = query.where(getattr(problems.c, name) == filters[name])
+    if filters.get("overdue"):
+        query = query.where(overdue_clause(today))
+    if filters.get("stalled"):
+        query = query.where(*stalled_clause(stall_before))
+    total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = session.execute(query.order_by(problems.c.registered_at.desc(), problems.c.id)
+                           .limit(limit).offset(offset)).all()
+    return total, rows
+
+
+def overdue_clause(today: date):
+    """Every open state's clock (timers.py) has run out: the unit's or a supervisor's."""
+    return and_(CLOCK_RUNS, problems.c.due_on < today)
+
+
+def stalled_clause(stall_before: date):
+    """No progress from the unit (dispatched or rectifying) since ``stall_before``."""
+    return (PROGRESS_CLOCK_RUNS, problems.c.last_progress_on <= stall_before)
+
+
+def counts_by(session: Session, column: str, *, supervisor: str | None) -> dict:
+    """Totals by one dimension, summed in the database from the maintained counts."""
+    table = unit_tallies if column in ("state", "unit", "outcome") else topic_counts
+    col = table.c[column]
+    query = select(col, func.sum(table.c.n)).group_by(col).having(func.sum(table.c.n) != 0)
+    if supervisor is not None:
+        query = query.where(table.c.supervisor == supervisor)
+    return {(key or "none"): int(n) for key, n in session.execute(query)}
+
+
+def counts_by_state_and_outcome(session: Session, *, supervisor: str | None) -> dict:
+    """Totals by state and by outcome, from one pass over the maintained tallies."""
+    t = unit_tallies.c
+    query = (select(t.state, t.outcome, func.sum(t.n)).group_by(t.state, t.outcome)
+             .having(func.sum(t.n) != 0))
+    if supervisor is not None:
+        query = query.where(t.supervisor == supervisor)
+    by: dict[str, dict] = {"state": {}, "outcome": {}}
+    for state, outcome, n in session.execute(query):
+        for name, key in (("state", state), ("outcome", outcome)):
+            by[name][key or "none"] = by[name].get(key or "none", 0) + int(n)
+    return {name: {k: v for k, v in counts.items() if v} for name, counts in by.items()}
+
+
+def unit_totals(session: Session, *, supervisor: str | None) -> list:
+    """Per unit: total, open, closed, struck off, unfounded, self-found."""
+    t = unit_tallies.c
+    closed = t.state == State.CLOSED.value
+
+    def total_where(condition):
+        return func.sum(case((condition, t.n), else_=0))
+
+    query = select(
+        t.unit, func.sum(t.n).label("total"), total_where(~closed).label("open"),
+        total_where(closed).label("closed"),
+        total_where(and_(closed, t.outcome == "rectified")).label("struck_off"),
+        total_where(and_(closed, t.outcome == "unfounded")).label("unfounded"),
+        total_where(t.self_found).label("self_found"),
+    ).group_by(t.unit).having(func.sum(t.n) != 0)
+    if supervisor is not None:
+        query = query.where(t.supervisor == supervisor)
+    return session.execute(query).all()
+
+
+def late_per_unit(session: Session, *, units, supervisor, today: date,
+                  stall_before: date) -> dict[str, dict]:
+    """Overdue and stalled counts per unit; both depend on today, so they are counted from
+    the problems whose clock runs, each from its partial index in date order."""
+    found: dict[str, dict] = {}
+    for name, clause in (("overdue", (overdue_clause(today),)),
+                         ("stalled", stalled_clause(stall_before))):
+        query = scoped(select(problems.c.unit, func.count()).where(*clause)
+                       .group_by(problems.c.unit), units, supervisor)
+        for unit, n in session.execute(query):
+            found.setdefault(unit, {"overdue": 0, "stalled": 0})[name] = int(n)
+    return found
+
+
+def attention_list(session: Session, *, units, supervisor, today: date, stall_before: date,
+                   limit: int = 50) -> dict:
+    base = scoped(select(problems.c.id, problems.c.unit, problems.c.title, problems.c.state,
+                         problems.c.due_on, problems.c.last_progress_on), units, supervisor)
+    overdue = session.execute(base.where(overdue_clause(today))
+                              .order_by(problems.c.due_on).limit(limit)).all()
+    stalled = session.execute(base.where(*stalled_clause(stall_before))
+                              .order_by(problems.c.last_progress_on).limit(limit)).all()
+    return {"overdue": overdue, "stalled": stalled}
+

@@ -1,0 +1,1 @@
+"""In-memory fakes of the services' adapters, for unit tests of their handlers."""
