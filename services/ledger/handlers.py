@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 
 from contracts.events import ClueAccepted, ProblemRegistered, ProblemTransitioned, WorkPlanFiled
 from kit.uow import AlreadyProcessed, UnitOfWork
+from services.ledger.adapters import history
 from services.ledger.adapters import repository as repo
 from services.ledger.adapters.orm import utcnow
 from services.ledger.domain import LOCAL_TZ, chain, duplicates, severity, timers
@@ -61,7 +62,8 @@ def register_problem(uow: UnitOfWork, msg: ClueAccepted, campaign) -> str | None
             problem.details["duplicate_suggestions"] = suggestions
         repo.add(uow.session, problem, supervisor_code(campaign, problem.unit))
         repo.append_history(uow.session, problem_id=problem.id, action="register",
-                            actor="system", at=problem.registered_at,
+                            actor="system", at=problem.registered_at, state=repo.state_digest(
+                                problem, supervisor_code(campaign, problem.unit)),
                             data={"clue_id": msg.clue_id, "channel": clue.channel,
                                   "unit": problem.unit, "duplicate_suggestions": suggestions})
         uow.emit(ProblemRegistered(
@@ -106,7 +108,8 @@ def act(uow: UnitOfWork, campaign, *, problem_id: str, action: str, actor: Actor
         repo.save(uow.session, problem, supervisor_code(campaign, problem.unit), counted_as)
         _move_provenance(uow, problem, chosen, target, change)
         seq = repo.append_history(uow.session, problem_id=problem.id, action=chosen.value,
-                                  actor=actor.username, at=ctx.now, data={
+                                  actor=actor.username, at=ctx.now, state=repo.state_digest(
+                                      problem, supervisor_code(campaign, problem.unit)), data={
                                       "role": actor.role, "from": change.from_state.value,
                                       "to": change.to_state.value, **change.data})
         uow.emit(ProblemTransitioned(
@@ -265,21 +268,48 @@ def _brief(row) -> dict:
 
 
 # history -----------------------------------------------------------------------------------
-def verify_chain(uow: UnitOfWork, between_batches=None) -> dict:
+def verify_chain(uow: UnitOfWork, between_batches=None, published: dict | None = None) -> dict:
+    """Re-hash the whole chain, check each entry is filed under the problem it was hashed
+    for and each problem's row against the state its history binds; with ``published``
+    ({seq, hash}, a head published earlier) prove that today's chain extends it."""
+    given = chain.Published(int(published["seq"]), str(published["hash"])) if published \
+        else None
     with uow:
-        verdict = chain.verify(repo.iter_chain(uow.session, between_batches=between_batches))
+        history.snapshot(uow.session)
+        verdict = chain.verify(repo.iter_chain(uow.session, between_batches=between_batches),
+                               given)
         head = repo.head(uow.session)
-    ok = verdict.ok and verdict.head_hash == head["hash"] and verdict.checked == head["seq"]
+        rows = chain.verify_rows(
+            history.iter_problem_states(uow.session, between_batches=between_batches),
+            history.BOUND_COLUMNS,
+            deleted=history.problems_without_rows(uow.session, chain.NAMED_AT_MOST))
+    at_head = verdict.head_hash == head["hash"] and verdict.checked == head["seq"]
     problem = verdict.problem
-    if verdict.ok and not ok:
+    if problem is None and not at_head:
         problem = "the chain's head does not match its last entry (entries removed at the end)"
-    return {"ok": ok, "checked": verdict.checked, "head": head,
-            "first_broken_seq": verdict.first_broken_seq, "problem": problem}
+    if problem is None and verdict.misfiled_count:
+        first = verdict.misfiled[0]
+        problem = f"entry {first['seq']}: {first['problem']}"
+    if problem is None and rows.disagreeing_count:
+        first = rows.disagreeing[0]
+        problem = f"problem {first['problem_id']}: {first['problem']}"
+    ok = problem is None
+    answer = {"ok": ok, "checked": verdict.checked, "head": head,
+              "first_broken_seq": verdict.first_broken_seq, "problem": problem,
+              "misfiled": verdict.misfiled, "misfiled_count": verdict.misfiled_count,
+              "problems_checked": rows.checked, "disagreeing": rows.disagreeing,
+              "disagreeing_count": rows.disagreeing_count}
+    if given is not None:
+        answer["published"] = {"seq": given.seq, "hash": given.hash,
+                               "extended": bool(verdict.extends_published)}
+    return answer
 
 
-def chain_head(uow: UnitOfWork) -> dict:
+def chain_head(uow: UnitOfWork, signer=None) -> dict:
+    """The chain's head, fit to publish; signed as a checkpoint when a signer is given."""
     with uow:
-        return repo.head(uow.session)
+        head = repo.head(uow.session)
+    return signer.checkpoint(head["seq"], head["hash"]) if signer is not None else head
 
 
 # work plans (清理工作方案备案) ------------------------------------------------------------------

@@ -15,6 +15,7 @@ from kit.errors import Conflict, Forbidden, Invalid, NotFound
 from kit.nameko_ext import Store, reliable_event_handler
 from services.ledger import handlers
 from services.ledger.adapters import orm, repository
+from services.ledger.adapters.signing import Signer, signing_key_from
 from services.ledger.domain.access import NotPermitted
 from services.ledger.domain.actions import Actor, InvalidInput
 from services.ledger.domain.lifecycle import IllegalTransition
@@ -29,6 +30,20 @@ class Campaign(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         return self.campaign
+
+
+class SigningKey(DependencyProvider):
+    """Signs the chain's head (``LEDGER_SIGNING_KEY``; refused unset outside development)."""
+
+    def setup(self):
+        import os
+
+        self.signer = Signer(signing_key_from(
+            os.environ.get("LEDGER_SIGNING_KEY"),
+            self.container.config.get("ENVIRONMENT", "development")))
+
+    def get_dependency(self, worker_ctx):
+        return self.signer
 
 
 def domain_errors(fn):
@@ -63,6 +78,7 @@ class LedgerService:
 
     uow = Store(orm.outbox_table, orm.inbox_table)
     campaign = Campaign()
+    signer = SigningKey()
 
     @reliable_event_handler("intake", "clue_accepted")
     def on_clue_accepted(self, bodies):
@@ -94,12 +110,13 @@ class LedgerService:
         return handlers.rollup(self.uow(), self.campaign, actor=actor_from(actor))
 
     @rpc
-    def verify_chain(self) -> dict:
-        return handlers.verify_chain(self.uow(), between_batches=lambda: eventlet.sleep(0))
+    def verify_chain(self, published: dict | None = None) -> dict:
+        return handlers.verify_chain(self.uow(), between_batches=lambda: eventlet.sleep(0),
+                                     published=published)
 
     @rpc
     def chain_head(self) -> dict:
-        return handlers.chain_head(self.uow())
+        return handlers.chain_head(self.uow(), signer=self.signer)
 
     @rpc
     @domain_errors
