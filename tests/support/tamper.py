@@ -68,3 +68,31 @@ def rewrite_from(url: str, seq: int, old: str, new: str) -> None:
                          {"s": last, "h": prev})
     finally:
         engine.dispose()
+
+
+TABLES = ("problems", "history", "chain_head")
+
+
+def snapshot(url: str) -> dict[str, list[dict]]:
+    """The ledger's problems, history and head as they are, to put back with ``restore``."""
+    engine = _engine(url)
+    try:
+        with engine.connect() as conn:
+            return {t: [dict(r._mapping) for r in conn.execute(text(f"SELECT * FROM {t}"))]
+                    for t in TABLES}
+    finally:
+        engine.dispose()
+
+
+def restore(url: str, saved: dict[str, list[dict]]) -> None:
+    engine = _engine(url)
+    try:
+        with engine.begin() as conn:
+            for table, rows in saved.items():
+                conn.execute(text(f"DELETE FROM {table}"))
+                if rows:
+                    names = list(rows[0])
+                    conn.execute(text(f"INSERT INTO {table} ({', '.join(names)}) VALUES "
+                                      f"({', '.join(':' + n for n in names)})"), rows)
+    finally:
+        engine.dispose()
