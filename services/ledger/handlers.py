@@ -276,8 +276,8 @@ def verify_chain(uow: UnitOfWork, between_batches=None, published: dict | None =
         else None
     with uow:
         history.snapshot(uow.session)
-        verdict = chain.verify(repo.iter_chain(uow.session, between_batches=between_batches),
-                               given)
+        verdict = chain.verify_stored(
+            history.iter_chain(uow.session, between_batches=between_batches), given)
         head = repo.head(uow.session)
         rows = chain.verify_rows(
             history.iter_problem_states(uow.session, between_batches=between_batches),

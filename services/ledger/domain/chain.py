@@ -57,9 +57,14 @@ def entry_content(*, seq: int, problem_id: str | None, action: str, actor: str, 
 
 
 # the state a problem's row shows, bound by its history -----------------------------------
+_AS_IS = frozenset({str, int, bool, float, dict, list})
+
+
 def _plain(value):
     """A row's value as the same JSON whether it comes from the domain or back from a store
     (dates as ISO text, times in UTC, enums by value)."""
+    if type(value) in _AS_IS:
+        return value
     if isinstance(value, datetime):
         aware = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
         return aware.astimezone(timezone.utc).isoformat()
@@ -75,18 +80,23 @@ def state_digest(row: dict, columns: Iterable[str]) -> str:
 
     A null column counts as absent, so a nullable column added later leaves the digests of
     existing rows as they were; a column added with a value must be bound by a migration."""
-    bound = {}
-    for column in columns:
-        value = row.get(column)
-        if value is not None:
-            bound[column] = _plain(value)
+    get, as_is = row.get, _AS_IS
+    bound = {c: v if type(v) in as_is else _plain(v) for c in columns
+             if (v := get(c)) is not None}
     return hashlib.sha256(canonical(bound)).hexdigest()
+
+
+def _json_text(value: str | None) -> str:
+    if value is None:
+        return "null"
+    return f'"{value}"' if value.isalnum() else json.dumps(value, ensure_ascii=False)
 
 
 def binding_tail(problem_id: str | None, seq: int, state: str | None) -> str:
     """How the canonical content of entry ``seq`` filed under these columns must end."""
-    bound = f',"state":{json.dumps(state)}' if state is not None else ""
-    return f',"problem_id":{json.dumps(problem_id, ensure_ascii=False)},"seq":{seq}{bound}}}'
+    if state is None:
+        return f',"problem_id":{_json_text(problem_id)},"seq":{seq}}}'
+    return f',"problem_id":{_json_text(problem_id)},"seq":{seq},"state":{_json_text(state)}}}'
 
 
 # verification --------------------------------------------------------------------------------
@@ -122,17 +132,16 @@ class Verdict:
     extends_published: bool | None = None          # None when no head was given
 
 
-def _misfiled(entry: Entry, raw: bytes) -> dict:
+def _misfiled(seq: int, raw: bytes, filed_under: str | None, filed_state: str | None) -> dict:
     try:
         hashed = json.loads(raw)
         hashed_for, hashed_state = hashed.get("problem_id"), hashed.get("state")
     except (ValueError, AttributeError):
         hashed_for, hashed_state = None, None
-    filed_under, filed_state = entry.filed
     what = (f"filed under problem {filed_under} but hashed for {hashed_for} (moved)"
             if filed_under != hashed_for else
             "its state digest column differs from the state it was hashed with (edited)")
-    return {"seq": entry.seq, "filed_under": filed_under, "hashed_for": hashed_for,
+    return {"seq": seq, "filed_under": filed_under, "hashed_for": hashed_for,
             "filed_state": filed_state, "hashed_state": hashed_state, "problem": what}
 
 
@@ -140,42 +149,53 @@ def verify(entries: Iterable[Entry], published: Published | None = None) -> Verd
     """Walk the chain in sequence order; name the first entry that does not hold, every
     entry filed under another problem than it was hashed for, and a published head that
     today's chain does not extend."""
+    return verify_stored(((e.seq, e.prev_hash, e.hash, e.content_bytes(),
+                           *(e.filed or (UNFILED, None))) for e in entries), published)
+
+
+UNFILED = object()   # an entry not read from a store: no columns to check
+
+
+def verify_stored(rows: Iterable[tuple], published: Published | None = None) -> Verdict:
+    """``verify`` over entries as a store keeps them, read fast: tuples of (seq, prev_hash,
+    hash, canonical bytes, problem_id column, state digest column)."""
     prev = GENESIS
     expected_seq = None
     checked = 0
     misfiled, misfiled_count = [], 0
     extends = None
+    sha256 = hashlib.sha256
     if published is not None and published.seq == 0:
         if published.hash != GENESIS:
             return Verdict(False, 0, prev, 0, "entry 0 is the genesis, whose hash is all zeros",
                            extends_published=False)
         extends = True
+    watch = published.seq if published is not None else None
 
     def broken(seq, problem):
         return Verdict(False, checked, prev, seq, problem, misfiled, misfiled_count,
                        extends if published is None else False)
 
-    for entry in entries:
-        if expected_seq is not None and entry.seq != expected_seq:
-            return broken(entry.seq, f"entry {expected_seq} is missing (found {entry.seq})")
-        if entry.prev_hash != prev:
-            return broken(entry.seq, "its previous-hash does not match the entry before it")
-        raw = entry.content_bytes()
-        if hash_bytes(entry.prev_hash, raw) != entry.hash:
-            return broken(entry.seq, "its content does not match its hash (edited)")
-        if entry.filed is not None and not raw.endswith(
-                binding_tail(entry.filed[0], entry.seq, entry.filed[1]).encode()):
+    for seq, prev_hash, digest, raw, problem_id, state in rows:
+        if seq != expected_seq and expected_seq is not None:
+            return broken(seq, f"entry {expected_seq} is missing (found {seq})")
+        if prev_hash != prev:
+            return broken(seq, "its previous-hash does not match the entry before it")
+        if sha256(prev_hash.encode() + b"\n" + raw).hexdigest() != digest:
+            return broken(seq, "its content does not match its hash (edited)")
+        if problem_id is not UNFILED and not raw.endswith(
+                binding_tail(problem_id, seq, state).encode()):
             misfiled_count += 1
             if len(misfiled) < NAMED_AT_MOST:
-                misfiled.append(_misfiled(entry, raw))
-        if published is not None and entry.seq == published.seq:
-            if entry.hash != published.hash:
-                return broken(entry.seq, (
-                    f"entry {entry.seq} does not have the published head hash: the history "
+                misfiled.append(_misfiled(seq, raw, problem_id, state))
+        if seq == watch:
+            if digest != published.hash:
+                return broken(seq, (
+                    f"entry {seq} does not have the published head hash: the history "
                     "up to it was rewritten after publication"))
             extends = True
-        prev = entry.hash
-        expected_seq = entry.seq + 1
+        prev = digest
+        expected_seq = seq + 1
         checked += 1
     if published is not None and not extends:
         last = (expected_seq - 1) if expected_seq is not None else 0

@@ -34,11 +34,14 @@ def _bind_existing_problems(conn) -> None:
     history = sa.Table("history", meta, autoload_with=conn)
     head = sa.Table("chain_head", meta, autoload_with=conn)
     columns = [c.name for c in problems.columns if c.name not in UNBOUND_COLUMNS]
+    stored = [sa.func.nullif(sa.cast(c, sa.Text), "null").label(c.name)   # JSON as its text
+              if isinstance(c.type, sa.JSON) else c for c in problems.columns
+              if c.name in columns]
     seq, prev = conn.execute(sa.select(head.c.seq, head.c.hash).where(head.c.id == 1)).one()
     now = datetime.now(timezone.utc)
     rows = []
-    for row in conn.execute(sa.select(problems).order_by(problems.c.registered_at,
-                                                         problems.c.id)):
+    for row in conn.execute(sa.select(*stored).order_by(problems.c.registered_at,
+                                                        problems.c.id)):
         seq += 1
         state = chain.state_digest(dict(row._mapping), columns)
         raw = chain.canonical(chain.entry_content(
