@@ -205,3 +205,18 @@ def test_todays_chain_extends_a_head_published_earlier(ledger):
                         published=published):
         assert verdict["ok"] is True and verdict["checked"] == published["seq"] + 1
         assert verdict["published"] == {**published, "extended": True}
+
+
+def test_an_entry_appended_without_a_state_binds_the_row_as_this_transaction_sees_it(ledger):
+    first, _ = two_problems(ledger)
+    from services.ledger.adapters import history
+    with ledger() as uow:
+        uow.session.execute(orm.problems.update().where(orm.problems.c.id == first)
+                            .values(suspension_reason="由托管人查阅联系方式"))
+        history.append_history(uow.session, problem_id=first, action="open_contact",
+                               actor="custodian", at=orm.utcnow(), data={"reason": "回访"})
+        uow.commit()
+    assert ledger.verify()["ok"] is True
+    with ledger() as uow, pytest.raises(ValueError, match="no problem"):
+        history.append_history(uow.session, problem_id="nobody", action="open_contact",
+                               actor="custodian", at=orm.utcnow(), data={})

@@ -45,11 +45,17 @@ def stored_state_digest(row) -> str:
 def append_history(session: Session, *, problem_id: str | None, action: str, actor: str,
                    at: datetime, data: dict, state: str | None = None) -> int:
     """Append one entry to the hash chain; the head row serializes concurrent writers.
-    ``state`` is the digest of the problem's row after this change (``state_digest``).
+
+    An entry about a problem binds the problem's row after the change: ``state`` is its
+    digest (``repository.state_digest``, from the values just written), or, when not
+    given, the row is read back from this transaction and digested: append after the row
+    is written.
 
     The head is locked and read once per transaction and kept in the transaction's scratch;
     the entries and the head's new place are written at the commit (``kit.deferred``), so
     a batch of registrations costs one lock and one multi-row insert."""
+    if problem_id is not None and state is None:
+        state = current_state(session, problem_id)
     tx = deferred.scratch(session)
     head = tx.get(_CHAIN)
     if head is None:
@@ -145,8 +151,16 @@ def _as_stored(name: str):
     return column
 
 
-STATES = select(*[_as_stored(name) for name in BOUND_COLUMNS],
-                _latest_state().label("bound_state"))
+ROWS = select(*[_as_stored(name) for name in BOUND_COLUMNS])
+STATES = ROWS.add_columns(_latest_state().label("bound_state"))
+
+
+def current_state(session: Session, problem_id: str) -> str:
+    """The digest of the problem's row as this transaction sees it."""
+    row = session.execute(ROWS.where(problems.c.id == problem_id)).first()
+    if row is None:
+        raise ValueError(f"no problem {problem_id} to bind in the history")
+    return stored_state_digest(dict(zip(BOUND_COLUMNS, row)))
 
 
 def iter_problem_states(session: Session, batch: int = 5_000, between_batches=None):
