@@ -38,7 +38,7 @@ def state_digest(values: dict) -> str:
 
 
 def stored_state_digest(row) -> str:
-    """The digest of a problem's row as read back by ``stored_rows``."""
+    """The digest of a problem's row as ``ROWS`` reads it back (JSON columns as text)."""
     return chain.state_digest(row, BOUND_COLUMNS)
 
 
