@@ -316,10 +316,13 @@ def test_a_truncation_below_a_published_head_is_named():
 
 # problems' rows against their latest entries --------------------------------------------------
 def test_every_problem_whose_row_disagrees_is_named():
+    def values(row):
+        return [row.get(c) for c in COLUMNS]
+
     good = state_digest(ROW, COLUMNS)
-    rows = [("p1", ROW, good), ("p2", {**ROW, "id": "p2"}, good), ("p3", ROW, None),
-            ("p4", ROW, ""), ("p5", {**ROW, "id": "p5"}, state_digest({**ROW, "id": "p5"},
-                                                                     COLUMNS))]
+    p2, p5 = {**ROW, "id": "p2"}, {**ROW, "id": "p5"}
+    rows = [("p1", values(ROW), good), ("p2", values(p2), good), ("p3", values(ROW), None),
+            ("p4", values(ROW), ""), ("p5", values(p5), state_digest(p5, COLUMNS))]
     verdict = verify_rows(rows, COLUMNS, deleted=["p6"])
     assert verdict.checked == 5 and verdict.disagreeing_count == 4
     named = {d["problem_id"]: d["problem"] for d in verdict.disagreeing}
@@ -329,7 +332,8 @@ def test_every_problem_whose_row_disagrees_is_named():
 
 
 def test_a_great_many_disagreeing_problems_are_counted_and_the_first_thousand_named():
-    rows = ((f"p{i}", ROW, "0" * 64) for i in range(NAMED_AT_MOST + 5))
+    rows = ((f"p{i}", [ROW.get(c) for c in COLUMNS], "0" * 64)
+            for i in range(NAMED_AT_MOST + 5))
     verdict = verify_rows(rows, COLUMNS)
     assert verdict.disagreeing_count == NAMED_AT_MOST + 5
     assert len(verdict.disagreeing) == NAMED_AT_MOST

@@ -37,11 +37,6 @@ def state_digest(values: dict) -> str:
     return chain.state_digest(stored, BOUND_COLUMNS)
 
 
-def stored_state_digest(row) -> str:
-    """The digest of a problem's row as ``ROWS`` reads it back (JSON columns as text)."""
-    return chain.state_digest(row, BOUND_COLUMNS)
-
-
 def append_history(session: Session, *, problem_id: str | None, action: str, actor: str,
                    at: datetime, data: dict, state: str | None = None) -> int:
     """Append one entry to the hash chain; the head row serializes concurrent writers.
@@ -116,7 +111,7 @@ def _driver_cursor(session: Session, statement, **params):
 
 
 def iter_chain(session: Session, batch: int = 20_000, between_batches=None):
-    """Every history entry in order as (seq, prev_hash, hash, canonical bytes, problem_id
+    """Every history entry in order as (seq, prev_hash, hash, canonical content, problem_id
     column, state digest column) (``chain.verify_stored``), read in batches by key (no
     OFFSET).
 
@@ -131,8 +126,7 @@ def iter_chain(session: Session, batch: int = 20_000, between_batches=None):
         cursor.close()
         if not rows:
             return
-        for seq, prev_hash, digest, content, problem_id, state in rows:
-            yield seq, prev_hash, digest, content.encode(), problem_id, state
+        yield from rows
         last = rows[-1][0]
 
 
@@ -160,12 +154,13 @@ def current_state(session: Session, problem_id: str) -> str:
     row = session.execute(ROWS.where(problems.c.id == problem_id)).first()
     if row is None:
         raise ValueError(f"no problem {problem_id} to bind in the history")
-    return stored_state_digest(dict(zip(BOUND_COLUMNS, row)))
+    return chain.state_digest_of(row, BOUND_COLUMNS)
 
 
 def iter_problem_states(session: Session, batch: int = 5_000, between_batches=None):
-    """(id, bound row, its latest entry's state digest: '' when that entry binds none, None
-    when the problem has no entry) for every problem, in id order, read in batches by key."""
+    """(id, the row's values in the order of BOUND_COLUMNS, its latest entry's state digest:
+    '' when that entry binds none, None when the problem has no entry) for every problem, in
+    id order, read in batches by key."""
     last = None
     width = len(BOUND_COLUMNS)
     while True:
@@ -176,7 +171,7 @@ def iter_problem_states(session: Session, batch: int = 5_000, between_batches=No
         if not rows:
             return
         for row in rows:
-            yield row[ID], dict(zip(BOUND_COLUMNS, row[:width])), row[width]
+            yield row[ID], row[:width], row[width]
         last = rows[-1][ID]
 
 

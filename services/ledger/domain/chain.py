@@ -24,7 +24,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from enum import Enum
-from typing import Iterable
+from typing import Iterable, Sequence
 
 GENESIS = "0" * 64
 NAMED_AT_MOST = 1000   # misfiled entries and disagreeing problems named in one verdict
@@ -80,9 +80,16 @@ def state_digest(row: dict, columns: Iterable[str]) -> str:
 
     A null column counts as absent, so a nullable column added later leaves the digests of
     existing rows as they were; a column added with a value must be bound by a migration."""
-    get, as_is = row.get, _AS_IS
-    bound = {c: v if type(v) in as_is else _plain(v) for c in columns
-             if (v := get(c)) is not None}
+    columns = tuple(columns)
+    get = row.get
+    return state_digest_of([get(c) for c in columns], columns)
+
+
+def state_digest_of(values: Sequence, columns: tuple[str, ...]) -> str:
+    """``state_digest`` of a row given as values in the order of ``columns``."""
+    as_is = _AS_IS
+    bound = {c: v if type(v) in as_is else _plain(v) for c, v in zip(columns, values)
+             if v is not None}
     return hashlib.sha256(canonical(bound)).hexdigest()
 
 
@@ -132,9 +139,10 @@ class Verdict:
     extends_published: bool | None = None          # None when no head was given
 
 
-def _misfiled(seq: int, raw: bytes, filed_under: str | None, filed_state: str | None) -> dict:
+def _misfiled(seq: int, content: str, filed_under: str | None,
+              filed_state: str | None) -> dict:
     try:
-        hashed = json.loads(raw)
+        hashed = json.loads(content)
         hashed_for, hashed_state = hashed.get("problem_id"), hashed.get("state")
     except (ValueError, AttributeError):
         hashed_for, hashed_state = None, None
@@ -149,7 +157,7 @@ def verify(entries: Iterable[Entry], published: Published | None = None) -> Verd
     """Walk the chain in sequence order; name the first entry that does not hold, every
     entry filed under another problem than it was hashed for, and a published head that
     today's chain does not extend."""
-    return verify_stored(((e.seq, e.prev_hash, e.hash, e.content_bytes(),
+    return verify_stored(((e.seq, e.prev_hash, e.hash, e.content_bytes().decode(),
                            *(e.filed or (UNFILED, None))) for e in entries), published)
 
 
@@ -158,7 +166,7 @@ UNFILED = object()   # an entry not read from a store: no columns to check
 
 def verify_stored(rows: Iterable[tuple], published: Published | None = None) -> Verdict:
     """``verify`` over entries as a store keeps them, read fast: tuples of (seq, prev_hash,
-    hash, canonical bytes, problem_id column, state digest column)."""
+    hash, canonical content as text, problem_id column, state digest column)."""
     prev = GENESIS
     expected_seq = None
     checked = 0
@@ -176,18 +184,18 @@ def verify_stored(rows: Iterable[tuple], published: Published | None = None) -> 
         return Verdict(False, checked, prev, seq, problem, misfiled, misfiled_count,
                        extends if published is None else False)
 
-    for seq, prev_hash, digest, raw, problem_id, state in rows:
+    for seq, prev_hash, digest, content, problem_id, state in rows:
         if seq != expected_seq and expected_seq is not None:
             return broken(seq, f"entry {expected_seq} is missing (found {seq})")
         if prev_hash != prev:
             return broken(seq, "its previous-hash does not match the entry before it")
-        if sha256(prev_hash.encode() + b"\n" + raw).hexdigest() != digest:
+        if sha256(f"{prev_hash}\n{content}".encode()).hexdigest() != digest:
             return broken(seq, "its content does not match its hash (edited)")
-        if problem_id is not UNFILED and not raw.endswith(
-                binding_tail(problem_id, seq, state).encode()):
+        if problem_id is not UNFILED and not content.endswith(
+                binding_tail(problem_id, seq, state)):
             misfiled_count += 1
             if len(misfiled) < NAMED_AT_MOST:
-                misfiled.append(_misfiled(seq, raw, problem_id, state))
+                misfiled.append(_misfiled(seq, content, problem_id, state))
         if seq == watch:
             if digest != published.hash:
                 return broken(seq, (
@@ -213,12 +221,13 @@ class RowsVerdict:
     disagreeing_count: int
 
 
-def verify_rows(rows: Iterable[tuple[str, dict, str | None]], columns: tuple[str, ...],
+def verify_rows(rows: Iterable[tuple[str, Sequence, str | None]], columns: tuple[str, ...],
                 deleted: Iterable[str] = ()) -> RowsVerdict:
     """Does each problem's row still hash to the state its latest history entry binds?
-    ``rows``: (problem id, row, that entry's state digest: '' when the entry binds none,
-    None when the problem has no entry); ``deleted``: problems the history tells of that have
-    no row. Names every problem that disagrees (the first NAMED_AT_MOST of them)."""
+    ``rows``: (problem id, the row's values in the order of ``columns``, that entry's state
+    digest: '' when the entry binds none, None when the problem has no entry); ``deleted``:
+    problems the history tells of that have no row. Names every problem that disagrees (the
+    first NAMED_AT_MOST of them)."""
     named, count, checked = [], 0, 0
 
     def name(problem_id, problem):
@@ -233,7 +242,7 @@ def verify_rows(rows: Iterable[tuple[str, dict, str | None]], columns: tuple[str
             name(problem_id, "it has no history (a row added behind the ledger's back)")
         elif not bound:
             name(problem_id, "its latest history entry binds no state")
-        elif state_digest(row, columns) != bound:
+        elif state_digest_of(row, columns) != bound:
             name(problem_id, "its row differs from the state its history binds (edited)")
     for problem_id in deleted:
         name(problem_id, "its history tells of it but its row is gone (deleted)")
