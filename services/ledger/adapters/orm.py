@@ -104,8 +104,8 @@ history = Table(
     Column("hash", String(64), nullable=False),
     # the digest of the problem's row after this change, as hashed in ``content``
     Column("state_digest", String(64)),
-    # a problem's timeline, and its latest entry for verification
-    Index("ix_history_problem_seq", "problem_id", "seq"),
+    # a problem's timeline, and its latest entry's state for verification (index-only)
+    Index("ix_history_problem_seq", "problem_id", "seq", postgresql_include=["state_digest"]),
 )
 
 chain_head = Table(

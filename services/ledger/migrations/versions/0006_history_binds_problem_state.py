@@ -22,7 +22,8 @@ UNBOUND_COLUMNS = ("updated_at",)
 def upgrade() -> None:
     op.add_column("history", sa.Column("state_digest", sa.String(64)))
     op.drop_index("ix_history_problem_id", table_name="history")
-    op.create_index("ix_history_problem_seq", "history", ["problem_id", "seq"])
+    op.create_index("ix_history_problem_seq", "history", ["problem_id", "seq"],
+                    postgresql_include=["state_digest"])
     _bind_existing_problems(op.get_bind())
 
 
