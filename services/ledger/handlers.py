@@ -281,7 +281,6 @@ def verify_chain(uow: UnitOfWork, between_batches=None, published: dict | None =
         head = repo.head(uow.session)
         rows = chain.verify_rows(
             history.iter_problem_states(uow.session, between_batches=between_batches),
-            history.BOUND_COLUMNS,
             deleted=history.problems_without_rows(uow.session, chain.NAMED_AT_MOST))
     at_head = verdict.head_hash == head["hash"] and verdict.checked == head["seq"]
     problem = verdict.problem

@@ -14,7 +14,7 @@ from services.ledger.adapters import signing
 from services.ledger.domain import LOCAL_TZ, checkpoint
 from services.ledger.domain.chain import (
     GENESIS, NAMED_AT_MOST, Entry, Published, binding_tail, canonical, entry_content, entry_hash,
-    hash_bytes, state_digest, verify, verify_rows,
+    hash_bytes, row_text, state_digest, verify, verify_rows,
 )
 from services.ledger.domain.lifecycle import Outcome, State
 
@@ -185,14 +185,25 @@ ROW = {"id": "p1", "state": State.CLOSED, "outcome": Outcome.RECTIFIED,
 
 def test_a_rows_digest_is_the_same_from_the_domain_and_as_a_store_reads_it_back():
     sqlite_like = {**ROW, "state": "closed", "outcome": "rectified",
-                   "registered_at": datetime(2017, 6, 5, 1, 0)}            # naive, UTC
+                   "registered_at": datetime(2017, 6, 5, 1, 0),              # naive, UTC
+                   "plan": json.dumps(ROW["plan"])}                           # JSON as text
     postgres_like = {**ROW, "registered_at": datetime(2017, 6, 5, 9, 0, tzinfo=LOCAL_TZ)}
     assert state_digest(ROW, COLUMNS) == state_digest(sqlite_like, COLUMNS) \
         == state_digest(postgres_like, COLUMNS)
-    assert state_digest(ROW, COLUMNS) == hashlib.sha256(canonical({
-        "id": "p1", "state": "closed", "outcome": "rectified", "respond_by": "2017-06-12",
-        "registered_at": "2017-06-05T01:00:00+00:00", "plan": ROW["plan"],
-        "version": 3})).hexdigest()
+    plan = json.dumps(ROW["plan"])
+    assert row_text([ROW[c] for c in COLUMNS], COLUMNS) == (
+        "id=2:p1\noutcome=9:rectified\n" + f"plan={len(plan)}:{plan}\n"
+        "registered_at=32:2017-06-05T01:00:00.000000+00:00\nrespond_by=10:2017-06-12\n"
+        "state=6:closed\nversion=1:3\n")
+    assert state_digest(ROW, COLUMNS) == hashlib.sha256(
+        row_text([ROW[c] for c in COLUMNS], COLUMNS).encode()).hexdigest()
+
+
+def test_the_row_text_cannot_be_shifted_from_one_column_to_the_next():
+    one = {"a": "x\nb=1:y", "b": None}
+    other = {"a": "x", "b": "y"}
+    assert state_digest(one, ("a", "b")) != state_digest(other, ("a", "b"))
+    assert state_digest({"a": "1"}, ("a",)) != state_digest({"a": "1", "b": ""}, ("a", "b"))
 
 
 @pytest.mark.parametrize(("column", "value"), [
@@ -316,15 +327,11 @@ def test_a_truncation_below_a_published_head_is_named():
 
 # problems' rows against their latest entries --------------------------------------------------
 def test_every_problem_whose_row_disagrees_is_named():
-    def values(row):
-        return [row.get(c) for c in COLUMNS]
-
     good = state_digest(ROW, COLUMNS)
-    p2, p5 = {**ROW, "id": "p2"}, {**ROW, "id": "p5"}
-    rows = [("p1", values(ROW), good), ("p2", values(p2), good), ("p3", values(ROW), None),
-            ("p4", values(ROW), ""), ("p5", values(p5), state_digest(p5, COLUMNS))]
-    verdict = verify_rows(rows, COLUMNS, deleted=["p6"])
-    assert verdict.checked == 5 and verdict.disagreeing_count == 4
+    rows = [("p1", good, good), ("p2", state_digest({**ROW, "id": "p2"}, COLUMNS), good),
+            ("p3", good, None), ("p4", good, "")]
+    verdict = verify_rows(rows, deleted=["p6"])
+    assert verdict.checked == 4 and verdict.disagreeing_count == 4
     named = {d["problem_id"]: d["problem"] for d in verdict.disagreeing}
     assert set(named) == {"p2", "p3", "p4", "p6"}
     assert "edited" in named["p2"] and "no history" in named["p3"]
@@ -332,9 +339,8 @@ def test_every_problem_whose_row_disagrees_is_named():
 
 
 def test_a_great_many_disagreeing_problems_are_counted_and_the_first_thousand_named():
-    rows = ((f"p{i}", [ROW.get(c) for c in COLUMNS], "0" * 64)
-            for i in range(NAMED_AT_MOST + 5))
-    verdict = verify_rows(rows, COLUMNS)
+    rows = ((f"p{i}", "1" * 64, "0" * 64) for i in range(NAMED_AT_MOST + 5))
+    verdict = verify_rows(rows)
     assert verdict.disagreeing_count == NAMED_AT_MOST + 5
     assert len(verdict.disagreeing) == NAMED_AT_MOST
 
