@@ -1,6 +1,11 @@
 """history binds each problem's current state: a state digest per entry, the timeline index
 on (problem_id, seq), and one ``bind_state`` entry for every problem already in the ledger
 
+It binds the rows as they are when it runs, so it must run after every migration that
+changes existing problem rows (0007, the open-state clocks, sets ``decide_by`` and
+``due_on``): at merge time point 0007 at 0005 and this one at 0007. A later migration that
+changes existing rows appends ``bind_state`` entries the same way.
+
 Revision ID: 0006
 Revises: 0005
 """
