@@ -122,6 +122,10 @@ CODES: dict[str, tuple[int, str, str]] = {
                      "自查线索只能反映本单位的问题"),
     # the ledger's refusals (services/ledger/refusals.py)
     "not_found": (404, "not found, or not visible to the caller", "未找到或无权查看"),
+    "invalid_seq": (422, "a published head's sequence number is a whole number, with head",
+                    "已公布链头的序号应为不小于 0 的整数,并与哈希值一同提供"),
+    "invalid_head": (422, "a published head's hash is 64 lowercase hex digits, with seq",
+                     "已公布链头的哈希值应为 64 位小写十六进制数字,并与序号一同提供"),
     "invalid_input": (422, "an input is missing or wrong", "输入有误"),
     "invalid_plan": (422, "the rectification plan is incomplete or wrong", "整改计划不完整或有误"),
     "illegal_transition": (409, "not allowed in the problem's current state",

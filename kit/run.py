@@ -43,6 +43,7 @@ def nameko_config(service: str, settings: Settings) -> dict:
         "AMQP_URI": settings.amqp_uri,
         "DATABASE_URL": settings.database_url(service),
         "CONTACT_KEY": settings.contact_key,
+        "LEDGER_SIGNING_KEY": settings.ledger_signing_key,
         "CAMPAIGN_FILE": str(settings.campaign_file),
         "ENVIRONMENT": settings.environment,
         "max_workers": settings.max_workers,

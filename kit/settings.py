@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     # Secrets: development values are public, and refused outside development.
     secret_key: str = DEV_SECRET
     contact_key: str | None = None  # Fernet key sealing reporters' contacts (gateway, intake)
+    ledger_signing_key: str | None = None  # Ed25519 key signing the chain's head (ledger)
     # The services
     max_workers: int = 64   # also each consumer's prefetch, hence the largest batch
     # CPU priority of the services against the gateway (kit/priority.py): 19 lets the front

@@ -1,6 +1,7 @@
 """The ledger (台账) over HTTP: lists, a problem with its timeline, one endpoint per
 lifecycle action, roll-ups, chain verification and work plans. The gateway names the roles
 of each endpoint; the ledger decides scope (own unit, own system, all) and the rules."""
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query, Request
@@ -10,6 +11,7 @@ from contracts.actions import SPECS, ActionSpec, describe
 from gateway.auth.guards import PrincipalDep, allow
 from gateway.auth.principal import Principal
 from gateway.auth.roles import Role
+from gateway.errors import problem
 
 router = APIRouter(prefix="/api/v1", tags=["ledger 台账"])
 
@@ -87,15 +89,44 @@ async def rollup(request: Request, principal: PrincipalDep) -> dict:
     return await request.app.state.broker.call("ledger", "rollup", actor=actor(principal))
 
 
+HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+def _published(seq: str | None, head: str | None) -> dict | None:
+    """A head published earlier, from ``?seq=N&head=H``; both or neither."""
+    if seq is None and head is None:
+        return None
+    if seq is None or not seq.isdigit() or len(seq) > 18:
+        raise problem(422, "invalid_seq", "seq: the published head's sequence number, a whole "
+                      "number ≥ 0, given with head", "seq:已公布链头的序号,应为不小于 0 的整数,"
+                      "并与 head 一同提供", "seq")
+    if head is None or not HEX64.fullmatch(head):
+        raise problem(422, "invalid_head", "head: the published head's hash, 64 lowercase hex "
+                      "digits, given with seq", "head:已公布链头的哈希值,应为 64 位小写十六进制"
+                      "数字,并与 seq 一同提供", "head")
+    return {"seq": int(seq), "hash": head}
+
+
 @router.get("/ledger/verify", dependencies=[allow(R.COUNTY_OFFICE, R.SPOT_CHECK, R.OPS)])
-async def verify(request: Request) -> dict:
-    """Verify the whole history chain; names the first broken entry."""
-    return await request.app.state.broker.call("ledger", "verify_chain", timeout=120)
+async def verify(request: Request,
+                 seq: Annotated[str | None, Query(max_length=32, description=(
+                     "the sequence number of a head published earlier (with head)"))] = None,
+                 head: Annotated[str | None, Query(max_length=128, description=(
+                     "that head's hash: today's chain must extend it"))] = None) -> dict:
+    """Verify the whole history chain, each entry filed under its problem, and each
+    problem's row against the state its history binds; names the first broken entry and
+    every problem that disagrees. With ``seq`` and ``head``, also proves that today's chain
+    extends a head published earlier (catches truncation and rewrites)."""
+    published = _published(seq, head)
+    return await request.app.state.broker.call("ledger", "verify_chain", published=published,
+                                               timeout=120)
 
 
 @router.get("/ledger/head", dependencies=[allow(R.PUBLIC)])
 async def head(request: Request) -> dict:
-    """The chain's current head hash, fit to publish (e.g. in the monthly bulletin)."""
+    """The chain's current head, signed (Ed25519) as a checkpoint fit to publish (e.g. in the
+    monthly bulletin): seq, hash, at, signature, key_id and public_key. Save it; anyone can
+    check it offline (``python -m services.ledger.verify --checkpoint``)."""
     return await request.app.state.broker.call("ledger", "chain_head")
 
 

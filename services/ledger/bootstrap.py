@@ -23,6 +23,7 @@ from kit.nameko_ext import Store
 from kit.settings import Settings
 from kit.store import Inbox, Outbox
 from services.ledger.adapters import orm
+from services.ledger.adapters.signing import Signer, signing_key_from
 from services.ledger.adapters.uow import LedgerUnitOfWork
 
 NewUnitOfWork = Callable[[], LedgerUnitOfWork]
@@ -36,6 +37,23 @@ class Campaign(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         return self.campaign
+
+
+class SigningKey(DependencyProvider):
+    """Signs the chain's head as a checkpoint (``LEDGER_SIGNING_KEY``; refused unset or
+    the development key outside development)."""
+
+    def setup(self):
+        config = self.container.config
+        self.signer = Signer(signing_key_from(config.get("LEDGER_SIGNING_KEY"),
+                                              config.get("ENVIRONMENT", "development")))
+
+    def get_dependency(self, worker_ctx):
+        return self.signer
+
+
+def signer() -> SigningKey:
+    return SigningKey()
 
 
 def store() -> Store:

@@ -23,6 +23,7 @@ class LedgerService:
 
     uow = bootstrap.store()
     campaign = bootstrap.campaign()
+    signer = bootstrap.signer()
 
     @reliable_event_handler("intake", "clue_accepted")
     def on_clue_accepted(self, bodies):
@@ -59,12 +60,13 @@ class LedgerService:
         return handlers.rollup(self.uow(), self.campaign, actor=actor_from(actor))
 
     @rpc
-    def verify_chain(self) -> dict:
-        return handlers.verify_chain(self.uow(), between_batches=lambda: eventlet.sleep(0))
+    def verify_chain(self, published: dict | None = None) -> dict:
+        return handlers.verify_chain(self.uow(), between_batches=lambda: eventlet.sleep(0),
+                                     published=published)
 
     @rpc
     def chain_head(self) -> dict:
-        return handlers.chain_head(self.uow())
+        return handlers.chain_head(self.uow(), signer=self.signer)
 
     @rpc(expected_exceptions=EXPECTED)
     @refusals

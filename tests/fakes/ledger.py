@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import hashlib
 import itertools
 from collections import Counter
 from datetime import date, datetime, timedelta, timezone
@@ -25,6 +26,12 @@ from services.ledger.domain.lifecycle import Problem, State
 from services.ledger.domain.timers import STALL_STATES, due_on
 
 EPOCH = datetime(2017, 1, 1, tzinfo=timezone.utc)
+
+
+def row_digest(problem: Problem, supervisor: str | None) -> str:
+    """The fake store's digest of a problem's row (the real one: ``adapters.history``)."""
+    return hashlib.sha256(chain.canonical(
+        {**dataclasses.asdict(problem), "supervisor": supervisor})).hexdigest()
 
 
 class FakeProblems:
@@ -63,6 +70,10 @@ class FakeProblems:
                 self.counts[before] -= 1
                 self.counts[after] += 1
 
+    def state_digest(self, problem: Problem, supervisor: str | None) -> str:
+        """The fake's digest of a row: every field of the problem and its supervisor."""
+        return row_digest(problem, supervisor)
+
     def link_clue(self, problem_id: str, clue_id: str, channel: str, via: str) -> None:
         self.links.append({"problem_id": problem_id, "clue_id": clue_id, "channel": channel,
                            "via": via,
@@ -99,18 +110,20 @@ class FakeProblems:
 
 
 class FakeHistory:
-    def __init__(self):
+    def __init__(self, problems: FakeProblems):
+        self.problems = problems  # the rows verification checks against their entries
         self.entries: list[chain.Entry] = []
 
     def append(self, *, problem_id: str | None, action: str, actor: str, at: datetime,
-               data: dict) -> int:
+               data: dict, state: str | None = None) -> int:
         seq = len(self.entries) + 1
         prev = self.entries[-1].hash if self.entries else chain.GENESIS
-        content = {"seq": seq, "problem_id": problem_id, "action": action, "actor": actor,
-                   "at": at.isoformat(), "data": data}
+        content = chain.entry_content(seq=seq, problem_id=problem_id, action=action,
+                                      actor=actor, at=at, data=data, state=state)
         self.entries.append(chain.Entry(seq=seq, prev_hash=prev,
                                         hash=chain.entry_hash(prev, content),
-                                        content=copy.deepcopy(content)))
+                                        content=copy.deepcopy(content),
+                                        filed=(problem_id, state)))
         return seq
 
     def timeline(self, problem_id: str) -> list[dict]:
@@ -118,9 +131,24 @@ class FakeHistory:
                 for e in self.entries if e.content["problem_id"] == problem_id]
 
     def chain(self, between_batches=None):
+        """The entries as a store keeps them (``chain.verify_stored``)."""
         if between_batches is not None:
             between_batches()
-        return iter(list(self.entries))
+        return iter([(e.seq, e.prev_hash, e.hash, chain.canonical(e.content).decode(),
+                      *e.filed) for e in self.entries])
+
+    def snapshot(self) -> None:
+        pass
+
+    def problem_states(self, between_batches=None):
+        latest = {e.filed[0]: e.filed[1] or "" for e in self.entries if e.filed[0]}
+        rows = self.problems.rows
+        return iter([(pid, row_digest(rows[pid], self.problems.supervisor[pid]),
+                      latest.get(pid)) for pid in sorted(rows)])
+
+    def problems_without_rows(self, limit: int) -> list[str]:
+        told = sorted({e.filed[0] for e in self.entries if e.filed[0]})
+        return [pid for pid in told if pid not in self.problems.rows][:limit]
 
     def head(self) -> dict:
         last = self.entries[-1] if self.entries else None
@@ -261,7 +289,7 @@ class FakeLedgerStore:
 
     def __init__(self):
         self.problems = FakeProblems()
-        self.history = FakeHistory()
+        self.history = FakeHistory(self.problems)
         self.work_plans = FakeWorkPlans()
         self.inbox: set[tuple[str, str]] = set()
         self.outbox: list[Event] = []

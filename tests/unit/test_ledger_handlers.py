@@ -181,6 +181,18 @@ def test_a_case_runs_to_strike_off_and_its_timeline_shows_every_step(uow):
         "register", "dispatch", "verify", "approve_plan", "report_rectified", "strike_off"]
 
 
+def test_every_step_binds_the_problems_row_and_an_edit_behind_its_back_is_named(uow, store):
+    pid = registered(uow)
+    act(uow, pid, "dispatch", EDU)
+    head = handlers.chain_head(uow())
+    assert handlers.verify_chain(uow())["ok"] is True
+    row = store.problems.rows[pid]
+    row.state, row.outcome = type(row.state)("closed"), None  # an UPDATE behind the ledger
+    verdict = handlers.verify_chain(uow(), published={"seq": head["seq"], "hash": head["hash"]})
+    assert verdict["ok"] is False and verdict["published"]["extended"] is True
+    assert [d["problem_id"] for d in verdict["disagreeing"]] == [pid]
+
+
 # merge and unmerge -------------------------------------------------------------------------
 def test_a_merge_moves_every_clue_and_an_unmerge_takes_back_its_own(uow, store):
     first = registered(uow, 5)

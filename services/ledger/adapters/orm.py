@@ -102,13 +102,17 @@ history = Table(
     "history", metadata,
     Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
            autoincrement=False),
-    Column("problem_id", String(64), index=True),
+    Column("problem_id", String(64)),
     Column("action", String(64), nullable=False),
     Column("actor", String(128), nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
     Column("content", Text, nullable=False),       # canonical JSON, exactly as hashed
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    # the digest of the problem's row after this change, as hashed in ``content``
+    Column("state_digest", String(64)),
+    # a problem's timeline, and its latest entry's state for verification (index-only)
+    Index("ix_history_problem_seq", "problem_id", "seq", postgresql_include=["state_digest"]),
 )
 
 chain_head = Table(

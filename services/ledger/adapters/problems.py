@@ -9,6 +9,7 @@ from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from kit import deferred
+from services.ledger.adapters import history
 from services.ledger.adapters.orm import problem_clues, problems, topic_counts, unit_tallies, utcnow
 from services.ledger.domain.lifecycle import Outcome, Problem, State
 from services.ledger.domain.plan import plan_from_dict
@@ -41,6 +42,12 @@ def _values(problem: Problem, supervisor: str | None) -> dict:
     values["supervisor"] = supervisor
     values["updated_at"] = utcnow()
     return values
+
+
+def state_digest(problem: Problem, supervisor: str | None) -> str:
+    """The digest of the problem's row as ``add``/``save`` write it, for its history entry
+    to bind (``adapters.history``)."""
+    return history.state_digest(_values(problem, supervisor))
 
 
 COUNTED = {unit_tallies: ("unit", "supervisor", "state", "outcome", "self_found"),

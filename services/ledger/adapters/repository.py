@@ -42,6 +42,11 @@ class ProblemRepository:
     def save(self, problem: Problem, supervisor: str | None, counted_as: tuple) -> None:
         problems.save(self.session, problem, supervisor, counted_as)
 
+    def state_digest(self, problem: Problem, supervisor: str | None) -> str:
+        """The digest of the problem's row as ``add``/``save`` write it, for its history
+        entry to bind."""
+        return problems.state_digest(problem, supervisor)
+
     def link_clue(self, problem_id: str, clue_id: str, channel: str, via: str) -> None:
         problems.link_clue(self.session, problem_id, clue_id, channel, via)
 
@@ -73,18 +78,32 @@ class HistoryRepository:
         self.session = session
 
     def append(self, *, problem_id: str | None, action: str, actor: str, at: datetime,
-               data: dict) -> int:
+               data: dict, state: str | None = None) -> int:
+        """One entry; about a problem, it binds the problem's row (``state``, its digest as
+        ``ProblemRepository.state_digest`` gives it, or read back when not given)."""
         return history.append_history(self.session, problem_id=problem_id, action=action,
-                                      actor=actor, at=at, data=data)
+                                      actor=actor, at=at, data=data, state=state)
 
     def timeline(self, problem_id: str) -> list[dict]:
         return history.timeline(self.session, problem_id)
 
-    def chain(self, between_batches=None) -> Iterator[chain.Entry]:
+    def chain(self, between_batches=None) -> Iterator[tuple]:
+        """Every entry in order as stored (``chain.verify_stored`` reads them)."""
         return history.iter_chain(self.session, between_batches=between_batches)
 
     def head(self) -> dict:
         return history.head(self.session)
+
+    def snapshot(self) -> None:
+        """The verification's reads as one snapshot."""
+        history.snapshot(self.session)
+
+    def problem_states(self, between_batches=None) -> Iterator[tuple]:
+        """(id, digest of its row now, digest its latest entry binds) for every problem."""
+        return history.iter_problem_states(self.session, between_batches=between_batches)
+
+    def problems_without_rows(self, limit: int) -> list[str]:
+        return history.problems_without_rows(self.session, limit)
 
 
 @dataclass(frozen=True)

@@ -28,10 +28,12 @@ def act(uow: LedgerUnitOfWork, campaign, *, problem_id: str, action: str, actor:
         authorize(campaign, actor, chosen, problem, inp)
         target = _merge_target(uow, campaign, problem, chosen, inp, actor)
         change = perform(problem, chosen, actor, inp, ctx)
-        uow.problems.save(problem, supervisor_code(campaign, problem.unit), counted_as)
+        supervisor = supervisor_code(campaign, problem.unit)
+        uow.problems.save(problem, supervisor, counted_as)
         _move_provenance(uow, problem, chosen, target, change)
         seq = uow.history.append(problem_id=problem.id, action=chosen.value,
-                                 actor=actor.username, at=ctx.now, data={
+                                 actor=actor.username, at=ctx.now,
+                                 state=uow.problems.state_digest(problem, supervisor), data={
                                      "role": actor.role, "from": change.from_state.value,
                                      "to": change.to_state.value, **change.data})
         uow.emit(ProblemTransitioned(

@@ -33,9 +33,11 @@ def register_problem(uow: LedgerUnitOfWork, msg: ClueAccepted, campaign) -> str 
         suggestions = _duplicate_suggestions(uow, problem, campaign)
         if suggestions:
             problem.details["duplicate_suggestions"] = suggestions
-        uow.problems.add(problem, supervisor_code(campaign, problem.unit))
+        supervisor = supervisor_code(campaign, problem.unit)
+        uow.problems.add(problem, supervisor)
         uow.history.append(problem_id=problem.id, action="register", actor="system",
                            at=problem.registered_at,
+                           state=uow.problems.state_digest(problem, supervisor),
                            data={"clue_id": msg.clue_id, "channel": clue.channel,
                                  "unit": problem.unit, "duplicate_suggestions": suggestions,
                                  **clock})

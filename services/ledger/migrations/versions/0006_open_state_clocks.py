@@ -6,8 +6,8 @@ from their last change. The partial index in due order now covers every open pro
 runs (not suspended); the last-progress one keeps to dispatched and rectifying, where the unit
 must show progress.
 
-Revision ID: 0007
-Revises: 0005 (the lead re-points it at the head of the chain at merge time)
+Revision ID: 0006
+Revises: 0005
 """
 from datetime import timezone
 from zoneinfo import ZoneInfo
@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
+revision = "0006"
 down_revision = "0005"
 branch_labels = None
 depends_on = None
