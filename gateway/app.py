@@ -14,6 +14,7 @@ from gateway.auth.passwords import HashingSlots
 from gateway.auth.router import router as auth_router
 from gateway.broker import Broker
 from gateway.errors import CatchAll, install_error_handlers
+from gateway.excel import routes as excel
 from gateway.idempotency import Idempotency
 from gateway.limits import MaxBodySize, Throttle, ThrottleByPath, ThrottlePolicy
 from gateway.metrics import Metrics, MetricsMiddleware
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
         app.include_router(module)
     app.include_router(workbench.router)
     install_error_handlers(app)
+    app.include_router(excel.router)
     enforce_declared_roles(app)
     install_openapi(app)
     app.add_middleware(WorkbenchMiddleware, settings=settings)  # /workbench: session, CSRF

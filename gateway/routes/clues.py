@@ -155,7 +155,20 @@ async def submit_clue(request: Request, principal: Anyone) -> Response:
     clue = await clue_of(request)
     state = request.app.state
     refuse_unacceptable(clue, state.campaign, principal)
-    answer = Answer(uuid.uuid4().hex, new_receipt_code())
+    answer = await accept_clue(state, principal, clue, idempotency_key)
+    # Sent as built: FastAPI would validate and re-encode the model (response_model stays
+    # for the API docs); the busiest route skips that work.
+    accepted = ClueAcceptedOut(clue_id=answer.clue_id, receipt_code=answer.receipt_code,
+                               status_url="/api/v1/receipts/lookup")
+    return Response(accepted.model_dump_json(), status_code=202,
+                    media_type="application/json")
+
+
+async def accept_clue(state, principal: Principal, clue: ClueIn,
+                      idempotency_key: str | None, clue_id: str | None = None) -> Answer:
+    """A clue the door let through: its answer (for a keyed retry, the first one given) once
+    the broker has confirmed its event (again on a retry: applied once, by its id)."""
+    answer = Answer(clue_id or uuid.uuid4().hex, new_receipt_code())
     if idempotency_key is not None:
         answer = await first_answer(state.idempotency, principal, idempotency_key, clue,
                                     answer)
@@ -169,12 +182,7 @@ async def submit_clue(request: Request, principal: Anyone) -> Response:
         submitter_role=principal.role.value, submitter_org=principal.org_code)
     await state.broker.publish_event(event)  # again on a retry: applied once, by its id
     state.metrics.clues_accepted.inc()
-    # Sent as built: FastAPI would validate and re-encode the model (response_model stays
-    # for the API docs); the busiest route skips that work.
-    accepted = ClueAcceptedOut(clue_id=answer.clue_id, receipt_code=answer.receipt_code,
-                               status_url="/api/v1/receipts/lookup")
-    return Response(accepted.model_dump_json(), status_code=202,
-                    media_type="application/json")
+    return answer
 
 
 def refuse_unacceptable(clue: ClueIn, campaign, principal: Principal) -> None:

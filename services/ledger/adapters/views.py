@@ -1,9 +1,9 @@
 """Read-only queries of the ledger's store for lists and roll-ups (SQLAlchemy Core)."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from services.ledger.adapters.orm import (
@@ -30,6 +30,10 @@ def list_problems(session: Session, *, units, supervisor, filters: dict, today: 
     if filters.get("stalled"):
         query = query.where(*stalled_clause(stall_before))
     total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    if filters.get("after"):  # keyset page: the rows after (registered_at, id) in list order
+        at, last_id = datetime.fromisoformat(filters["after"][0]), filters["after"][1]
+        query = query.where(or_(problems.c.registered_at < at, and_(
+            problems.c.registered_at == at, problems.c.id > last_id)))
     rows = session.execute(query.order_by(problems.c.registered_at.desc(), problems.c.id)
                            .limit(limit).offset(offset)).all()
     return total, rows
