@@ -7,7 +7,6 @@ problem, so whoever may see the problem may see its evidence (the redacted copy)
 """
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 
 from starlette.concurrency import run_in_threadpool
@@ -15,8 +14,6 @@ from starlette.concurrency import run_in_threadpool
 from gateway.auth.principal import Principal
 from gateway.errors import problem
 from gateway.files import access
-
-log = logging.getLogger("gateway.files")
 
 
 def evidence_digests(args) -> list[tuple[str, str]]:

@@ -23,6 +23,7 @@ from gateway.files.store import BlobStore, BlobWriter, TooLarge
 
 MAX_FILENAME = 255
 MAX_PART_HEADERS = 16 * 1024
+FLUSH_BYTES = 1 << 20
 
 
 class Refused(Exception):
@@ -55,39 +56,47 @@ def clean_filename(raw: str | None) -> str:
 
 
 class Incoming:
-    """One file arriving in chunks."""
+    """One file arriving in chunks. Chunks are gathered up to ``FLUSH_BYTES`` and written
+    (and hashed) on a worker thread, so a slow disk never stalls the event loop."""
 
     def __init__(self, store: BlobStore, limits: Limits, filename: str):
         self.store, self.limits, self.filename = store, limits, filename
-        self.head = bytearray()
+        self.pending = bytearray()
+        self.received = 0
         self.type: FileType | None = None
+        self.limit = limits.max_bytes
         self.writer: BlobWriter | None = None
 
-    def feed(self, chunk: bytes) -> None:
+    async def feed(self, chunk: bytes) -> None:
         if not chunk:
             return
+        self.pending += chunk
+        self.received += len(chunk)
         if self.writer is None:
-            self.head += chunk
-            if len(self.head) >= HEAD_BYTES:
-                self._open()
-            return
-        self._write(chunk)
+            if len(self.pending) < HEAD_BYTES:
+                return
+            self._open()
+        if self.received > self.limit:
+            self.abort()
+            raise too_large(self.limit)
+        if len(self.pending) >= FLUSH_BYTES:
+            await self._flush()
 
     def _open(self) -> None:
-        self.type = sniff(bytes(self.head[:HEAD_BYTES]))
+        self.type = sniff(bytes(self.pending[:HEAD_BYTES]))
         if self.type is None:
             raise Refused(415, "unsupported_file_type",
                           "The file's content is not an accepted type (JPEG, PNG, WebP, PDF, "
                           "Word, Excel, PowerPoint, MP4, MOV), whatever its name says.",
                           "文件内容不属于允许的类型(JPEG、PNG、WebP、PDF、Word、Excel、"
                           "PowerPoint、MP4、MOV),与文件名无关。")
-        self.writer = self.store.writer(max_bytes=self.limits.for_type(self.type))
-        head, self.head = bytes(self.head), bytearray()
-        self._write(head)
+        self.limit = self.limits.for_type(self.type)
+        self.writer = self.store.writer(max_bytes=self.limit)
 
-    def _write(self, chunk: bytes) -> None:
+    async def _flush(self) -> None:
+        data, self.pending = bytes(self.pending), bytearray()
         try:
-            self.writer.write(chunk)
+            await run_in_threadpool(self.writer.write, data)
         except TooLarge as exc:
             self.writer = None  # the writer removed its partial file
             raise too_large(exc.max_bytes) from None
@@ -95,9 +104,13 @@ class Incoming:
     async def finish(self) -> FileRecord:
         """Store the original and, for an image, its redacted copy; the record of both."""
         if self.writer is None:
-            if not self.head:
+            if not self.pending:
                 raise Refused(422, "empty_file", "The file is empty.", "文件内容为空。")
             self._open()
+            if self.received > self.limit:
+                self.abort()
+                raise too_large(self.limit)
+        await self._flush()
         original = await run_in_threadpool(self.writer.commit)
         self.writer = None
         redacted = original
@@ -139,7 +152,7 @@ async def receive(headers, body: AsyncIterator[bytes], store: BlobStore, limits:
         incoming = Incoming(store, limits, clean_filename(name))
         try:
             async for chunk in body:
-                incoming.feed(chunk)
+                await incoming.feed(chunk)
             return [await incoming.finish()]
         finally:
             incoming.abort()
@@ -196,7 +209,7 @@ async def _multipart(boundary: bytes, body: AsyncIterator[bytes], store: BlobSto
                 elif kind == "headers":
                     current = _open_part(disposition, store, limits, len(records))
                 elif kind == "data" and current is not None:
-                    current.feed(data)
+                    await current.feed(data)
                 elif kind == "end" and current is not None:
                     records.append(await current.finish())
                     current = None

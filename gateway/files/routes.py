@@ -76,7 +76,23 @@ def describe(record: FileRecord, problem_id: str | None) -> dict:
                          "size": record.redacted_size}}
 
 
-@router.post("/files", status_code=201, dependencies=[allow(*UPLOADERS)])
+BINARY = {"type": "string", "format": "binary"}
+UPLOAD_BODY = {"requestBody": {"required": True, "content": {
+    "application/octet-stream": {"schema": BINARY},
+    "multipart/form-data": {"schema": {"type": "object", "properties": {
+        "file": {"type": "array", "items": BINARY}}}}}}}
+SERVICE_ERRORS = {status: {"description": text} for status, text in (
+    (502, "A service failed 后台服务出错"), (503, "A service is unavailable 服务暂不可用"),
+    (504, "A service did not answer in time 后台服务响应超时"))}
+
+
+@router.post("/files", status_code=201, dependencies=[allow(*UPLOADERS)],
+             summary="上传佐证材料文件 · Upload evidence files",
+             openapi_extra=UPLOAD_BODY, responses={
+                 404: {"description": "`problem_id` names no problem visible to the caller"},
+                 415: {"description": "Not an accepted type by content 文件类型不允许 — code: "
+                                      "`unsupported_file_type`"},
+                 **SERVICE_ERRORS})
 async def upload(request: Request, principal: PrincipalDep,
                  problem_id: Annotated[str | None, Query(max_length=64)] = None) -> dict:
     """Upload evidence or a document: the raw body with ``X-Filename`` (percent-encoded), or
@@ -107,7 +123,12 @@ async def upload(request: Request, principal: PrincipalDep,
 
 
 @router.get("/files/{sha256}", dependencies=[allow(*READERS)],
-            response_class=StreamingResponse)
+            summary="下载文件 · Download a file",
+            response_class=StreamingResponse, responses={
+                200: {"description": "the file's bytes; `X-Content-SHA256` names them, "
+                                     "`X-File-Copy` says original or redacted",
+                      "content": {"application/octet-stream": {"schema": BINARY}}},
+                **SERVICE_ERRORS})
 async def download(sha256: Digest, request: Request, principal: PrincipalDep,
                    copy: Literal["original", "redacted"] | None = None) -> StreamingResponse:
     """A file's bytes, digest-checked as they stream. The county office and the custodian

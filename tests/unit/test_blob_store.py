@@ -175,13 +175,15 @@ def test_bytes_that_claim_to_be_an_image_but_do_not_decode_are_unreadable():
 # --- one incoming file ----------------------------------------------------------------------
 
 def receive(store, data: bytes, limits: Limits, chunk: int = 10_000):
-    incoming = Incoming(store, limits, "x.jpg")
-    try:
-        for i in range(0, len(data), chunk):
-            incoming.feed(data[i:i + chunk])
-        return asyncio.run(incoming.finish())
-    finally:
-        incoming.abort()
+    async def arrive():
+        incoming = Incoming(store, limits, "x.jpg")
+        try:
+            for i in range(0, len(data), chunk):
+                await incoming.feed(data[i:i + chunk])
+            return await incoming.finish()
+        finally:
+            incoming.abort()
+    return asyncio.run(arrive())
 
 
 def test_an_incoming_image_keeps_its_original_sealed_and_a_redacted_copy(tmp_path):
