@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from starlette.concurrency import run_in_threadpool
+
 from contracts.campaign import Campaign
 from gateway.auth.principal import Principal
 from gateway.auth.roles import Role
@@ -57,6 +59,15 @@ async def sees_problem(broker, principal: Principal, problem_id: str) -> bool:
             return False
         raise
     return True
+
+
+async def visible(request, principal: Principal, index, sha256: str):
+    """The first file with this digest the caller may see, or None (``index.find``)."""
+    for record in await run_in_threadpool(index.find, sha256):
+        refs = await run_in_threadpool(index.refs, record.sha256)
+        if await may_see(request, principal, refs):
+            return record
+    return None
 
 
 async def may_see(request, principal: Principal, refs: list[tuple[str, str]]) -> bool:

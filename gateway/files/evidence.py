@@ -29,10 +29,8 @@ async def require_files(request, principal: Principal,
     files = request.app.state.files
     originals: list[str] = []
     for field, sha256 in digests:
-        record = await run_in_threadpool(files.index.find, sha256)
-        refs = await run_in_threadpool(files.index.refs, record.sha256) if record else []
-        if (record is None or not await run_in_threadpool(files.store.exists, sha256)
-                or not await access.may_see(request, principal, refs)):
+        record = await access.visible(request, principal, files.index, sha256)
+        if record is None or not await run_in_threadpool(files.store.exists, sha256):
             raise problem(422, "unknown_file",
                           f"No uploaded file has the SHA-256 {sha256}; upload it first "
                           f"(POST /api/v1/files).",

@@ -80,13 +80,14 @@ class FileIndex:
                 [{"sha256": s, "ref_kind": k, "ref": r} for s, k, r in rows]
             ).on_conflict_do_nothing())
 
-    def find(self, sha256: str) -> FileRecord | None:
-        """The file whose original or redacted copy has this digest."""
+    def find(self, sha256: str) -> list[FileRecord]:
+        """The files whose original or redacted copy has this digest (one original; a
+        redacted copy may be shared: the same photo with other metadata redacts alike)."""
         with self.engine.connect() as conn:
-            row = conn.execute(select(*[c for c in files.c if c.name != "created_at"]).where(
+            rows = conn.execute(select(*[c for c in files.c if c.name != "created_at"]).where(
                 or_(files.c.sha256 == sha256, files.c.redacted_sha256 == sha256)
-            ).limit(1)).mappings().first()
-        return FileRecord(**row) if row else None
+            ).order_by(files.c.sha256 != sha256, files.c.sha256).limit(100)).mappings()
+            return [FileRecord(**row) for row in rows]
 
     def refs(self, original: str) -> list[tuple[str, str]]:
         with self.engine.connect() as conn:

@@ -135,12 +135,10 @@ async def download(sha256: Digest, request: Request, principal: PrincipalDep,
     get what the digest names (``copy`` picks); everyone else who may see the file gets its
     redacted copy, and anyone who may not see it 404."""
     files: Files = request.app.state.files
-    record = await run_in_threadpool(files.index.find, sha256)
-    refs = await run_in_threadpool(files.index.refs, record.sha256) if record else []
+    record = await access.visible(request, principal, files.index, sha256)
     wants_original = copy == "original" or (copy is None and record is not None
                                             and sha256 == record.sha256)
-    if (record is None or not await access.may_see(request, principal, refs)
-            or (copy == "original" and not access.sees_original(principal))):
+    if record is None or (copy == "original" and not access.sees_original(principal)):
         raise problem(404, "not_found", "No such file, or not visible to you.",
                       "未找到该文件或无权查看。")
     original = wants_original and access.sees_original(principal)

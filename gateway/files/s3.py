@@ -46,7 +46,18 @@ class S3Store:
 
         client = boto3.client("s3", endpoint_url=endpoint_url, region_name=region,
                               aws_access_key_id=access_key, aws_secret_access_key=secret_key)
-        return cls(client, bucket, spool_dir)
+        store = cls(client, bucket, spool_dir)
+        store.ensure_bucket()
+        return store
+
+    def ensure_bucket(self) -> None:
+        """Create the bucket on first start (a fresh MinIO has none)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except ClientError:
+            self.client.create_bucket(Bucket=self.bucket)
 
     def key(self, sha256: str) -> str:
         return self.prefix + blob_key(sha256)

@@ -145,6 +145,26 @@ def test_a_download_by_a_unit_that_may_not_see_the_problem_is_404(stack, client,
                   problem_id=dispatched).status_code == 404
 
 
+def test_a_redacted_copy_shared_by_two_uploads_is_visible_to_each_uploader(stack, client,
+                                                                          dispatched):
+    def photo(latitude: float) -> bytes:
+        exif = Image.Exif()
+        exif[GPS] = {1: "N", 2: (latitude, 0.0, 0.0)}
+        out = io.BytesIO()
+        Image.new("RGB", (32, 32), "blue").save(out, "JPEG", exif=exif)
+        return out.getvalue()
+
+    (school,) = upload(client, "handler-school1", photo(38.0),
+                       problem_id=dispatched).json()["files"]
+    (police,) = upload(client, "handler-police", photo(39.0)).json()["files"]
+    assert school["original"]["sha256"] != police["original"]["sha256"]
+    shared = school["redacted"]["sha256"]
+    assert police["redacted"]["sha256"] == shared  # same pixels, metadata gone
+    for who in ("handler-school1", "handler-police"):
+        assert download(client, who, shared).status_code == 200, who
+    assert download(client, "handler-police", school["original"]["sha256"]).status_code == 404
+
+
 def test_evidence_must_name_an_uploaded_file_and_its_digest_enters_the_history(stack, client):
     pid, _ = new_problem(stack, client)
     client.act("supervisor-edu", pid, "dispatch", respond_days=5)

@@ -115,6 +115,21 @@ def test_a_deleted_blob_is_gone(store):
     assert not store.exists(blob.sha256)
 
 
+def test_the_s3_store_creates_its_bucket_on_first_connect(tmp_path):
+    import boto3
+    from moto import mock_aws
+
+    from gateway.files.s3 import S3Store
+
+    with mock_aws():
+        store = S3Store.connect(endpoint_url=None, bucket="fresh", access_key="k",
+                                secret_key="s", region="us-east-1", spool_dir=tmp_path)
+        blob = put(store, b"first file")
+        names = [b["Name"] for b in boto3.client("s3", region_name="us-east-1")
+                 .list_buckets()["Buckets"]]
+        assert names == ["fresh"] and store.exists(blob.sha256)
+
+
 # --- sniffing by content --------------------------------------------------------------------
 
 def jpeg_with_gps(orientation: int | None = None) -> bytes:
