@@ -31,7 +31,8 @@ MP4_HEAD = b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00isomiso2avc1mp41"
 @pytest.fixture(scope="module")
 def stack(amqp_uri, tmp_path_factory):
     running = Stack(amqp_uri=amqp_uri, data_dir=tmp_path_factory.mktemp("stack"), extra_env={
-        "UPLOAD_MAX_BYTES": str(300 * MB), "UPLOAD_MAX_IMAGE_BYTES": str(1 * MB)})
+        "UPLOAD_MAX_BYTES": str(300 * MB), "UPLOAD_MAX_IMAGE_BYTES": str(1 * MB),
+        "UPLOAD_MAX_FILES": "3"})
     try:
         running.start_all()
         yield running
@@ -143,6 +144,25 @@ def test_a_download_by_a_unit_that_may_not_see_the_problem_is_404(stack, client,
     assert download(client, "county", "0" * 64).status_code == 404
     assert upload(client, "handler-police", jpeg_with_gps(),
                   problem_id=dispatched).status_code == 404
+
+
+def test_a_form_carries_several_files_up_to_the_count_limit(stack, client, dispatched):
+    photo, pdf = jpeg_with_gps(), b"%PDF-1.7\n" + b"form upload " * 100
+    form = client.call("handler-school1", "POST", "/api/v1/files",
+                       params={"problem_id": dispatched}, data={"note": "现场照片和报告"},
+                       files=[("file", ("现场.jpg", photo, "image/jpeg")),
+                              ("file", ("report.pdf", pdf, "application/pdf"))])
+    assert form.status_code == 201, form.text
+    answers = form.json()["files"]
+    assert [(a["filename"], a["kind"], a["original"]["sha256"]) for a in answers] == [
+        ("现场.jpg", "image", hashlib.sha256(photo).hexdigest()),
+        ("report.pdf", "document", hashlib.sha256(pdf).hexdigest())]
+    assert all(a["problem_id"] == dispatched for a in answers)
+    too_many = client.call("handler-school1", "POST", "/api/v1/files",
+                           files=[("file", (f"{n}.pdf", pdf, "application/pdf"))
+                                  for n in range(4)])
+    assert too_many.status_code == 422
+    assert too_many.json()["detail"]["code"] == "too_many_files"
 
 
 def test_a_redacted_copy_shared_by_two_uploads_is_visible_to_each_uploader(stack, client,
