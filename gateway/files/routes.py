@@ -17,6 +17,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from gateway.auth.guards import PrincipalDep, allow
+from gateway.auth.principal import Principal
 from gateway.auth.roles import Role
 from gateway.errors import problem
 from gateway.files import access
@@ -101,6 +102,14 @@ async def upload(request: Request, principal: PrincipalDep,
     and everyone else sees a copy re-encoded without metadata (location gone). Answers each
     file's original and redacted SHA-256, type and size. ``problem_id`` ties the files to a
     problem the caller may see."""
+    return {"files": await take_upload(request, principal, problem_id)}
+
+
+async def take_upload(request: Request, principal: Principal,
+                      problem_id: str | None = None) -> list[dict]:
+    """Store every file of this request's body for ``principal`` (``describe`` of each);
+    refusals are bilingual ``HTTPException``s. Reusable by any route that takes files (the
+    workbench's forms): it reads ``request.stream()``, never the whole body."""
     files: Files = request.app.state.files
     if problem_id and not await access.sees_problem(request.app.state.broker, principal,
                                                     problem_id):
@@ -119,7 +128,7 @@ async def upload(request: Request, principal: PrincipalDep,
     refs += [(PROBLEM, problem_id)] if problem_id else []
     for record in records:
         await run_in_threadpool(files.index.record, record, refs)
-    return {"files": [describe(r, problem_id) for r in records]}
+    return [describe(r, problem_id) for r in records]
 
 
 @router.get("/files/{sha256}", dependencies=[allow(*READERS)],
