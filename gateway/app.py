@@ -15,6 +15,7 @@ from gateway.auth.router import router as auth_router
 from gateway.broker import Broker
 from gateway.errors import CatchAll, install_error_handlers
 from gateway.excel import routes as excel
+from gateway.files.routes import router as files_router
 from gateway.idempotency import Idempotency
 from gateway.limits import MaxBodySize, Throttle, ThrottleByPath, ThrottlePolicy
 from gateway.metrics import Metrics, MetricsMiddleware
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
     for module in routers:
         app.include_router(module)
     app.include_router(workbench.router)
+    app.include_router(files_router)  # evidence files; its lifespan opens the blob store
     install_error_handlers(app)
     app.include_router(excel.router)
     enforce_declared_roles(app)

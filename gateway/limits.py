@@ -17,14 +17,21 @@ class BodyTooLarge(Exception):
     pass
 
 
+# Routes that stream their body to disk under limits of their own (gateway.files).
+STREAMED_UPLOADS = frozenset({"/api/v1/files"})
+
+
 class MaxBodySize:
-    def __init__(self, app, max_bytes: int, exempt_prefixes: tuple[str, ...] = ()):
+    def __init__(self, app, max_bytes: int, exempt_prefixes: tuple[str, ...] = (),
+                 streamed: frozenset[str] = STREAMED_UPLOADS):
         self.app = app
         self.max_bytes = max_bytes
         self.exempt_prefixes = exempt_prefixes
+        self.streamed = streamed
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["path"].startswith(self.exempt_prefixes):
+        if (scope["type"] != "http" or scope["path"].startswith(self.exempt_prefixes)
+                or (scope["path"] in self.streamed and scope["method"] == "POST")):
             return await self.app(scope, receive, send)
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:

@@ -77,6 +77,15 @@ CODES: dict[str, tuple[int, str, str]] = {
                                 "Idempotency-Key 格式不正确"),
     "invalid_request": (422, "the request cannot be read", "请求内容无法识别"),
     "too_large": (413, "an input exceeds its size limit", "输入内容过大"),
+    # evidence files (gateway/files)
+    "file_too_large": (413, "the file exceeds its size limit", "文件超过大小上限"),
+    "unsupported_file_type": (415, "the file's content is not an accepted type",
+                              "文件内容不属于允许的类型"),
+    "empty_file": (422, "the file is empty", "文件内容为空"),
+    "unreadable_file": (422, "the image cannot be decoded", "无法读取该图片"),
+    "too_many_files": (422, "too many files in one upload", "一次上传的文件过多"),
+    "unknown_file": (422, "no uploaded file has this SHA-256 (or it is not visible)",
+                     "未找到该摘要对应的已上传文件"),
     # sign-in and roles (gateway/auth)
     "unauthenticated": (401, "sign in first", "请先登录"),
     "invalid_token": (401, "the token is invalid", "登录凭证无效"),

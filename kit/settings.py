@@ -54,6 +54,16 @@ class Settings(BaseSettings):
     hashing_slots: int = 0  # concurrent password hashes (64 MiB each); 0: one per core
     # The workbench: a session ends after TOKEN_TTL_MINUTES, or this long unused.
     workbench_idle_minutes: int = Field(30, ge=1)
+    # Evidence files (gateway.files): a folder under DATA_DIR, or S3-compatible storage.
+    blob_store: str = "folder"  # folder | s3
+    s3_endpoint_url: str | None = None
+    s3_bucket: str = "evidence"
+    s3_access_key: str | None = None
+    s3_secret_key: str | None = None
+    s3_region: str = "us-east-1"
+    upload_max_bytes: int = 1 << 30         # any one file
+    upload_max_image_bytes: int = 30_000_000  # an image (decoded in memory to strip metadata)
+    upload_max_files: int = 10              # files in one upload
 
     @model_validator(mode="after")
     def _no_development_secret_outside_development(self):

@@ -12,6 +12,8 @@ from gateway.auth.guards import PrincipalDep, allow
 from gateway.auth.principal import Principal
 from gateway.auth.roles import Role
 from gateway.errors import problem
+from gateway.files.evidence import evidence_digests, require_files, tie_files
+from gateway.files.index import PROBLEM, UNIT
 
 router = APIRouter(prefix="/api/v1", tags=["ledger 台账"])
 
@@ -69,9 +71,12 @@ def _action_endpoint(spec: ActionSpec):
 
     async def endpoint(problem_id: ProblemId, request: Request, principal: PrincipalDep,
                        args: Annotated[model, body]) -> dict:
-        return await request.app.state.broker.call(
+        files = await require_files(request, principal, evidence_digests(args))
+        answer = await request.app.state.broker.call(
             "ledger", "act", problem_id=problem_id, action=spec.action.value,
             actor=actor(principal), args=args.model_dump(mode="json", exclude_unset=True))
+        await tie_files(request, files, PROBLEM, problem_id)
+        return answer
     endpoint.__name__ = f"problem_{spec.action.value}"
     return endpoint
 
@@ -145,9 +150,13 @@ class WorkPlanIn(BaseModel):
 @router.post("/work-plans", status_code=201, dependencies=[allow(R.UNIT_HANDLER)])
 async def file_work_plan(request: Request, principal: PrincipalDep, plan: WorkPlanIn) -> dict:
     """清理工作方案备案: a unit files its work plan with its supervising body."""
-    return await request.app.state.broker.call(
+    named = [("document_sha256", plan.document_sha256)] if plan.document_sha256 else []
+    files = await require_files(request, principal, named)
+    answer = await request.app.state.broker.call(
         "ledger", "file_work_plan", actor=actor(principal), title=plan.title,
         summary=plan.summary, document_sha256=plan.document_sha256)
+    await tie_files(request, files, UNIT, principal.org_code or "")
+    return answer
 
 
 @router.get("/work-plans", dependencies=[allow(R.COUNTY_OFFICE, R.SUPERVISOR, R.UNIT_HANDLER)])

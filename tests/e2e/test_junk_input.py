@@ -55,7 +55,9 @@ def test_a_junk_work_plan_is_refused_at_the_door_and_nothing_is_stored(client, b
 
 
 def test_a_work_plan_title_is_stored_as_the_text_that_was_sent(client):
-    digest = "0123456789abcdef" * 4
+    uploaded = client.call("handler-school1", "POST", "/api/v1/files",
+                           content=b"%PDF-1.4\n" + b"0" * 100)  # the document names a file
+    digest = uploaded.json()["files"][0]["original"]["sha256"]
     filed = client.call("handler-school1", "POST", "/api/v1/work-plans", json={
         "title": "盐山中学清理工作方案", "summary": "本单位清理工作方案全文摘要",
         "document_sha256": digest})

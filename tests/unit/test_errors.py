@@ -169,7 +169,9 @@ def test_a_work_plan_is_checked_by_type_at_the_gateway(client, broker, body, fie
 
 def test_a_valid_work_plan_reaches_the_ledger_as_plain_strings(client, broker):
     broker.answer = {"id": "p1"}
-    digest = "0123456789abcdef" * 4
+    uploaded = client.post("/api/v1/files", headers={**as_handler(), "X-Filename": "plan.pdf"},
+                           content=b"%PDF-1.4\n" + b"0" * 100)
+    digest = uploaded.json()["files"][0]["original"]["sha256"]
     reply = client.post("/api/v1/work-plans", headers=as_handler(), json={
         "title": " 工作方案 ", "summary": "本单位清理工作方案", "document_sha256": digest})
     assert reply.status_code == 201

@@ -1,0 +1,236 @@
+"""Taking a file in (文件上传): sniffed, limited, hashed and stored as it streams.
+
+``Incoming`` is one file arriving in chunks: its first bytes are held until the type can be
+sniffed (415 before anything is stored), then every chunk goes straight to a blob writer
+under the type's size limit (413 the moment it is crossed, the partial file removed). An
+image is then re-encoded without its metadata into a second blob, the redacted copy.
+``parts`` reads a request body, raw or ``multipart/form-data`` (python-multipart's streaming
+parser), as a series of (filename, chunks) without holding a file in memory.
+"""
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.concurrency import run_in_threadpool
+
+from gateway.files.index import FileRecord
+from gateway.files.redact import Unreadable, redact_image
+from gateway.files.sniff import HEAD_BYTES, FileType, sniff
+from gateway.files.store import BlobStore, BlobWriter, TooLarge
+
+MAX_FILENAME = 255
+MAX_PART_HEADERS = 16 * 1024
+FLUSH_BYTES = 1 << 20
+
+
+class Refused(Exception):
+    """An upload refused for the caller's reason: status, code and both languages."""
+
+    def __init__(self, status: int, code: str, message: str, message_zh: str):
+        super().__init__(message)
+        self.status, self.code, self.message, self.message_zh = status, code, message, message_zh
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_bytes: int        # any file
+    max_image_bytes: int  # images (decoded in memory to be re-encoded)
+    max_files: int        # files in one request
+
+    def for_type(self, kind: FileType) -> int:
+        return min(self.max_bytes, self.max_image_bytes) if kind.is_image else self.max_bytes
+
+
+def too_large(limit: int) -> Refused:
+    return Refused(413, "file_too_large", f"The file exceeds the limit of {limit} bytes.",
+                   f"文件超过 {limit} 字节的上限。")
+
+
+def clean_filename(raw: str | None) -> str:
+    name = (raw or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if ch.isprintable()).strip()
+    return name[:MAX_FILENAME] or "upload"
+
+
+class Incoming:
+    """One file arriving in chunks. Chunks are gathered up to ``FLUSH_BYTES`` and written
+    (and hashed) on a worker thread, so a slow disk never stalls the event loop."""
+
+    def __init__(self, store: BlobStore, limits: Limits, filename: str):
+        self.store, self.limits, self.filename = store, limits, filename
+        self.pending = bytearray()
+        self.received = 0
+        self.type: FileType | None = None
+        self.limit = limits.max_bytes
+        self.writer: BlobWriter | None = None
+
+    async def feed(self, chunk: bytes) -> None:
+        if not chunk:
+            return
+        self.pending += chunk
+        self.received += len(chunk)
+        if self.writer is None:
+            if len(self.pending) < HEAD_BYTES:
+                return
+            self._open()
+        if self.received > self.limit:
+            self.abort()
+            raise too_large(self.limit)
+        if len(self.pending) >= FLUSH_BYTES:
+            await self._flush()
+
+    def _open(self) -> None:
+        self.type = sniff(bytes(self.pending[:HEAD_BYTES]))
+        if self.type is None:
+            raise Refused(415, "unsupported_file_type",
+                          "The file's content is not an accepted type (JPEG, PNG, WebP, PDF, "
+                          "Word, Excel, PowerPoint, MP4, MOV), whatever its name says.",
+                          "文件内容不属于允许的类型(JPEG、PNG、WebP、PDF、Word、Excel、"
+                          "PowerPoint、MP4、MOV),与文件名无关。")
+        self.limit = self.limits.for_type(self.type)
+        self.writer = self.store.writer(max_bytes=self.limit)
+
+    async def _flush(self) -> None:
+        data, self.pending = bytes(self.pending), bytearray()
+        try:
+            await run_in_threadpool(self.writer.write, data)
+        except TooLarge as exc:
+            self.writer = None  # the writer removed its partial file
+            raise too_large(exc.max_bytes) from None
+
+    async def finish(self) -> FileRecord:
+        """Store the original and, for an image, its redacted copy; the record of both."""
+        if self.writer is None:
+            if not self.pending:
+                raise Refused(422, "empty_file", "The file is empty.", "文件内容为空。")
+            self._open()
+            if self.received > self.limit:
+                self.abort()
+                raise too_large(self.limit)
+        await self._flush()
+        original = await run_in_threadpool(self.writer.commit)
+        self.writer = None
+        redacted = original
+        if self.type.is_image:
+            redacted = await run_in_threadpool(self._redact, original.sha256)
+        return FileRecord(sha256=original.sha256, media_type=self.type.media_type,
+                          kind=self.type.kind, size=original.size,
+                          redacted_sha256=redacted.sha256, redacted_size=redacted.size,
+                          filename=self.filename)
+
+    def _redact(self, sha256: str):
+        try:
+            clean = redact_image(b"".join(self.store.read(sha256)), self.type.extension)
+        except Unreadable:
+            raise Refused(422, "unreadable_file", "The image cannot be read.",
+                          "无法读取该图片。") from None
+        writer = self.store.writer()
+        try:
+            writer.write(clean)
+            return writer.commit()
+        except BaseException:
+            writer.abort()
+            raise
+
+    def abort(self) -> None:
+        if self.writer is not None:
+            self.writer.abort()
+            self.writer = None
+
+
+async def receive(headers, body: AsyncIterator[bytes], store: BlobStore, limits: Limits
+                  ) -> list[FileRecord]:
+    """Every file of a request body, stored. A raw body is one file named by the
+    ``X-Filename`` header (percent-encoded UTF-8); ``multipart/form-data`` gives one file per
+    part with a filename (other fields are skipped). Whatever fails, no partial file stays."""
+    content_type, options = parse_options_header(headers.get("content-type"))
+    if content_type != b"multipart/form-data":
+        name = urllib.parse.unquote(headers.get("x-filename", ""), errors="replace")
+        incoming = Incoming(store, limits, clean_filename(name))
+        try:
+            async for chunk in body:
+                await incoming.feed(chunk)
+            return [await incoming.finish()]
+        finally:
+            incoming.abort()
+    boundary = options.get(b"boundary")
+    if not boundary:
+        raise Refused(422, "invalid_request", "The multipart body has no boundary.",
+                      "多部分表单缺少分隔符(boundary)。")
+    return await _multipart(boundary, body, store, limits)
+
+
+async def _multipart(boundary: bytes, body: AsyncIterator[bytes], store: BlobStore,
+                     limits: Limits) -> list[FileRecord]:
+    events: list[tuple[str, bytes]] = []
+    header = {"field": b"", "value": b"", "size": 0}
+
+    def on_header_field(data, start, end):
+        header["field"] += data[start:end]
+        header["size"] += end - start
+
+    def on_header_value(data, start, end):
+        header["value"] += data[start:end]
+        header["size"] += end - start
+
+    def on_header_end():
+        events.append(("header", header["field"].lower() + b"\0" + header["value"]))
+        header["field"], header["value"] = b"", b""
+
+    parser = MultipartParser(boundary, callbacks={
+        "on_part_begin": lambda: events.append(("begin", b"")),
+        "on_part_data": lambda data, start, end: events.append(("data", bytes(data[start:end]))),
+        "on_part_end": lambda: events.append(("end", b"")),
+        "on_header_field": on_header_field, "on_header_value": on_header_value,
+        "on_header_end": on_header_end,
+        "on_headers_finished": lambda: events.append(("headers", b"")),
+    })
+    records: list[FileRecord] = []
+    current: Incoming | None = None
+    disposition = b""
+    try:
+        async for chunk in body:
+            try:
+                parser.write(chunk)
+            except Exception:
+                raise Refused(422, "invalid_request", "The multipart body cannot be read.",
+                              "无法解析多部分表单内容。") from None
+            if header["size"] > MAX_PART_HEADERS:
+                raise Refused(422, "invalid_request", "A part's headers are too long.",
+                              "表单分段的头部过长。")
+            for kind, data in events:
+                if kind == "begin":
+                    disposition, header["size"] = b"", 0
+                elif kind == "header" and data.startswith(b"content-disposition\0"):
+                    disposition = data.split(b"\0", 1)[1]
+                elif kind == "headers":
+                    current = _open_part(disposition, store, limits, len(records))
+                elif kind == "data" and current is not None:
+                    await current.feed(data)
+                elif kind == "end" and current is not None:
+                    records.append(await current.finish())
+                    current = None
+            events.clear()
+        if current is not None:
+            raise Refused(422, "invalid_request", "The body ended in the middle of a file.",
+                          "请求内容在文件中途结束。")
+    finally:
+        if current is not None:
+            current.abort()
+    if not records:
+        raise Refused(422, "invalid_request", "The form holds no file.", "表单中没有文件。")
+    return records
+
+
+def _open_part(disposition: bytes, store: BlobStore, limits: Limits, done: int
+               ) -> Incoming | None:
+    filename = parse_options_header(disposition)[1].get(b"filename")
+    if filename is None:
+        return None  # a plain form field
+    if done >= limits.max_files:
+        raise Refused(422, "too_many_files", f"At most {limits.max_files} files per upload.",
+                      f"每次最多上传 {limits.max_files} 个文件。")
+    return Incoming(store, limits, clean_filename(filename.decode("utf-8", "replace")))
