@@ -31,6 +31,19 @@ def actor(principal: Principal) -> dict:
             "org_code": principal.org_code}
 
 
+async def act_on_problem(request: Request, principal: Principal, problem_id: str,
+                         spec: ActionSpec, args) -> dict:
+    """One lifecycle step through the ledger, for the API and the workbench alike: the
+    evidence it names must be stored files the caller may see (422 ``unknown_file``), and
+    they are tied to the problem once the ledger accepted the step."""
+    files = await require_files(request, principal, evidence_digests(args))
+    answer = await request.app.state.broker.call(
+        "ledger", "act", problem_id=problem_id, action=spec.action.value,
+        actor=actor(principal), args=args.model_dump(mode="json", exclude_unset=True))
+    await tie_files(request, files, PROBLEM, problem_id)
+    return answer
+
+
 @router.get("/problems", dependencies=[allow(*READERS)])
 async def list_problems(
         request: Request, principal: PrincipalDep,
@@ -71,12 +84,7 @@ def _action_endpoint(spec: ActionSpec):
 
     async def endpoint(problem_id: ProblemId, request: Request, principal: PrincipalDep,
                        args: Annotated[model, body]) -> dict:
-        files = await require_files(request, principal, evidence_digests(args))
-        answer = await request.app.state.broker.call(
-            "ledger", "act", problem_id=problem_id, action=spec.action.value,
-            actor=actor(principal), args=args.model_dump(mode="json", exclude_unset=True))
-        await tie_files(request, files, PROBLEM, problem_id)
-        return answer
+        return await act_on_problem(request, principal, problem_id, spec, args)
     endpoint.__name__ = f"problem_{spec.action.value}"
     return endpoint
 

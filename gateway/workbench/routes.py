@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -21,7 +21,7 @@ from gateway.auth.router import hashing_slots_of
 from gateway.auth.roles import STAFF_ROLES, Role
 from gateway.broker import RemoteCallError
 from gateway.limits import client_key, throttle_of
-from gateway.routes.problems import actor
+from gateway.routes.problems import act_on_problem, actor
 from gateway.workbench import forms, session as sessions
 from gateway.workbench.guards import allow
 from gateway.workbench.pages import (
@@ -245,11 +245,10 @@ def _action_routes(spec: ActionSpec) -> None:
         if errors:
             return _form_page(request, problem, form, data, errors, status=422)
         try:
-            await request.app.state.broker.call(
-                "ledger", "act", problem_id=problem["id"], action=spec.action.value,
-                actor=actor(principal), args=args.model_dump(mode="json", exclude_unset=True))
-        except RemoteCallError as exc:
-            refusal = refusal_from_reply(exc.error)
+            await act_on_problem(request, principal, problem["id"], spec, args)
+        except (RemoteCallError, HTTPException) as exc:
+            refusal = refusal_from_reply(exc.error) if isinstance(exc, RemoteCallError) \
+                else _door_refusal(exc)
             if refusal is None:
                 raise
             names = _names_of(form.all_inputs)
@@ -263,6 +262,24 @@ def _action_routes(spec: ActionSpec) -> None:
         endpoint.__name__ = f"workbench_{spec.action.value}_{method.lower()}"
         router.add_api_route(path, endpoint, methods=[method],
                              dependencies=[allow(*spec.roles)], summary=spec.summary)
+
+
+def _door_refusal(exc: HTTPException) -> Refusal | None:
+    """The gateway's own bilingual refusal (e.g. evidence naming no uploaded file) as a
+    refusal the form shows beside its field."""
+    detail = exc.detail if isinstance(exc.detail, dict) else None
+    if not detail or exc.status_code >= 500 or "message_zh" not in detail:
+        return None
+    return Refusal(exc.status_code, detail["message"], detail["message_zh"],
+                   detail.get("field"))
+
+
+@dataclass(frozen=True)
+class Refusal:
+    status: int
+    message: str
+    message_zh: str
+    field: str | None
 
 
 def _names_of(inputs: list[forms.Input], prefix: str = "") -> set[str]:

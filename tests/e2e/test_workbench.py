@@ -331,6 +331,11 @@ def test_a_unit_records_progress_and_reports_rectified_with_evidence_through_its
     progress = handler.post(f"/workbench/problems/{pid}/record_progress", {
         "note": "设备已更换", "milestone_done": "0"})
     assert progress.status_code == 303, progress.text
+    unknown_file = handler.post(f"/workbench/problems/{pid}/report_rectified", {
+        "evidence[0].description": "整改前后照片", "evidence[0].sha256": "ab" * 32,
+        "note": "已全部整改"})  # evidence must name an uploaded file, as through the API
+    assert unknown_file.status_code == 422 and "请先上传文件" in unknown_file.text
+    assert state_of(stack, pid) == "rectifying"
     rectified = handler.post(f"/workbench/problems/{pid}/report_rectified", {
         "evidence[0].description": "整改前后照片", "evidence[1].description": "验收记录",
         "note": "已全部整改"})
