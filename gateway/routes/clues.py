@@ -168,10 +168,11 @@ async def accept_clue(state, principal: Principal, clue: ClueIn,
                       idempotency_key: str | None, clue_id: str | None = None) -> Answer:
     """A clue the door let through: its answer (for a keyed retry, the first one given) once
     the broker has confirmed its event (again on a retry: applied once, by its id)."""
-    answer = Answer(clue_id or uuid.uuid4().hex, new_receipt_code())
-    if idempotency_key is not None:
+    if idempotency_key is None:
+        answer = Answer(clue_id or uuid.uuid4().hex, new_receipt_code())
+    else:
         answer = await first_answer(state.idempotency, principal, idempotency_key, clue,
-                                    answer)
+                                    clue_id)
     reporter = clue.reporter.model_dump() if clue.reporter else None
     event = ClueSubmitted(
         event_id=answer.clue_id, clue_id=answer.clue_id,
@@ -206,10 +207,12 @@ def refuse_unacceptable(clue: ClueIn, campaign, principal: Principal) -> None:
 
 
 async def first_answer(idempotency: Idempotency, principal: Principal, key: str,
-                       clue: ClueIn, fresh: Answer) -> Answer:
-    """The answer this caller got first for this key and body (``fresh``, remembered, if
-    none): see ``gateway.idempotency``."""
+                       clue: ClueIn, clue_id: str | None = None) -> Answer:
+    """The answer this caller got first for this key and body (a fresh one, remembered, if
+    none: the clue id derived from caller, key and body unless given, a new receipt code):
+    see ``gateway.idempotency``."""
     keyed = idempotency.keyed(scope_of(principal), key, clue.model_dump_json().encode())
+    fresh = Answer(clue_id or keyed.clue_id, new_receipt_code())
     try:
         return await idempotency.answer_for(keyed, fresh)
     except KeyReused:

@@ -67,3 +67,38 @@ def test_the_table_holds_neither_receipt_nor_clue_id(store):
     for secret in (answer.receipt_code, answer.receipt_code.replace("-", ""), answer.clue_id,
                    "k-secret-1"):
         assert secret.encode() not in stored
+
+
+def test_a_retry_whose_record_was_lost_still_names_the_same_clue(store):
+    """The writer's commits do not wait for the disk, so an OS crash may lose the last
+    records: a retry then gets a new receipt code but the same clue id, which intake
+    applies once (nothing filed twice)."""
+    first = store.keyed("public", "k-00000001", b"body")
+    assert store.keyed("public", "k-00000001", b"body").clue_id == first.clue_id
+    assert store.keyed("staff:county", "k-00000001", b"body").clue_id != first.clue_id
+    assert store.keyed("public", "k-00000002", b"body").clue_id != first.clue_id
+    assert len(first.clue_id) == 32 and int(first.clue_id, 16) >= 0
+
+    async def scenario():
+        answer = Answer(first.clue_id, new_receipt_code())
+        assert await store.answer_for(first, answer) == answer
+        with store.engine.begin() as conn:  # the record an OS crash took
+            conn.execute(idempotency_keys.delete())
+        again = store.keyed("public", "k-00000001", b"body")
+        retried = await store.answer_for(again, Answer(again.clue_id, new_receipt_code()))
+        assert retried.clue_id == answer.clue_id
+    asyncio.run(scenario())
+
+
+def test_the_writer_does_not_wait_for_the_disk(store):
+    async def scenario():
+        await store.answer_for(store.keyed("public", "k-00000009", b"body"), fresh())
+    asyncio.run(scenario())
+    cursor = store._conn.cursor()
+    if store.engine.dialect.name == "sqlite":
+        cursor.execute("PRAGMA synchronous")
+        assert cursor.fetchone()[0] == 1  # NORMAL
+    else:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "off"
+    cursor.close()
