@@ -24,7 +24,7 @@ from gateway.excel.lists import (
     work_plan_columns,
 )
 from gateway.routes.clues import accept_clue
-from gateway.routes.problems import READERS, SUPERVISING, actor
+from gateway.routes.problems import READERS, SUPERVISING, ProblemFilters, actor
 
 router = APIRouter(prefix="/api/v1", tags=["Excel 表格导出与导入"])
 
@@ -39,20 +39,10 @@ EXPORT_DOC = {"responses": {"200": {"description": "the list as a file (表格�
 
 @router.get("/problems.{fmt}", dependencies=[allow(*READERS)], openapi_extra=EXPORT_DOC,
             response_class=Response)
-async def export_problems(
-        fmt: Fmt, request: Request, principal: PrincipalDep,
-        state: Annotated[str | None, Query(max_length=32)] = None,
-        unit: Annotated[str | None, Query(max_length=64)] = None,
-        category: Annotated[str | None, Query(max_length=64)] = None,
-        kind: Annotated[str | None, Query(max_length=64)] = None,
-        channel: Annotated[str | None, Query(max_length=64)] = None,
-        outcome: Annotated[str | None, Query(max_length=32)] = None,
-        overdue: bool = False, stalled: bool = False) -> Response:
+async def export_problems(fmt: Fmt, request: Request, principal: PrincipalDep,
+                          filters: ProblemFilters) -> Response:
     """台账导出: the problems this caller may see (the filters of ``GET /problems``),
     newest first, as .xlsx or .csv (UTF-8 with BOM); streamed page by page."""
-    filters = {k: v for k, v in dict(state=state, unit=unit, category=category, kind=kind,
-                                     channel=channel, outcome=outcome, overdue=overdue,
-                                     stalled=stalled).items() if v}
     broker, who = request.app.state.broker, actor(principal)
 
     async def fetch(after, limit):

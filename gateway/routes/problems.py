@@ -4,7 +4,7 @@ of each endpoint; the ledger decides scope (own unit, own system, all) and the r
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query, Request
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.actions import SPECS, ActionSpec, describe
@@ -44,22 +44,29 @@ async def act_on_problem(request: Request, principal: Principal, problem_id: str
     return answer
 
 
-@router.get("/problems", dependencies=[allow(*READERS)])
-async def list_problems(
-        request: Request, principal: PrincipalDep,
+def problem_filters(
         state: Annotated[str | None, Query(max_length=32)] = None,
         unit: Annotated[str | None, Query(max_length=64)] = None,
         category: Annotated[str | None, Query(max_length=64)] = None,
         kind: Annotated[str | None, Query(max_length=64)] = None,
         channel: Annotated[str | None, Query(max_length=64)] = None,
         outcome: Annotated[str | None, Query(max_length=32)] = None,
-        overdue: bool = False, stalled: bool = False,
+        overdue: bool = False, stalled: bool = False) -> dict:
+    """The ledger list's filters (台账筛选), for the list and its exports alike."""
+    return {k: v for k, v in dict(state=state, unit=unit, category=category, kind=kind,
+                                  channel=channel, outcome=outcome, overdue=overdue,
+                                  stalled=stalled).items() if v}
+
+
+ProblemFilters = Annotated[dict, Depends(problem_filters)]
+
+
+@router.get("/problems", dependencies=[allow(*READERS)])
+async def list_problems(
+        request: Request, principal: PrincipalDep, filters: ProblemFilters,
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
         offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> dict:
     """The problems this caller may see, newest first, filtered and paginated."""
-    filters = {k: v for k, v in dict(state=state, unit=unit, category=category, kind=kind,
-                                     channel=channel, outcome=outcome, overdue=overdue,
-                                     stalled=stalled).items() if v}
     return await request.app.state.broker.call(
         "ledger", "list_problems", actor=actor(principal), filters=filters, limit=limit,
         offset=offset)
