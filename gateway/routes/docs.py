@@ -51,23 +51,16 @@ _PAGES = {page: web.Asset.of((DOCS_DIR / f"{page}.html").read_bytes(),
                              "text/html; charset=utf-8") for page in ("swagger", "redoc")}
 
 
-def _send(request: Request, asset: web.Asset, headers: dict[str, str]) -> Response:
-    headers = {**headers, "ETag": asset.etag}
-    if asset.etag in request.headers.get("if-none-match", ""):
-        return Response(status_code=304, headers=headers)
-    return Response(asset.body, media_type=asset.content_type, headers=headers)
-
-
 @router.get("/docs", dependencies=[allow(Role.PUBLIC)])
 def swagger_ui(request: Request) -> Response:
     """The API, to try out (Swagger UI)."""
-    return _send(request, _PAGES["swagger"], DOCS_HEADERS)
+    return web.send(request, _PAGES["swagger"], DOCS_HEADERS)
 
 
 @router.get("/redoc", dependencies=[allow(Role.PUBLIC)])
 def redoc(request: Request) -> Response:
     """The API, to read (ReDoc)."""
-    return _send(request, _PAGES["redoc"], REDOC_HEADERS)
+    return web.send(request, _PAGES["redoc"], REDOC_HEADERS)
 
 
 @router.get("/docs-assets/{name}", dependencies=[allow(Role.PUBLIC)])
@@ -76,4 +69,4 @@ def docs_asset(name: str, request: Request) -> Response:
     asset = _ASSETS.get(name)
     if asset is None:
         raise problem(404, "not_found", "no such file", "文件不存在")
-    return _send(request, asset, web.STATIC_HEADERS)
+    return web.send(request, asset, web.STATIC_HEADERS)

@@ -18,23 +18,16 @@ _STATIC = web.load_static()
 _PAGES = web.load_pages(_STATIC)
 
 
-def _send(request: Request, asset: web.Asset, headers: dict[str, str]) -> Response:
-    headers = {**headers, "ETag": asset.etag}
-    if asset.etag in request.headers.get("if-none-match", ""):
-        return Response(status_code=304, headers=headers)
-    return Response(asset.body, media_type=asset.content_type, headers=headers)
-
-
 @router.get("/", dependencies=[allow(Role.PUBLIC)])
 def report_page(request: Request) -> Response:
     """公开举报平台: the public report form."""
-    return _send(request, _PAGES["report"], web.PAGE_HEADERS)
+    return web.send(request, _PAGES["report"], web.PAGE_HEADERS)
 
 
 @router.get("/receipt", dependencies=[allow(Role.PUBLIC)])
 def receipt_page(request: Request) -> Response:
     """进度查询: follow a report by its receipt code."""
-    return _send(request, _PAGES["receipt"], web.PAGE_HEADERS)
+    return web.send(request, _PAGES["receipt"], web.PAGE_HEADERS)
 
 
 @router.get("/static/{name}", dependencies=[allow(Role.PUBLIC)])
@@ -43,4 +36,4 @@ def static_file(name: str, request: Request) -> Response:
     asset = _STATIC.get(name)
     if asset is None:
         raise problem(404, "not_found", "no such file", "文件不存在")
-    return _send(request, asset, web.STATIC_HEADERS)
+    return web.send(request, asset, web.STATIC_HEADERS)

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from starlette.responses import Response
+
 WEB_DIR = Path(__file__).resolve().parent
 STATIC_DIR = WEB_DIR / "static"
 PAGES = {"report": "index.html", "receipt": "receipt.html"}
@@ -48,6 +50,14 @@ class Asset:
     @classmethod
     def of(cls, body: bytes, content_type: str) -> Asset:
         return cls(body, content_type, '"' + hashlib.sha256(body).hexdigest()[:20] + '"')
+
+
+def send(request, asset: Asset, headers: dict[str, str]) -> Response:
+    """The asset with its ETag, or 304 when the client has it already."""
+    headers = {**headers, "ETag": asset.etag}
+    if asset.etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    return Response(asset.body, media_type=asset.content_type, headers=headers)
 
 
 def load_static(folder: Path = STATIC_DIR) -> dict[str, Asset]:
