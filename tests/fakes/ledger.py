@@ -43,12 +43,13 @@ class FakeProblems:
         self.saved: list[str] = []  # every save(), kept when its transaction rolls back
         self._clock = itertools.count()
 
-    def add(self, problem: Problem, supervisor: str | None) -> None:
+    def add(self, problem: Problem, supervisor: str | None) -> str:
         self.rows[problem.id] = copy.deepcopy(problem)
         self.supervisor[problem.id] = supervisor
         self.link_clue(problem.id, problem.clue_id, problem.channel, "registered")
         for part in count_key(problem, supervisor):
             self.counts[part] += 1
+        return row_digest(problem, supervisor)
 
     def get(self, problem_id: str) -> Problem | None:
         found = self.rows.get(problem_id)
@@ -69,9 +70,6 @@ class FakeProblems:
             if before != after:
                 self.counts[before] -= 1
                 self.counts[after] += 1
-
-    def state_digest(self, problem: Problem, supervisor: str | None) -> str:
-        """The fake's digest of a row: every field of the problem and its supervisor."""
         return row_digest(problem, supervisor)
 
     def link_clue(self, problem_id: str, clue_id: str, channel: str, via: str) -> None:

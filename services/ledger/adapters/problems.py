@@ -88,12 +88,15 @@ def _bump(session: Session, key: tuple[tuple, tuple], delta: int,
                                 "n", delta)
 
 
-def add(session: Session, problem: Problem, supervisor: str | None) -> None:
+def add(session: Session, problem: Problem, supervisor: str | None) -> str:
     """Deferred like the rest of a registration: a batch's problems go as one INSERT
-    (a duplicate search reading problems writes them first)."""
-    deferred.defer(session, INSERT_PROBLEM, _values(problem, supervisor))
+    (a duplicate search reading problems writes them first). Returns the digest of the row
+    written, for the history entry to bind."""
+    values = _values(problem, supervisor)
+    deferred.defer(session, INSERT_PROBLEM, values)
     link_clue(session, problem.id, problem.clue_id, problem.channel, "registered")
     _bump(session, count_key(problem, supervisor), 1)
+    return history.state_digest(values)
 
 
 def load(session: Session, problem_id: str, *, lock: bool = False) -> Problem | None:
@@ -102,14 +105,17 @@ def load(session: Session, problem_id: str, *, lock: bool = False) -> Problem | 
     return to_problem(row) if row else None
 
 
-def save(session: Session, problem: Problem, supervisor: str | None, before: tuple) -> None:
-    """Write the problem; ``before`` is its count key as loaded, to keep the counts exact."""
+def save(session: Session, problem: Problem, supervisor: str | None, before: tuple) -> str:
+    """Write the problem; ``before`` is its count key as loaded, to keep the counts exact.
+    Returns the digest of the row written, for the history entry to bind."""
     values = _values(problem, supervisor)
+    digest = history.state_digest(values)
     values.pop("id")
     session.execute(update(problems).where(problems.c.id == problem.id).values(**values))
     after = count_key(problem, supervisor)
     _bump(session, before, -1, only_changed_from=after)
     _bump(session, after, 1, only_changed_from=before)
+    return digest
 
 
 def link_clue(session: Session, problem_id: str, clue_id: str, channel: str, via: str) -> None:

@@ -24,8 +24,9 @@ class ProblemRepository:
     def __init__(self, session: Session):
         self.session = session
 
-    def add(self, problem: Problem, supervisor: str | None) -> None:
-        problems.add(self.session, problem, supervisor)
+    def add(self, problem: Problem, supervisor: str | None) -> str:
+        """Register the problem's row; the digest of what was written, for its history."""
+        return problems.add(self.session, problem, supervisor)
 
     def get(self, problem_id: str) -> Problem | None:
         return problems.load(self.session, problem_id)
@@ -39,13 +40,9 @@ class ProblemRepository:
         """Where the problem is counted now; ``save`` takes it as loaded."""
         return problems.count_key(problem, supervisor)
 
-    def save(self, problem: Problem, supervisor: str | None, counted_as: tuple) -> None:
-        problems.save(self.session, problem, supervisor, counted_as)
-
-    def state_digest(self, problem: Problem, supervisor: str | None) -> str:
-        """The digest of the problem's row as ``add``/``save`` write it, for its history
-        entry to bind."""
-        return problems.state_digest(problem, supervisor)
+    def save(self, problem: Problem, supervisor: str | None, counted_as: tuple) -> str:
+        """Write the problem's row; the digest of what was written, for its history."""
+        return problems.save(self.session, problem, supervisor, counted_as)
 
     def link_clue(self, problem_id: str, clue_id: str, channel: str, via: str) -> None:
         problems.link_clue(self.session, problem_id, clue_id, channel, via)

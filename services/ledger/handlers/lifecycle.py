@@ -29,11 +29,10 @@ def act(uow: LedgerUnitOfWork, campaign, *, problem_id: str, action: str, actor:
         target = _merge_target(uow, campaign, problem, chosen, inp, actor)
         change = perform(problem, chosen, actor, inp, ctx)
         supervisor = supervisor_code(campaign, problem.unit)
-        uow.problems.save(problem, supervisor, counted_as)
+        state = uow.problems.save(problem, supervisor, counted_as)
         _move_provenance(uow, problem, chosen, target, change)
         seq = uow.history.append(problem_id=problem.id, action=chosen.value,
-                                 actor=actor.username, at=ctx.now,
-                                 state=uow.problems.state_digest(problem, supervisor), data={
+                                 actor=actor.username, at=ctx.now, state=state, data={
                                      "role": actor.role, "from": change.from_state.value,
                                      "to": change.to_state.value, **change.data})
         uow.emit(ProblemTransitioned(
@@ -41,7 +40,7 @@ def act(uow: LedgerUnitOfWork, campaign, *, problem_id: str, action: str, actor:
             action=chosen.value, from_state=change.from_state.value,
             to_state=change.to_state.value,
             outcome=problem.outcome.value if problem.outcome else None, unit=problem.unit,
-            supervisor=supervisor_code(campaign, problem.unit), category=problem.category,
+            supervisor=supervisor, category=problem.category,
             actor=actor.username, actor_role=actor.role, history_seq=seq, data=change.data))
         uow.commit()
         return view(problem, ctx.today, rules=ctx.rules)

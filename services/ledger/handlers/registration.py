@@ -34,10 +34,9 @@ def register_problem(uow: LedgerUnitOfWork, msg: ClueAccepted, campaign) -> str 
         if suggestions:
             problem.details["duplicate_suggestions"] = suggestions
         supervisor = supervisor_code(campaign, problem.unit)
-        uow.problems.add(problem, supervisor)
+        state = uow.problems.add(problem, supervisor)
         uow.history.append(problem_id=problem.id, action="register", actor="system",
-                           at=problem.registered_at,
-                           state=uow.problems.state_digest(problem, supervisor),
+                           at=problem.registered_at, state=state,
                            data={"clue_id": msg.clue_id, "channel": clue.channel,
                                  "unit": problem.unit, "duplicate_suggestions": suggestions,
                                  **clock})
