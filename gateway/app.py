@@ -20,7 +20,7 @@ from gateway.idempotency import Idempotency
 from gateway.limits import MaxBodySize, Throttle, ThrottleByPath, ThrottlePolicy
 from gateway.metrics import Metrics, MetricsMiddleware
 from gateway.openapi import install_openapi
-from gateway.routes import clues, custody, docs, ops, pages, problems, public
+from gateway.routes import clues, custody, docs, followup, ops, pages, problems, public
 from gateway.workbench import routes as workbench
 from gateway.workbench.session import WorkbenchMiddleware
 from kit.settings import Settings
@@ -68,8 +68,8 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
         settings.login_lockout_after, settings.receipt_rate_per_client))
     # The clue route first: every request is matched against the routes in this order,
     # and submitting clues is the busiest path.
-    routers = (clues.router, auth_router, public.router, problems.router, custody.router,
-               ops.router, pages.router, docs.router)
+    routers = (clues.router, followup.router, auth_router, public.router, problems.router,
+               custody.router, ops.router, pages.router, docs.router)
     for module in routers:
         app.include_router(module)
     app.include_router(workbench.router)

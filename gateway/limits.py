@@ -18,7 +18,7 @@ class BodyTooLarge(Exception):
 
 
 # Routes that stream their body to disk under limits of their own (gateway.files).
-STREAMED_UPLOADS = frozenset({"/api/v1/files"})
+STREAMED_UPLOADS = frozenset({"/api/v1/files", "/api/v1/receipts/supplement"})
 
 
 class MaxBodySize:

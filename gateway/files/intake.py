@@ -23,6 +23,8 @@ from gateway.files.store import BlobStore, BlobWriter, TooLarge
 
 MAX_FILENAME = 255
 MAX_PART_HEADERS = 16 * 1024
+MAX_FIELD_BYTES = 16 * 1024   # a plain form field beside the files (a receipt code, a text)
+MAX_FIELDS = 10
 FLUSH_BYTES = 1 << 20
 
 
@@ -39,6 +41,7 @@ class Limits:
     max_bytes: int        # any file
     max_image_bytes: int  # images (decoded in memory to be re-encoded)
     max_files: int        # files in one request
+    kinds: frozenset[str] | None = None  # the kinds taken (image, document, video); None: all
 
     def for_type(self, kind: FileType) -> int:
         return min(self.max_bytes, self.max_image_bytes) if kind.is_image else self.max_bytes
@@ -90,6 +93,10 @@ class Incoming:
                           "Word, Excel, PowerPoint, MP4, MOV), whatever its name says.",
                           "文件内容不属于允许的类型(JPEG、PNG、WebP、PDF、Word、Excel、"
                           "PowerPoint、MP4、MOV),与文件名无关。")
+        if self.limits.kinds is not None and self.type.kind not in self.limits.kinds:
+            raise Refused(415, "unsupported_file_type",
+                          "Only photos are taken here (JPEG, PNG, WebP).",
+                          "此处只接受照片(JPEG、PNG、WebP 格式)。")
         self.limit = self.limits.for_type(self.type)
         self.writer = self.store.writer(max_bytes=self.limit)
 
@@ -141,11 +148,15 @@ class Incoming:
             self.writer = None
 
 
-async def receive(headers, body: AsyncIterator[bytes], store: BlobStore, limits: Limits
-                  ) -> list[FileRecord]:
+async def receive(headers, body: AsyncIterator[bytes], store: BlobStore, limits: Limits, *,
+                  fields: dict[str, str] | None = None, before_files=None,
+                  require_file: bool = True) -> list[FileRecord]:
     """Every file of a request body, stored. A raw body is one file named by the
     ``X-Filename`` header (percent-encoded UTF-8); ``multipart/form-data`` gives one file per
-    part with a filename (other fields are skipped). Whatever fails, no partial file stays."""
+    part with a filename (other fields are skipped, or, given ``fields``, kept there: at most
+    ``MAX_FIELDS`` of ``MAX_FIELD_BYTES`` each). ``before_files(fields)``, awaited before
+    the first file is stored, may refuse the request on the fields that came before.
+    Whatever fails, no partial file stays."""
     content_type, options = parse_options_header(headers.get("content-type"))
     if content_type != b"multipart/form-data":
         name = urllib.parse.unquote(headers.get("x-filename", ""), errors="replace")
@@ -160,11 +171,12 @@ async def receive(headers, body: AsyncIterator[bytes], store: BlobStore, limits:
     if not boundary:
         raise Refused(422, "invalid_request", "The multipart body has no boundary.",
                       "多部分表单缺少分隔符(boundary)。")
-    return await _multipart(boundary, body, store, limits)
+    return await _multipart(boundary, body, store, limits, fields, before_files, require_file)
 
 
 async def _multipart(boundary: bytes, body: AsyncIterator[bytes], store: BlobStore,
-                     limits: Limits) -> list[FileRecord]:
+                     limits: Limits, fields: dict[str, str] | None = None, before_files=None,
+                     require_file: bool = True) -> list[FileRecord]:
     events: list[tuple[str, bytes]] = []
     header = {"field": b"", "value": b"", "size": 0}
 
@@ -191,6 +203,9 @@ async def _multipart(boundary: bytes, body: AsyncIterator[bytes], store: BlobSto
     records: list[FileRecord] = []
     current: Incoming | None = None
     disposition = b""
+    field: str | None = None
+    value = bytearray()
+    files_started = False
     try:
         async for chunk in body:
             try:
@@ -207,12 +222,27 @@ async def _multipart(boundary: bytes, body: AsyncIterator[bytes], store: BlobSto
                 elif kind == "header" and data.startswith(b"content-disposition\0"):
                     disposition = data.split(b"\0", 1)[1]
                 elif kind == "headers":
+                    if _is_file(disposition) and not files_started:
+                        files_started = True
+                        if before_files is not None:
+                            await before_files(dict(fields or {}))
                     current = _open_part(disposition, store, limits, len(records))
+                    field = _field_name(disposition, fields) if current is None else None
+                    value.clear()
                 elif kind == "data" and current is not None:
                     await current.feed(data)
+                elif kind == "data" and field is not None:
+                    value += data
+                    if len(value) > MAX_FIELD_BYTES:
+                        raise Refused(413, "body_too_large",
+                                      f"A form field exceeds {MAX_FIELD_BYTES} bytes.",
+                                      f"表单字段超过 {MAX_FIELD_BYTES} 字节上限。")
                 elif kind == "end" and current is not None:
                     records.append(await current.finish())
                     current = None
+                elif kind == "end" and field is not None:
+                    fields[field] = value.decode("utf-8", "replace")
+                    field = None
             events.clear()
         if current is not None:
             raise Refused(422, "invalid_request", "The body ended in the middle of a file.",
@@ -220,9 +250,26 @@ async def _multipart(boundary: bytes, body: AsyncIterator[bytes], store: BlobSto
     finally:
         if current is not None:
             current.abort()
-    if not records:
+    if not records and require_file:
         raise Refused(422, "invalid_request", "The form holds no file.", "表单中没有文件。")
     return records
+
+
+def _is_file(disposition: bytes) -> bool:
+    return parse_options_header(disposition)[1].get(b"filename") is not None
+
+
+def _field_name(disposition: bytes, fields: dict[str, str] | None) -> str | None:
+    """The name of a plain field to keep, when fields are kept."""
+    if fields is None:
+        return None
+    name = parse_options_header(disposition)[1].get(b"name")
+    if name is None:
+        return None
+    if len(fields) >= MAX_FIELDS:
+        raise Refused(422, "invalid_request", f"At most {MAX_FIELDS} form fields.",
+                      f"表单字段最多 {MAX_FIELDS} 个。")
+    return name.decode("utf-8", "replace")[:64]
 
 
 def _open_part(disposition: bytes, store: BlobStore, limits: Limits, done: int

@@ -17,6 +17,7 @@ from gateway.auth.channels import check_clue_at_door
 from gateway.auth.guards import Principal, allow
 from gateway.auth.roles import Role
 from gateway.errors import problem
+from gateway.routes.followup import follow_up
 from gateway.idempotency import Answer, Idempotency, KeyReused, StoreUnavailable, scope_of
 from kit.sealing import seal
 
@@ -236,10 +237,10 @@ class ReceiptIn(BaseModel):
 
 @router.post("/receipts/lookup", dependencies=[allow(Role.PUBLIC)])
 async def follow_receipt(receipt: ReceiptIn, request: Request) -> dict:
-    """进度查询: what a reporter may see of their clue: its progress, nothing else. The
+    """进度查询: what a reporter may see of their clue: its progress and the stages of its
+    case with their dates in public words (``gateway.routes.followup``), nothing else. The
     code goes in the body, so it stays out of URLs, logs and browser history."""
-    return await request.app.state.broker.call("intake", "get_receipt",
-                                                receipt_code=receipt.receipt_code)
+    return await follow_up(request.app.state.broker, receipt.receipt_code)
 
 
 class DisputeIn(ReceiptIn):

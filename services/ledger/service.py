@@ -43,6 +43,12 @@ class LedgerService:
 
     @rpc(expected_exceptions=EXPECTED)
     @refusals
+    def public_progress(self, problem_id: str, reporter: str) -> dict:
+        """For the gateway's follow-up page only: it found the problem by receipt code."""
+        return handlers.public_progress(self.uow(), problem_id=problem_id, reporter=reporter)
+
+    @rpc(expected_exceptions=EXPECTED)
+    @refusals
     def get_problem(self, problem_id: str, actor: dict) -> dict:
         return handlers.get_problem(self.uow(), self.campaign, problem_id=problem_id,
                                     actor=actor_from(actor))

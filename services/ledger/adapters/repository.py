@@ -67,6 +67,11 @@ class ProblemRepository:
     def count(self) -> int:
         return problems.count_problems(self.session)
 
+    def count_satisfaction(self, unit: str | None, supervisor: str | None,
+                           satisfaction: str) -> None:
+        """回访满意度: one more answer of this value for the unit."""
+        problems.count_satisfaction(self.session, unit, supervisor, satisfaction)
+
 
 class HistoryRepository:
     """The one hash-chained history (留痕): append, a problem's timeline, the chain, its head."""
@@ -181,6 +186,9 @@ class LedgerViews:
                       stall_before: date) -> dict[str, dict]:
         return views.late_per_unit(self.session, units=units, supervisor=supervisor,
                                    today=today, stall_before=stall_before)
+
+    def satisfaction_counts(self, *, supervisor: str | None) -> dict[str | None, dict]:
+        return views.satisfaction_counts(self.session, supervisor=supervisor)
 
     def attention_list(self, *, units, supervisor, today: date, stall_before: date) -> dict:
         return views.attention_list(self.session, units=units, supervisor=supervisor,

@@ -7,7 +7,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from services.ledger.adapters.orm import (
-    CLOCK_RUNS, PROGRESS_CLOCK_RUNS, problems, topic_counts, unit_tallies,
+    CLOCK_RUNS, PROGRESS_CLOCK_RUNS, problems, satisfaction_tallies, topic_counts, unit_tallies,
 )
 from services.ledger.domain.lifecycle import State
 
@@ -117,3 +117,16 @@ def attention_list(session: Session, *, units, supervisor, today: date, stall_be
                               .order_by(problems.c.last_progress_on).limit(limit)).all()
     return {"overdue": overdue, "stalled": stalled}
 
+
+
+def satisfaction_counts(session: Session, *, supervisor: str | None) -> dict[str | None, dict]:
+    """回访满意度: answers by unit and value, from the maintained tallies."""
+    t = satisfaction_tallies.c
+    query = select(t.unit, t.satisfaction, func.sum(t.n)).group_by(t.unit, t.satisfaction)
+    if supervisor is not None:
+        query = query.where(t.supervisor == supervisor)
+    found: dict[str | None, dict] = {}
+    for unit, value, n in session.execute(query):
+        if n:
+            found.setdefault(unit or None, {})[value] = int(n)
+    return found
