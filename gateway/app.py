@@ -21,6 +21,7 @@ from gateway.limits import MaxBodySize, Throttle, ThrottleByPath, ThrottlePolicy
 from gateway.metrics import Metrics, MetricsMiddleware
 from gateway.openapi import install_openapi
 from gateway.routes import clues, custody, docs, followup, ops, pages, problems, public
+from gateway.routes.not_found import install_not_found
 from gateway.workbench import routes as workbench
 from gateway.workbench.session import WorkbenchMiddleware
 from kit.settings import Settings
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
     app.include_router(workbench.router)
     app.include_router(files_router)  # evidence files; its lifespan opens the blob store
     install_error_handlers(app)
+    install_not_found(app)  # 404 and 405: a Chinese page for a browser, JSON for the API
     app.include_router(excel.router)
     enforce_declared_roles(app)
     install_openapi(app)
