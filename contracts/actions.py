@@ -56,10 +56,10 @@ OnBehalfOf = Annotated[UnitCode | None, Field(description=(
     "handler"))]
 ActingReason = Annotated[Reason | None, Field(description=(
     "why you act for the unit (代为办理的理由), required with on_behalf_of"))]
+# Shown to the reporter on the follow-up page: no names, no internal detail. Left empty, the
+# reporter reads a standard sentence, never the internal findings or notes.
 PublicFindings = Annotated[_text(2000, "") | None, Field(description=(
-    "向举报人公开的办理情况: the findings in words meant for the public, shown to the "
-    "reporter on the follow-up page; no names, no internal detail. Left empty, the reporter "
-    "sees a standard sentence, never the internal findings or notes"))]
+    "the findings in words meant for the reporter, no names (向举报人公开的办理情况)"))]
 SUPPLEMENT_PHOTOS_MAX = 5
 """Photos a reporter may add to an open case in one supplement (补充材料)."""
 

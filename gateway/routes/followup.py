@@ -33,7 +33,6 @@ from gateway.files.intake import Limits, Refused, receive
 from kit.errors import refusal_from_reply
 
 router = APIRouter(prefix="/api/v1", tags=["clues 线索"])
-RECEIVED = "received"  # intake's status before the ledger registered the problem
 NO_PROGRESS = {"stages": [], "may_supplement": False, "may_rate": False, "rating": None}
 
 
@@ -47,8 +46,9 @@ async def _case(broker, receipt_code: str) -> tuple[dict, str | None, dict]:
     """(receipt view, problem id, public progress) of a receipt code; 404 unknown_receipt."""
     found = await broker.call("intake", "receipt_and_problem", receipt_code=receipt_code)
     receipt, problem_id = found["receipt"], found["problem_id"]
-    if receipt["status"] == RECEIVED or problem_id is None:
+    if problem_id is None:
         return receipt, None, dict(NO_PROGRESS)
+    # Asked even while intake still says "received": the ledger may have registered it.
     try:
         progress = await broker.call("ledger", "public_progress", problem_id=problem_id,
                                      reporter=reporter_of(receipt_code)["username"])

@@ -68,9 +68,10 @@ class Public:
         return reply.json()
 
     def supplement(self, form: list[tuple], files: list[tuple] = ()) -> httpx.Response:
-        """multipart/form-data with the fields in the order given, then the photos."""
-        return httpx.post(f"{self.url}/api/v1/receipts/supplement", timeout=30,
-                          data=dict(form), files=list(files))
+        """multipart/form-data with the fields in the order given, then the photos (as the
+        follow-up page sends it, photos or none)."""
+        parts = [(name, (None, value)) for name, value in form] + list(files)
+        return httpx.post(f"{self.url}/api/v1/receipts/supplement", timeout=30, files=parts)
 
     def rate(self, code: str, satisfaction: str, reason: str | None = None) -> httpx.Response:
         body = {"receipt_code": code, "satisfaction": satisfaction}

@@ -122,7 +122,7 @@ def test_an_unfounded_finding_shows_once_accepted_in_the_public_words_never_as_w
     assert public_stages(rewritten)[-1]["public_findings"] == "经核查,反映情况不属实"
     unworded = [{**e, "data": {"findings": SECRET_NOTE}} for e in accepted]
     last = public_stages(unworded)[-1]
-    assert last["public_findings"] is None and last["standard_zh"] == "经核查,反映的问题不属实。"
+    assert last["public_findings"] is None and last["standard_zh"] == "经核查，反映的问题不属实。"
     assert SECRET_NOTE not in json.dumps(public_stages(unworded), ensure_ascii=False)
 
 
