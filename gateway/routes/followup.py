@@ -106,7 +106,13 @@ async def _open_case_of(request: Request, given: SupplementIn) -> str:
 
 
 @router.post("/receipts/supplement", dependencies=[allow(Role.PUBLIC)],
-             openapi_extra=SUPPLEMENT_BODY, summary="补充材料 · Add information to a report")
+             openapi_extra=SUPPLEMENT_BODY, summary="补充材料 · Add information to a report",
+             responses={
+                 404: {"description": "No clue has this receipt code — `unknown_receipt`"},
+                 409: {"description": "The case is closed (`case_closed`) or not registered "
+                                      "yet (`not_yet_registered`)"},
+                 415: {"description": "Not multipart/form-data, or a photo is not a JPEG, "
+                                      "PNG or WebP image — `unsupported_file_type`"}})
 async def add_information(request: Request) -> dict:
     """补充材料: the reporter adds information and up to five photos to an open case
     (``multipart/form-data``: ``receipt_code`` and ``text`` before the photos). Refused
@@ -164,7 +170,10 @@ class SatisfactionIn(BaseModel):
 
 
 @router.post("/receipts/satisfaction", dependencies=[allow(Role.PUBLIC)],
-             summary="回访满意度 · Rate the outcome")
+             summary="回访满意度 · Rate the outcome", responses={
+                 404: {"description": "No clue has this receipt code — `unknown_receipt`"},
+                 409: {"description": "No outcome to rate yet (`not_ratable`), or rated "
+                                      "already (`already_rated`; the first answer stands)"}})
 async def rate_outcome(answer: SatisfactionIn, request: Request) -> dict:
     """回访满意度: once the case is rectified or closed as unfounded, the reporter says
     whether the outcome satisfies them (a reason when not). One answer per receipt and
