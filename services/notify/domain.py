@@ -27,8 +27,9 @@ def on_problem_registered(problem_id: str, title: str) -> list[Notice]:
 # Who hears of each lifecycle step: the unit when the ball is in its court, the supervising
 # body when it has something to decide, the county office when a problem is struck off.
 TO_UNIT = {E.DISPATCHED, E.REASSIGNED, E.PLAN_REJECTED, E.UNFOUNDED_REJECTED,
-           E.RECTIFICATION_REJECTED, E.PROGRESS_CHECKED, E.REOPENED}
-TO_SUPERVISOR = {E.VERIFIED, E.CLOSURE_UNFOUNDED, E.RECTIFICATION_REPORTED, E.REOPENED}
+           E.RECTIFICATION_REJECTED, E.PROGRESS_CHECKED, E.REOPENED, E.REPORTER_SUPPLEMENTED}
+TO_SUPERVISOR = {E.VERIFIED, E.CLOSURE_UNFOUNDED, E.RECTIFICATION_REPORTED, E.REOPENED,
+                 E.REPORTER_SUPPLEMENTED, E.SATISFACTION_RATED}
 TO_COUNTY = {E.STRUCK_OFF, E.UNFOUNDED_ACCEPTED, E.TRANSFERRED}
 SUBJECTS: dict[E, tuple[str, str]] = {
     E.DISPATCHED: ("问题已交办,请按期反馈", "A problem was dispatched to you"),
@@ -44,6 +45,8 @@ SUBJECTS: dict[E, tuple[str, str]] = {
     E.UNFOUNDED_ACCEPTED: ("查否结论已认可", "Unfounded finding accepted"),
     E.TRANSFERRED: ("问题已移交", "Problem transferred"),
     E.REOPENED: ("问题被重新启动", "Problem reopened"),
+    E.REPORTER_SUPPLEMENTED: ("举报人补充了情况或照片", "The reporter added information"),
+    E.SATISFACTION_RATED: ("举报人作出回访满意度评价", "The reporter rated the outcome"),
 }
 
 
