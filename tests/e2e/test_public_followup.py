@@ -261,6 +261,9 @@ def test_satisfaction_is_recorded_once_per_receipt_and_counted_in_the_rollup(pub
     school = next(u for u in after["units"] if u["unit"] == SCHOOL)
     assert school["satisfaction"]["basically_satisfied"] >= 1
     assert 0 < school["satisfaction_rate"] <= 1
+    verdict = httpx.get(f"{public.url}/api/v1/ledger/verify", timeout=180,
+                        headers=public.auth["county"]).json()   # answers and supplements
+    assert verdict["ok"] is True, verdict                         # are links of the chain
 
 
 def test_an_open_case_has_no_outcome_to_rate(public):
@@ -303,6 +306,38 @@ def test_an_unknown_path_is_a_chinese_page_for_a_browser_and_json_for_the_api(pu
     assert wrong_api.json()["detail"]["code"] == "method_not_allowed"
     kept = httpx.get(f"{public.url}/static/nothing.js", headers=html, timeout=10)
     assert kept.status_code == 404 and kept.json()["detail"]["message_zh"] == "文件不存在"
+
+
+@pytest.mark.browser
+def test_a_reporter_adds_information_and_a_photo_on_the_follow_up_page(public, tmp_path):
+    filed = public.file("学校违规收取资料费:页面补充")
+    code = filed["receipt_code"]
+    pid = public.problem_of(filed)
+    public.act("county", pid, "dispatch", respond_days=5)
+    photo = tmp_path / "收据.jpg"
+    photo.write_bytes(jpeg_with_gps())
+    with browser_session("zh-CN") as browser:
+        browser.open(public.url + "/receipt")
+        browser.wait("return !document.getElementById('follow-form').hidden")
+        browser.type("#code", code)
+        browser.click("#follow-submit")
+        assert browser.wait_text("#supplement-heading") == "补充情况和照片"
+        assert browser.text("#rating") is None              # open: no outcome to rate yet
+        browser.click("#supplement-submit")
+        assert browser.wait_text("#supplement-text-error") == "请填写此项。"
+        browser.type("#supplement-text", "又收了一次资料费,收据见照片")
+        browser.type("#supplement-photos", str(photo))
+        browser.click("#supplement-submit")
+        assert "已收到您补充的材料" in browser.wait_text("#supplement-result", timeout=60)
+        browser.wait("return document.querySelector('#stages li:last-child')"
+                     ".getAttribute('data-stage') === 'supplemented'")
+        assert "附照片 1 张" in browser.text("#stages li:last-child")
+        browser.screenshot(SHOTS / "pages-follow-supplement-zh.png")
+        assert browser.console_errors() == []
+    entry = next(e for e in public.problem(pid)["timeline"]
+                 if e["action"] == "reporter_supplement")
+    assert entry["data"]["text"] == "又收了一次资料费,收据见照片"
+    assert len(entry["data"]["photos"]) == 1
 
 
 @pytest.mark.browser
