@@ -118,7 +118,8 @@
       words.textContent = stage.public_findings
         ? Site.t('stages.public_words') + stage.public_findings
         : (Site.lang() === 'en' ? stage.standard_en : stage.standard_zh)
-          + (stage.photos ? ' ' + Site.t('stages.photos', { n: stage.photos }) : '');
+          + (stage.photos ? (Site.lang() === 'en' ? ' ' : '')
+            + Site.t('stages.photos', { n: stage.photos }) : '');
       item.appendChild(label);
       item.appendChild(when);
       item.appendChild(words);
