@@ -17,7 +17,6 @@ from gateway.auth.channels import check_clue_at_door
 from gateway.auth.guards import Principal, allow
 from gateway.auth.roles import Role
 from gateway.errors import problem
-from gateway.routes.followup import follow_up
 from gateway.idempotency import Answer, Idempotency, KeyReused, StoreUnavailable, scope_of
 from kit.sealing import seal
 
@@ -233,14 +232,6 @@ class ReceiptIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     receipt_code: str = Field(min_length=8, max_length=40, description="回执码")
-
-
-@router.post("/receipts/lookup", dependencies=[allow(Role.PUBLIC)])
-async def follow_receipt(receipt: ReceiptIn, request: Request) -> dict:
-    """进度查询: what a reporter may see of their clue: its progress and the stages of its
-    case with their dates in public words (``gateway.routes.followup``), nothing else. The
-    code goes in the body, so it stays out of URLs, logs and browser history."""
-    return await follow_up(request.app.state.broker, receipt.receipt_code)
 
 
 class DisputeIn(ReceiptIn):

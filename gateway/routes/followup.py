@@ -16,9 +16,11 @@ hears the reporter as a pseudonym (``reporter:`` and the start of the code's dig
 """
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from contracts.actions import SUPPLEMENT_PHOTOS_MAX
@@ -30,9 +32,20 @@ from gateway.broker import RemoteCallError
 from gateway.errors import problem
 from gateway.files.index import PROBLEM, UPLOADER
 from gateway.files.intake import Limits, Refused, receive
+from gateway.routes.clues import UNSTORABLE, ReceiptIn
 from kit.errors import refusal_from_reply
 
 router = APIRouter(prefix="/api/v1", tags=["clues 线索"])
+
+
+def _storable(value: str | None) -> str | None:
+    """No control character or lone surrogate (``clues.UNSTORABLE``): no store keeps them."""
+    if value is not None and UNSTORABLE.search(value):
+        raise ValueError("contains a control character or an unpaired surrogate")
+    return value
+
+
+Storable = AfterValidator(_storable)
 NO_PROGRESS = {"stages": [], "may_supplement": False, "may_rate": False, "rating": None}
 
 
@@ -66,13 +79,22 @@ async def follow_up(broker, receipt_code: str) -> dict:
     return {**receipt, **progress}
 
 
+@router.post("/receipts/lookup", dependencies=[allow(Role.PUBLIC)])
+async def follow_receipt(receipt: ReceiptIn, request: Request) -> dict:
+    """进度查询: what a reporter may see of their clue: its progress and the stages of its
+    case with their dates in public words, nothing else. The code goes in the body, so it
+    stays out of URLs, logs and browser history."""
+    return await follow_up(request.app.state.broker, receipt.receipt_code)
+
+
 # ── 补充材料: information and photos for an open case ──────────────────────────────────────
 
 class SupplementIn(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
     receipt_code: str = Field(min_length=8, max_length=40, description="回执码")
-    text: str = Field(min_length=5, max_length=2000, description="补充的情况")
+    text: Annotated[str, Storable] = Field(min_length=5, max_length=2000,
+                                           description="补充的情况")
 
 
 SUPPLEMENT_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {
@@ -165,8 +187,8 @@ class SatisfactionIn(BaseModel):
     receipt_code: str = Field(min_length=8, max_length=40, description="回执码")
     satisfaction: Satisfaction = Field(description="满意 satisfied / 基本满意 "
                                        "basically_satisfied / 不满意 not_satisfied")
-    reason: str | None = Field(None, max_length=2000, description="理由, required when not "
-                                                                 "satisfied")
+    reason: Annotated[str | None, Storable] = Field(
+        None, max_length=2000, description="理由, required when not satisfied")
 
 
 @router.post("/receipts/satisfaction", dependencies=[allow(Role.PUBLIC)],

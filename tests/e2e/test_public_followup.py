@@ -191,6 +191,7 @@ def test_bad_supplements_are_refused_in_both_languages_and_change_nothing(public
     cases = [
         ([("receipt_code", code), ("text", "短")], [], 422, None),
         ([("receipt_code", code)], [], 422, None),
+        ([("receipt_code", code), ("text", "含有控制字符\x07的补充")], [], 422, None),
         ([("receipt_code", "AAAA-BBBB-CCCC-DDDD"), ("text", "未知回执码的补充")], [("photo", photo)],
          404, "unknown_receipt"),
         ([("text", "照片在回执码之前")], [("photo", photo)], 422, "receipt_code_required"),
