@@ -86,7 +86,7 @@ async def account_list(request: Request, org: str = "", role: str = "", status: 
                                              ("q", q)) if v)
     return render(request, "accounts.html", principal=principal, items=items, total=total,
                   page=page, offset=(page - 1) * PAGE_SIZE, page_size=PAGE_SIZE, org=org,
-                  role=role, status=status, q=q, query=query, orgs=_orgs(request),
+                  role=role, account_status=status, q=q, query=query, orgs=_orgs(request),
                   org_names=_org_names(request), roles=_roles(),
                   manageable=admin.MANAGEABLE_ROLES, flash=_flash(request))
 
