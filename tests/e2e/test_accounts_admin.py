@@ -17,7 +17,8 @@ from gateway.app import create_app
 from gateway.auth.guards import route_roles
 from gateway.auth.roles import Role
 from kit.settings import Settings
-from tests.e2e.test_workbench import ONE_PER_ROLE, PASSWORDS, Staff, api
+from tests.e2e.test_pages import SHOTS, browser_session
+from tests.e2e.test_workbench import ONE_PER_ROLE, PASSWORDS, Staff, api, fill, press
 from tests.support.accounts import account_workbook
 from tests.support.stack import Stack
 
@@ -288,3 +289,79 @@ def test_an_account_form_without_the_csrf_token_is_refused(stack):
     assert forged.status_code == 403
     assert usernames(stack, "csrf-victim") == []
     assert api_sign_in(stack, "handler-school1", PASSWORDS["handler-school1"]).status_code == 200
+
+
+# --- in headless Chromium: every account page at phone and desktop width ------------------------
+
+def shoot_fitting(browser, name: str) -> None:
+    """Screenshots at 390 px and 1280 px (kept as artifacts); at 390 px nothing overflows
+    sideways."""
+    for width, label in ((390, "phone"), (1280, "desktop")):
+        browser._call("POST", "/window/rect", {"width": width, "height": 1800})
+        browser.screenshot(SHOTS / f"workbench-{name}-{label}.png")
+        if width == 390:
+            assert browser.js("return document.documentElement.scrollWidth "
+                              "<= window.innerWidth"), f"{name} overflows at 390 px"
+
+
+@pytest.mark.browser
+def test_the_county_office_works_the_account_pages_in_a_browser(stack, tmp_path):
+    workbook = tmp_path / "accounts.xlsx"
+    workbook.write_bytes(account_workbook([("brw-one", "甲", "单位承办人", "盐山中学"),
+                                           ("brw-two", "乙", "单位承办人", "县教育局")]))
+    with browser_session("zh-CN") as browser:
+        browser.open(f"{stack.base_url}/workbench/accounts")
+        assert browser.wait_text("h1") == "工作人员登录"
+        browser.type("#f-username", "county")
+        browser.type("#f-password", PASSWORDS["county"])
+        press(browser, "\ue007")
+        browser.wait("return location.pathname === '/workbench/accounts'")
+        assert "handler-school1" in browser.wait_text("#accounts")
+        shoot_fitting(browser, "accounts")
+        browser.click("#new-account")
+        browser.wait("return !!document.getElementById('f-username')")
+        browser.click("#submit")
+        summary = browser.wait_text("#error-summary")
+        assert "用户名" in summary and "请填写姓名" in summary
+        shoot_fitting(browser, "account-new-errors")
+        browser.type("#f-username", "brw-handler")
+        browser.type("#f-display_name", "浏览器用户")
+        fill(browser, {"f-role": "unit_handler", "f-org_code": SCHOOL})
+        browser.click("#submit")
+        temporary = browser.wait_text("#temporary-password")
+        shoot_fitting(browser, "account-temporary")
+        browser.open(f"{stack.base_url}/workbench/accounts/brw-handler/deactivate")
+        assert "确认停用" in browser.wait_text("#confirm-text")
+        shoot_fitting(browser, "account-confirm")
+        browser.open(f"{stack.base_url}/workbench/accounts/import")
+        browser.wait("return !!document.getElementById('f-file')")
+        browser.type("#f-file", str(workbook))
+        browser.click("#submit")
+        assert "第 4 行" in browser.wait_text("#import-errors")
+        shoot_fitting(browser, "account-import-errors")
+        browser.open(f"{stack.base_url}/workbench/principal-heads")
+        browser.wait_text("#heads")
+        shoot_fitting(browser, "principal-heads")
+        browser.open(f"{stack.base_url}/workbench/principal-heads/{SCHOOL}")
+        browser.type("#f-name", "孙校长")
+        browser.type("#f-title", "校长")
+        browser.click("#submit")
+        assert "已记录" in browser.wait_text("#flash")
+        shoot_fitting(browser, "principal-head")
+        browser.open(f"{stack.base_url}/workbench/activity")
+        assert "创建账号" in browser.wait_text("#events")
+        shoot_fitting(browser, "activity")
+        assert browser.console_errors() == []
+    with browser_session("zh-CN") as browser:
+        browser.open(f"{stack.base_url}/workbench/sign-in")
+        browser.type("#f-username", "brw-handler")
+        browser.type("#f-password", temporary)
+        press(browser, "\ue007")
+        browser.wait("return location.pathname === '/workbench/password'")
+        shoot_fitting(browser, "password-change")
+        browser.type("#f-new_password", NEW_PASSWORD)
+        browser.type("#f-confirm", NEW_PASSWORD)
+        browser.click("#submit")
+        browser.wait("return location.pathname === '/workbench'")
+        assert browser.wait_text("#person-name") == "浏览器用户"
+        assert browser.console_errors() == []

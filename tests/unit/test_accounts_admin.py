@@ -468,3 +468,28 @@ def test_the_csrf_token_of_a_multipart_form_is_found_and_the_body_replayed():
     boundary, body = multipart(("other", b"x", None))
     assert run(boundary, body) == (None, body)
     assert asgi_csrf._parse_multipart_form_data is find_token  # installed by the workbench
+
+
+# --- the operators' command (no demo accounts outside development) -------------------------------
+
+def test_operators_make_the_first_county_office_and_custodian_accounts(store, tmp_path, capsys):
+    from gateway.auth.cli import main
+
+    settings = Settings(environment="development", secret_key=SECRET, data_dir=tmp_path)
+    assert main(["create", "county-admin", "--role", "county_office", "--org", COUNTY_ORG,
+                 "--name", "张三"], settings, store) == 0
+    temporary = capsys.readouterr().out.split("temporary password ")[1].split()[0]
+    with pytest.raises(PasswordChangeRequired):
+        store.authenticate("county-admin", temporary)
+    assert main(["create", "custodian-1", "--role", "custodian", "--name", "纪委某"],
+                settings, store) == 0
+    assert store.get_by_username("custodian-1").must_change_password
+    assert main(["create", "custodian-2", "--role", "custodian", "--org", SCHOOL,
+                 "--name", "某"], settings, store) == 2
+    assert main(["create", "h-x", "--role", "unit_handler", "--name", "某"], settings, store) == 2
+    assert "org_code" in capsys.readouterr().err
+    assert main(["reset", "custodian-1"], settings, store) == 0
+    assert main(["reset", "nobody"], settings, store) == 2
+    events = store.events(account="custodian-1")[0]
+    assert [e["kind"] for e in events] == ["password_reset", "created"]
+    assert events[0]["actor"].startswith("cli:")
