@@ -83,6 +83,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "imp.refused": ("共 {rows} 行，其中 {bad} 行有误，未导入任何账号。请改正后重新上传，或勾选“只导入无误的行”。",
                     "{bad} of {rows} rows are wrong; nothing was imported. Correct them and "
                     "upload again, or choose to import the valid rows."),
+    "imp.result": ("已创建 {created} 个账号；{existing} 个已存在，未重复创建；{bad} 行有误，未导入。",
+                   "{created} accounts created; {existing} existed already and were not created "
+                   "again; {bad} rows with errors were not imported."),
     "imp.errors": ("有误的行", "Rows with errors"),
     "imp.row": ("行", "Row"),
     "imp.column": ("列", "Column"),
