@@ -493,3 +493,34 @@ def test_operators_make_the_first_county_office_and_custodian_accounts(store, tm
     events = store.events(account="custodian-1")[0]
     assert [e["kind"] for e in events] == ["password_reset", "created"]
     assert events[0]["actor"].startswith("cli:")
+
+
+# --- the pages, in-process, in English too -----------------------------------------------------
+
+def test_every_account_page_reads_in_english_too(client):
+    import re
+
+    def token(path):
+        return re.search(r'name="csrftoken" value="([^"]+)"', client.get(path).text).group(1)
+
+    signed = client.post("/workbench/sign-in", follow_redirects=False, data={
+        "csrftoken": token("/workbench/sign-in"), "username": "county", "password": PASSWORD})
+    assert signed.status_code == 303
+    client.post("/workbench/language", data={"csrftoken": token("/workbench"), "lang": "en"})
+    client.app.state.accounts.set_principal_head(SCHOOL, "王校长", "校长", None, "county")
+    for path, words in (("/workbench/accounts", "Accounts"),
+                        ("/workbench/accounts?status=inactive&role=media&q=x", "No accounts match"),
+                        ("/workbench/accounts/new", "New account"),
+                        ("/workbench/accounts/handler-school1/reset", "Reset the password of"),
+                        ("/workbench/accounts/import", "Download the account template"),
+                        ("/workbench/principal-heads", "Principal heads"),
+                        (f"/workbench/principal-heads/{SCHOOL}", "Record a new principal head"),
+                        ("/workbench/activity", "principal head set")):
+        page = client.get(path)
+        assert page.status_code == 200, (path, page.text)
+        assert words in page.text and '<html lang="en">' in page.text, path
+    made = client.post("/workbench/accounts/new", data={
+        "csrftoken": token("/workbench/accounts/new"), "username": "Bad Name",
+        "display_name": "", "role": "unit_handler", "org_code": ""})
+    assert made.status_code == 422
+    assert "username must be 2-64 characters" in made.text and "name is required" in made.text
