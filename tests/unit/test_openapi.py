@@ -38,6 +38,9 @@ def test_every_guarded_operation_lists_401_and_403_and_needs_the_bearer_token(de
         assert operation["security"] == [{"HTTPBearer": []}], (method, path)
         assert operation["x-roles"] == sorted(r.value for r in roles[(method, path)])
         assert "Who may call" in operation["description"]
+    assert spec["components"]["securitySchemes"]["HTTPBearer"] == {
+        "type": "http", "scheme": "bearer",
+        "description": "Access token from POST /api/v1/auth/token"}
 
 
 SIGN_IN = {"/api/v1/auth/token", "/api/v1/auth/change-password"}
