@@ -80,6 +80,17 @@ async def find_token(boundary, receive):
     return None, replay_receive
 
 
+WRITTEN_FOR = "0.11"  # asgi-csrf's version whose private ``_parse_multipart_form_data`` this replaces
+
+
 def install() -> None:
-    """Use ``find_token`` for asgi-csrf's multipart check (idempotent)."""
+    """Use ``find_token`` for asgi-csrf's multipart check (idempotent). Guarded by the
+    version it was written for: a new asgi-csrf may have fixed its parser or renamed the
+    function, so it must be looked at again rather than patched blindly."""
+    from importlib.metadata import version
+
+    if version("asgi-csrf") != WRITTEN_FOR or not hasattr(asgi_csrf, "_parse_multipart_form_data"):
+        raise RuntimeError(f"gateway.workbench.csrf_multipart was written for asgi-csrf "
+                           f"{WRITTEN_FOR}; check whether asgi-csrf {version('asgi-csrf')} "
+                           "still needs it")
     asgi_csrf._parse_multipart_form_data = find_token
