@@ -16,6 +16,7 @@ from services.ledger.domain.access import NotPermitted
 from services.ledger.domain.actions import InvalidInput
 from services.ledger.domain.lifecycle import IllegalTransition
 from services.ledger.domain.plan import PlanInvalid
+from services.ledger.domain.reports import ReportRefused
 from services.ledger.handlers import ProblemNotFound
 
 STATE_ZH = {"registered": "已登记", "dispatched": "已交办", "verified": "已查实",
@@ -81,6 +82,7 @@ FORBIDDEN_ZH: tuple[tuple[re.Pattern, str], ...] = tuple((re.compile(p), zh) for
     (r"^roll-ups are for the county office and supervising bodies$",
      "统计汇总仅供县委办公室和系统分管部门查看"),
     (r"^only a unit's handler files its unit's work plan$", "仅单位承办人可报备本单位工作方案"),
+    (r"^reports are for ", "报告仅供承办单位、系统分管部门、县委办公室和抽查组查看"),
 ))
 
 
@@ -137,6 +139,9 @@ def refusal(exc: Exception) -> RemoteError | None:
         code = "duties_not_separated" if type(exc).__name__ == "DutiesNotSeparated" \
             else "not_permitted"
         return Forbidden(str(exc), zh.rstrip("。") + "。", code)
+    if isinstance(exc, ReportRefused):
+        kind = {"forbidden": Forbidden, "not_found": NotFound}.get(exc.status, Invalid)
+        return kind(str(exc), exc.message_zh.rstrip("。") + "。", exc.code, exc.field)
     if isinstance(exc, ProblemNotFound):
         return NotFound("not found: no such problem or work plan you may see",
                         "未找到该问题或工作方案,或您无权查看。", "not_found")
