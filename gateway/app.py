@@ -21,6 +21,8 @@ from gateway.limits import MaxBodySize, Throttle, ThrottleByPath, ThrottlePolicy
 from gateway.metrics import Metrics, MetricsMiddleware
 from gateway.openapi import install_openapi
 from gateway.routes import clues, custody, docs, ops, pages, problems, public
+from gateway.routes import reports as reports_api
+from gateway.workbench import reports as workbench_reports
 from gateway.workbench import routes as workbench
 from gateway.workbench.session import WorkbenchMiddleware
 from kit.settings import Settings
@@ -73,6 +75,8 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
     for module in routers:
         app.include_router(module)
     app.include_router(workbench.router)
+    app.include_router(workbench_reports.router)  # 周报告 pages
+    app.include_router(reports_api.router)        # 周报告 API
     app.include_router(files_router)  # evidence files; its lifespan opens the blob store
     install_error_handlers(app)
     app.include_router(excel.router)

@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from kit.schedule import iso_week, week_bounds, weeks_between
+from kit.periods import iso_week, week_bounds, weeks_between
 
 WEEKLY, ZERO, SUMMARY = "weekly", "zero", "summary"
 KINDS = (WEEKLY, ZERO, SUMMARY)
