@@ -52,14 +52,17 @@ async def reports_page(request: Request):
 
 
 async def unit_page(request: Request, principal, *, status: int = 200, errors=None,
-                    values: dict | None = None):
+                    values: dict | None = None, measure_errors=None, measure: dict | None = None):
     campaign = request.app.state.campaign
-    mine = await request.app.state.broker.call("ledger", "list_reports", actor=actor(principal),
-                                               unit=principal.org_code)
+    call = request.app.state.broker.call
+    mine = await call("ledger", "list_reports", actor=actor(principal), unit=principal.org_code)
+    measures = await call("ledger", "list_institutions", actor=actor(principal))
     weeks = ended_weeks(campaign, today())
     return render(request, "reports_unit.html", status=status, principal=principal,
                   weeks=weeks, mine=mine["items"], errors=errors or [],
                   values=values or {"period": weeks[0] if weeks else "", "kind": "weekly"},
+                  measures=measures["items"], measure_errors=measure_errors or [],
+                  measure=measure or {"status": "issued"},
                   filed=request.query_params.get("filed") == "1")
 
 
@@ -102,6 +105,28 @@ async def file_from_page(request: Request):
     return RedirectResponse(f"{PREFIX}/reports?filed=1", status_code=303)
 
 
+@router.post("/institutions", dependencies=[allow(Role.UNIT_HANDLER)])
+async def register_measure(request: Request):
+    """建章立制: the unit records a measure it issued or plans."""
+    principal = principal_in(request)
+    lang = lang_of(request)
+    form = await request.form()
+    measure = {k: str(form.get(k) or "").strip() for k in ("title", "status", "on")}
+    try:
+        await request.app.state.broker.call(
+            "ledger", "register_institution", actor=actor(principal), title=measure["title"],
+            status=measure["status"], on=measure["on"] or None)
+    except RemoteCallError as exc:
+        refusal = refusal_from_reply(exc.error)
+        if refusal is None:
+            raise
+        field = refusal.field if refusal.field in ("title", "status", "on") else "title"
+        return await unit_page(request, principal, status=refusal.status, measure=measure,
+                               measure_errors=[(f"m-{field}", "", refusal.message if lang == "en"
+                                                else refusal.message_zh)])
+    return RedirectResponse(f"{PREFIX}/reports?filed=1#institutions", status_code=303)
+
+
 async def overview(request: Request, principal, *, forwarded: bool = False):
     campaign = request.app.state.campaign
     weeks = ended_weeks(campaign, today())
@@ -110,12 +135,16 @@ async def overview(request: Request, principal, *, forwarded: bool = False):
         chosen = weeks[0] if weeks else chosen
     call = request.app.state.broker.call
     listing = await call("ledger", "list_reports", actor=actor(principal), period=chosen)
-    missing = summary = None
+    summary = None
     if principal.role in (Role.SUPERVISOR, Role.COUNTY_OFFICE):
         summary = await call("ledger", "report_summary", actor=actor(principal), period=chosen)
-        missing = summary
+    # the spot-check team's list: every contradicted zero report, of any week
+    contradicted = await call("ledger", "list_reports", actor=actor(principal),
+                              contradicted=True)
+    measures = await call("ledger", "list_institutions", actor=actor(principal))
     return render(request, "reports_overview.html", principal=principal, weeks=weeks,
-                  period=chosen, listing=listing["items"], missing=missing, summary=summary,
+                  period=chosen, listing=listing["items"], summary=summary,
+                  contradicted=contradicted["items"], measure_counts=measures["counts"],
                   unit_names=names(campaign), is_supervisor=principal.role is Role.SUPERVISOR,
                   is_county=principal.role is Role.COUNTY_OFFICE,
                   forwarded=forwarded or request.query_params.get("forwarded") == "1")

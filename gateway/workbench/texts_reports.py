@@ -56,4 +56,12 @@ TEXTS: dict[str, tuple[str, str]] = {
     "reports.forwarded": ("已将本系统汇总报送县委办公室。", "The summary was forwarded to the county office."),
     "reports.listing": ("已报送的报告", "Reports filed"),
     "reports.kind_label": ("类型", "Kind"),
+    "reports.institutions": ("建章立制", "Institutions"),
+    "reports.institutions_none": ("尚未登记制度建设。", "No institution recorded yet."),
+    "reports.issued": ("已出台", "Issued"),
+    "reports.planned": ("计划出台", "Planned"),
+    "reports.measure_title": ("制度名称", "Name of the measure"),
+    "reports.measure_status": ("状态", "Status"),
+    "reports.measure_on": ("出台日期或计划出台日期", "Issued on, or planned for"),
+    "reports.measure_submit": ("登记制度", "Record the measure"),
 }

@@ -157,11 +157,21 @@ def test_the_workbench_report_pages(stack):
     assert filed.status_code == 303, filed.text
     assert "零报告" in unit.get("/workbench/reports?filed=1").text
 
+    wrong = unit.post("/workbench/reports/institutions", {"title": "限时办结制",
+                                                          "status": "issued", "on": "2099-01-01"})
+    assert wrong.status_code == 422 and "已出台制度的日期不能晚于今天" in wrong.text
+    recorded = unit.post("/workbench/reports/institutions", {"title": "首问负责制",
+                                                             "status": "issued",
+                                                             "on": "2017-09-01"})
+    assert recorded.status_code == 303
+    assert "首问负责制" in unit.get("/workbench/reports").text
+
     edu = Staff(stack, "supervisor-edu")
     overview = edu.get("/workbench/reports?period=2017-W37")
     assert overview.status_code == 200
     assert "盐山中学" in overview.text and "盐山县第二中学" in overview.text   # missing
     assert "盐山镇" not in overview.text                                   # another system
+    assert 'id="institution-counts"' in overview.text
     forwarded = edu.post("/workbench/reports/forward", {"period": "2017-W37"})
     assert forwarded.status_code == 303
     county = Staff(stack, "county")
@@ -170,3 +180,5 @@ def test_the_workbench_report_pages(stack):
     police = Staff(stack, "handler-police")
     assert police.post("/workbench/reports/forward", {"period": "2017-W37"}).status_code == 403
     assert httpx.get(f"{stack.base_url}/workbench/reports").status_code == 401
+    spot = Staff(stack, "spotcheck").get("/workbench/reports")
+    assert spot.status_code == 200 and 'id="contradicted"' in spot.text
