@@ -16,8 +16,8 @@ import httpx
 import pytest
 from kombu import Connection
 
-from tests.e2e.test_pages import wait_until
-from tests.e2e.test_workbench import PASSWORDS, Staff
+from tests.e2e.test_pages import browser_session, wait_until
+from tests.e2e.test_workbench import PASSWORDS, Staff, fill, press, shoot
 from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
@@ -182,3 +182,53 @@ def test_the_workbench_report_pages(stack):
     assert httpx.get(f"{stack.base_url}/workbench/reports").status_code == 401
     spot = Staff(stack, "spotcheck").get("/workbench/reports")
     assert spot.status_code == 200 and 'id="contradicted"' in spot.text
+
+
+def fits_a_phone(browser) -> bool:
+    """At 390 px nothing is wider than the screen (no sideways scrolling)."""
+    browser._call("POST", "/window/rect", {"width": 390, "height": 1800})
+    return browser.js("return document.documentElement.scrollWidth <= window.innerWidth")
+
+
+@pytest.mark.browser
+def test_a_unit_files_its_week_in_the_browser_by_keyboard_and_on_a_phone(stack):
+    with browser_session("zh-CN") as browser:
+        browser.open(f"{stack.base_url}/workbench/reports")
+        browser.type("#f-username", "handler-police")
+        browser.type("#f-password", PASSWORDS["handler-police"])
+        press(browser, "\ue007")
+        browser.wait("return location.pathname === '/workbench/reports'")
+        assert browser.wait_text("h1") == "报送周报告"
+        assert "由" in browser.text("#signed")
+        shoot(browser, "reports-unit")
+        assert fits_a_phone(browser)
+        browser._call("POST", "/window/rect", {"width": 1280, "height": 1800})
+        fill(browser, {"f-period": "2017-W36"})
+        browser.click("#f-kind-weekly")
+        browser.type("#f-found", "1")
+        browser.type("#f-rectified", "3")
+        browser.type("#f-text", "本周清理情况")
+        browser.click("#file-report")
+        summary = browser.wait_text("#error-summary")
+        assert "已整改数不能大于发现问题数" in summary
+        assert browser.js("return document.activeElement.id") == "error-summary"
+        shoot(browser, "reports-unit-errors")
+        browser.click("#error-summary a")
+        assert browser.js("return document.activeElement.id") == "f-rectified"
+        fill(browser, {"f-rectified": "1"})
+        browser.click("#file-report")
+        assert "已报送" in browser.wait_text("#filed")
+        assert "2017-W36" in browser.text("#my-reports")
+        assert browser.console_errors() == []
+    with browser_session("zh-CN") as browser:
+        browser.open(f"{stack.base_url}/workbench/reports?period=2017-W36")
+        browser.type("#f-username", "supervisor-jc")
+        browser.type("#f-password", PASSWORDS["supervisor-jc"])
+        press(browser, "\ue007")
+        browser.wait("return location.pathname === '/workbench/reports'")
+        browser.open(f"{stack.base_url}/workbench/reports?period=2017-W36")
+        assert "县公安局" in browser.wait_text("#reports")
+        assert "县环保局" in browser.text("#missing")
+        shoot(browser, "reports-overview")
+        assert fits_a_phone(browser)
+        assert browser.console_errors() == []
