@@ -1,16 +1,19 @@
 """Claiming (job, period) on a real store, SQLite and PostgreSQL: two claimers racing on the
-same periods each run every period exactly once; a failed job gives its period back."""
+same periods each run every period exactly once; a failed job gives its period back; the
+sweeps read indexes."""
 from __future__ import annotations
 
 import threading
 from datetime import date, datetime, time
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from contracts.events import ReportCycleEvent
 from kit.schedule import Job, ManualClock, Scheduler, WorkingDaily
 from services.ledger.adapters import orm
+from services.ledger.adapters.orm import CLOCK_RUNS, PROGRESS_CLOCK_RUNS, problems
+from services.ledger.adapters.reports import SWEPT
 from services.ledger.domain import LOCAL_TZ
 from services.ledger.domain.workdays import LIBRARY
 from services.ledger.handlers.schedule import CLAIMS
@@ -95,3 +98,25 @@ def test_a_restart_after_days_down_catches_up_each_missed_day_once(ledger):
         again.tick()
     assert ran == ["2017-09-25", "2017-09-26", "2017-09-27", "2017-09-28", "2017-09-29",
                    "2017-09-30", "2017-10-09", "2017-10-10"]
+
+
+def test_the_sweeps_read_the_open_clock_indexes_not_the_whole_ledger(ledger):
+    """The daily sweeps ask for date ranges of problems whose clock runs: each query is
+    answered from an index (PostgreSQL with sequential scans off, as on a big ledger)."""
+    day = date(2017, 10, 9)
+    queries = {
+        "due_soon": select(*SWEPT).where(CLOCK_RUNS, problems.c.due_on >= day,
+                                         problems.c.due_on <= day),
+        "overdue": select(*SWEPT).where(CLOCK_RUNS, problems.c.due_on < day),
+        "stalled": select(*SWEPT).where(PROGRESS_CLOCK_RUNS,
+                                        problems.c.last_progress_on <= day)}
+    with ledger() as uow:
+        engine = uow.session.get_bind()
+        postgres = engine.dialect.name == "postgresql"
+        if postgres:
+            uow.session.execute(text("SET LOCAL enable_seqscan = off"))
+        for name, query in queries.items():
+            sql = str(query.compile(engine, compile_kwargs={"literal_binds": True}))
+            plan = " ".join(str(row[-1]) for row in uow.session.execute(
+                text(("EXPLAIN " if postgres else "EXPLAIN QUERY PLAN ") + sql)))
+            assert "ix_problems_" in plan, (name, plan)
