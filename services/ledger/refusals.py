@@ -82,7 +82,6 @@ FORBIDDEN_ZH: tuple[tuple[re.Pattern, str], ...] = tuple((re.compile(p), zh) for
     (r"^roll-ups are for the county office and supervising bodies$",
      "统计汇总仅供县委办公室和系统分管部门查看"),
     (r"^only a unit's handler files its unit's work plan$", "仅单位承办人可报备本单位工作方案"),
-    (r"^reports are for ", "报告仅供承办单位、系统分管部门、县委办公室和抽查组查看"),
 ))
 
 

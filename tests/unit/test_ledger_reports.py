@@ -8,7 +8,9 @@ import pytest
 from contracts.campaign import load_default_campaign
 from services.ledger.domain import reports as r
 from services.ledger.domain.actions import Actor
+from kit.errors import CODES
 from services.ledger.domain.workdays import LIBRARY
+from services.ledger.refusals import refusal
 
 CAMPAIGN = load_default_campaign()
 RULES = r.Rules.of(CAMPAIGN)
@@ -135,3 +137,14 @@ def test_the_institutions_register_takes_issued_and_planned_measures():
     assert refused(r.check_measure, "限时办结制", "issued", date(2017, 12, 31), today).field == "on"
     assert refused(r.check_measure, "x", "issued", today, today).field == "title"
     assert refused(r.check_measure, "限时办结制", "drafted", today, today).field == "status"
+
+
+def test_a_refused_report_leaves_the_ledger_as_a_bilingual_refusal_with_a_listed_code():
+    for fn, args, status in (
+            (r.check_figures, ("weekly", {"found": -1}), 422),
+            (r.check_period, (CAMPAIGN, "weekly", "2017-W39", date(2017, 10, 1)), 422),
+            (r.check_filer, (CAMPAIGN, SCHOOL, "org_sch_no2_high"), 403),
+            (r.check_amendment, (object(), ""), 422)):
+        error = refusal(refused(fn, *args))
+        assert error.status == status == CODES[error.code][0]
+        assert error.message and error.message_zh.endswith("。") and error.field
