@@ -57,6 +57,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "reports.forwarded": ("已将本系统汇总报送县委办公室。", "The summary was forwarded to the county office."),
     "reports.listing": ("已报送的报告", "Reports filed"),
     "reports.kind_label": ("类型", "Kind"),
+    "reports.forwarded_list": ("各系统报送的汇总", "Summaries forwarded by the supervising bodies"),
+    "reports.body": ("系统分管部门", "Supervising body"),
     "reports.institutions": ("建章立制", "Institutions"),
     "reports.institutions_none": ("尚未登记制度建设。", "No institution recorded yet."),
     "reports.issued": ("已出台", "Issued"),

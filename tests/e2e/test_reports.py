@@ -177,6 +177,7 @@ def test_the_workbench_report_pages(stack):
     county = Staff(stack, "county")
     everything = county.get("/workbench/reports?period=2017-W37")
     assert everything.status_code == 200 and "盐山镇" in everything.text
+    assert "县教育局" in everything.text.split('id="forwarded-summaries"')[1].split("</table>")[0]
     police = Staff(stack, "handler-police")
     assert police.post("/workbench/reports/forward", {"period": "2017-W37"}).status_code == 403
     assert httpx.get(f"{stack.base_url}/workbench/reports").status_code == 401

@@ -281,6 +281,12 @@ def test_a_supervisor_sees_its_system_and_forwards_a_summary(ledger):
     assert summary["totals"]["found"] == 2 and summary["units"] == 6
     assert len(summary["missing"]) == 5 and summary["forwarded"]
     assert ledger_actions(ledger)[-1] == "forward_report_summary"
+    seen = reports.system_summary(ledger(), CAMPAIGN, actor=COUNTY, period="2017-W38")
+    assert [(f["supervisor_zh"], f["totals"]["found"], f["forwarded_by"])
+            for f in seen["forwarded"]] == [("县教育局", 2, "supervisor-edu")]
+    jc = Actor("supervisor-jc", "supervisor", "org_supervision_bureau")
+    assert reports.system_summary(ledger(), CAMPAIGN, actor=jc, period="2017-W38")[
+        "forwarded"] == []
 
 
 def test_the_summary_report_is_filed_with_its_document_and_the_register_counts(ledger):

@@ -163,6 +163,17 @@ reports = Table(
     Index("ix_reports_supervisor_period", "supervisor", "period"),
 )
 
+# Summaries a supervising body forwarded to the county office (汇总上报), as its chain entry holds.
+forwarded_summaries = Table(
+    "forwarded_summaries", metadata,
+    Column("period", String(16), primary_key=True),
+    Column("supervisor", String(64), primary_key=True),
+    Column("history_seq", BigInteger, primary_key=True),
+    Column("forwarded_by", String(128), nullable=False),
+    Column("forwarded_at", DateTime(timezone=True), nullable=False),
+    Column("summary", JSON, nullable=False),
+)
+
 # 建章立制: the institutions each unit issues or plans (phase four), one row per measure.
 institutions = Table(
     "institutions", metadata,

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from kit.store import _insert_new
 from services.ledger.adapters.orm import (
-    CLOCK_RUNS, PROGRESS_CLOCK_RUNS, clock_alerts, institutions, problem_clues, problems, reports,
+    CLOCK_RUNS, PROGRESS_CLOCK_RUNS, clock_alerts, forwarded_summaries, institutions,
+    problem_clues, problems, reports,
 )
 from services.ledger.domain.lifecycle import State
 
@@ -78,6 +79,17 @@ class ReportRepository:
     def open_problems(self, unit: str) -> int:
         return self.session.execute(select(func.count()).select_from(problems).where(
             problems.c.unit == unit, problems.c.state != State.CLOSED.value)).scalar_one()
+
+    def add_forwarded(self, **values) -> None:
+        self.session.execute(insert(forwarded_summaries).values(**values))
+
+    def forwarded(self, period: str, supervisor: str | None = None) -> list:
+        """Summaries forwarded for a period (a body's own, or all), latest first."""
+        query = select(forwarded_summaries).where(forwarded_summaries.c.period == period)
+        if supervisor is not None:
+            query = query.where(forwarded_summaries.c.supervisor == supervisor)
+        return self.session.execute(query.order_by(
+            forwarded_summaries.c.history_seq.desc())).all()
 
     # 建章立制 ---------------------------------------------------------------------------------
     def add_measure(self, **values) -> None:

@@ -191,9 +191,27 @@ def system_summary(uow: LedgerUnitOfWork, campaign, *, actor: Actor, period: str
     units = _scope(campaign, actor)
     with uow:
         rows = uow.reports.latest(units=units, period=period)
+        forwarded = uow.reports.forwarded(
+            period, None if actor.role == "county_office" else actor.org_code)
     totals = {name: sum(int(r.figures.get(name, 0)) for r in rows) for name in rules.FIGURES}
     return {**listing, "supervisor": actor.org_code, "totals": totals,
-            "totals_zh": {rules.FIGURES[k]: v for k, v in totals.items()}}
+            "totals_zh": {rules.FIGURES[k]: v for k, v in totals.items()},
+            "forwarded": [{"supervisor": f.supervisor,
+                           "supervisor_zh": _name(campaign, f.supervisor),
+                           "forwarded_by": f.forwarded_by,
+                           "forwarded_at": f.forwarded_at.isoformat(),
+                           "history_seq": f.history_seq, **dict(f.summary)}
+                          for f in _latest_per_body(forwarded)]}
+
+
+def _latest_per_body(rows) -> list:
+    """Each body's latest forwarding (rows come latest first)."""
+    seen, latest = set(), []
+    for row in rows:
+        if row.supervisor not in seen:
+            seen.add(row.supervisor)
+            latest.append(row)
+    return latest
 
 
 def forward_summary(uow: LedgerUnitOfWork, campaign, *, actor: Actor, period: str,
@@ -212,6 +230,10 @@ def forward_summary(uow: LedgerUnitOfWork, campaign, *, actor: Actor, period: st
     with uow:
         seq = uow.history.append(problem_id=None, action="forward_report_summary",
                                  actor=actor.username, at=now, data=data)
+        uow.reports.add_forwarded(period=period, supervisor=actor.org_code, history_seq=seq,
+                                  forwarded_by=actor.username, forwarded_at=now,
+                                  summary={k: v for k, v in data.items()
+                                           if k not in ("period", "supervisor")})
         uow.emit(ReportCycleEvent(event_id=f"summary-{actor.org_code}-{period}-{seq}",
                                   name=CycleEvent.SUMMARY_FORWARDED, what="weekly",
                                   period=period, supervisor=actor.org_code,

@@ -36,6 +36,15 @@ def upgrade() -> None:
     op.create_index("ix_reports_period_unit", "reports", ["period", "unit"])
     op.create_index("ix_reports_supervisor_period", "reports", ["supervisor", "period"])
     op.create_table(
+        "forwarded_summaries",
+        sa.Column("period", sa.String(16), primary_key=True),
+        sa.Column("supervisor", sa.String(64), primary_key=True),
+        sa.Column("history_seq", sa.BigInteger, primary_key=True),
+        sa.Column("forwarded_by", sa.String(128), nullable=False),
+        sa.Column("forwarded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("summary", sa.JSON, nullable=False),
+    )
+    op.create_table(
         "institutions",
         sa.Column("id", sa.String(64), primary_key=True),
         sa.Column("unit", sa.String(64), nullable=False),
@@ -65,5 +74,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("schedule_claims", "clock_alerts", "institutions", "reports"):
+    for table in ("schedule_claims", "clock_alerts", "institutions", "forwarded_summaries",
+                  "reports"):
         op.drop_table(table)
