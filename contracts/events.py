@@ -233,7 +233,7 @@ class ReportCycleEvent(Event):
     ``name`` (``contracts.vocabulary.CycleEvent``):
     * ``report_filed`` / ``report_amended``: a unit filed (or amended, with ``reason``) its
       report for ``period`` (``kind``: weekly, zero or summary); reaches its ``supervisor``;
-    * ``report_reminder`` (催报), ``report_missing`` (未按时报送), ``escalation_proposed``
+    * ``report_due`` (催报), ``report_missing`` (未按时报送), ``escalation_proposed``
       (提请问责, to the unit's principal head and its supervisor): per ``unit`` that has not
       filed ``what`` (weekly, summary or work_plan) for ``period`` due ``due_on``; on
       working days only;

@@ -98,7 +98,7 @@ class CycleEvent(StrEnum):
 
     REPORT_FILED = "report_filed"                # 报告已报送
     REPORT_AMENDED = "report_amended"            # 报告已更正
-    REPORT_REMINDER = "report_reminder"          # 催报
+    REPORT_DUE = "report_due"                  # 催报: the report is due (a reminder)
     REPORT_MISSING = "report_missing"            # 未按时报送
     ESCALATION_PROPOSED = "escalation_proposed"  # 提请问责
     ZERO_CONTRADICTED = "zero_contradicted"      # 零报告与台账不符

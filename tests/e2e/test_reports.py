@@ -118,8 +118,8 @@ def test_the_reporting_rhythm_through_the_real_stack(stack, clock, amqp_uri):
     # 09:00: two processes tick; each unit that has not filed is reminded once
     clock.write_text("2017-09-25T09:00:00+08:00")
     claimed(stack, "2017-09-25")
-    wait_until(lambda: len(cycle.drain()) and sum(cycle.count("report_reminder").values()) >= 33)
-    reminders = cycle.count("report_reminder")
+    wait_until(lambda: len(cycle.drain()) and sum(cycle.count("report_due").values()) >= 33)
+    reminders = cycle.count("report_due")
     assert reminders[("2017-W38", OTHER)] == 1 and ("2017-W38", SCHOOL) not in reminders
     assert max(reminders.values()) == 1
 
@@ -136,7 +136,7 @@ def test_the_reporting_rhythm_through_the_real_stack(stack, clock, amqp_uri):
     days = [p for job, p in claims(stack) if job == "ledger.report_cycle"]
     assert days == ["2017-09-22", "2017-09-25", "2017-09-26", "2017-09-27", "2017-09-28",
                     "2017-09-29", "2017-09-30", "2017-10-09"]
-    wait_until(lambda: cycle.drain() and cycle.count("report_reminder", OTHER)[
+    wait_until(lambda: cycle.drain() and cycle.count("report_due", OTHER)[
         ("2017-W39", OTHER)] == 1)
     assert cycle.count("report_missing", OTHER) == Counter({("2017-W38", OTHER): 1})
     assert cycle.count("escalation_proposed", OTHER) == Counter({("2017-W38", OTHER): 1})

@@ -154,7 +154,7 @@ def test_a_month_of_reports_reminds_lists_and_escalates_the_right_units(month, l
         if not LIBRARY.is_workday(day):
             assert not [e for e in found if e["routing_key"].startswith(("cycle.", "clock."))], day
 
-    never = {"reminder": cycle(per_day, "report_reminder", NEVER),
+    never = {"reminder": cycle(per_day, "report_due", NEVER),
              "missing": cycle(per_day, "report_missing", NEVER),
              "escalation": cycle(per_day, "escalation_proposed", NEVER)}
     assert never["reminder"] == Counter({("2017-W38", date(2017, 9, 25)): 1,
@@ -167,14 +167,14 @@ def test_a_month_of_reports_reminds_lists_and_escalates_the_right_units(month, l
                                            ("2017-W39", date(2017, 10, 11)): 1,
                                            ("2017-W41", date(2017, 10, 19)): 1})
     late = {name: cycle(per_day, name, LATE) for name in
-            ("report_reminder", "report_missing", "escalation_proposed")}
-    assert sum(late["report_reminder"].values()) == 3
+            ("report_due", "report_missing", "escalation_proposed")}
+    assert sum(late["report_due"].values()) == 3
     assert set(late["report_missing"]) == {("2017-W38", date(2017, 9, 26)),
                                            ("2017-W39", date(2017, 10, 10))}
     assert not late["escalation_proposed"]
     for unit in (ON_TIME, ZERO, CONTRA):
         assert not any(cycle(per_day, name, unit) for name in
-                       ("report_reminder", "report_missing", "escalation_proposed"))
+                       ("report_due", "report_missing", "escalation_proposed"))
 
     week38 = handlers_missing(ledger, "2017-W38")
     assert NEVER in {m["unit"] for m in week38["missing"]}

@@ -25,7 +25,7 @@ from services.ledger.handlers.common import rules_of
 
 CLAIMS = Claims(schedule_claims)
 CLOCK_SWEEP, REPORT_CYCLE = "ledger.clock_sweep", "ledger.report_cycle"
-STEP_EVENT = {"reminder": CycleEvent.REPORT_REMINDER, "missing": CycleEvent.REPORT_MISSING,
+STEP_EVENT = {"reminder": CycleEvent.REPORT_DUE, "missing": CycleEvent.REPORT_MISSING,
               "escalation": CycleEvent.ESCALATION_PROPOSED}
 
 
