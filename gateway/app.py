@@ -20,9 +20,10 @@ from gateway.idempotency import Idempotency
 from gateway.limits import MaxBodySize, Throttle, ThrottleByPath, ThrottlePolicy
 from gateway.metrics import Metrics, MetricsMiddleware
 from gateway.openapi import install_openapi
+from gateway.routes import accounts as accounts_api, reports as reports_api
 from gateway.routes import clues, custody, docs, ops, pages, problems, public
-from gateway.workbench import accounts as workbench_accounts, routes as workbench
-from gateway.routes import accounts as accounts_api
+from gateway.workbench import accounts as workbench_accounts, reports as workbench_reports
+from gateway.workbench import routes as workbench
 from gateway.workbench.session import WorkbenchMiddleware
 from kit.settings import Settings
 from kit import logs
@@ -76,6 +77,8 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
     app.include_router(workbench.router)
     app.include_router(workbench_accounts.router)  # accounts and people (账号与人员)
     app.include_router(accounts_api.router)
+    app.include_router(workbench_reports.router)  # 周报告 pages
+    app.include_router(reports_api.router)        # 周报告 API
     app.include_router(files_router)  # evidence files; its lifespan opens the blob store
     install_error_handlers(app)
     app.include_router(excel.router)

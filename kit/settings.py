@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     # CPU priority of the services against the gateway (kit/priority.py): 19 lets the front
     # door answer first in a surge; 0 gives them equal shares.
     service_nice: int = Field(19, ge=0, le=19)
+    # Scheduled work (kit/schedule.py): how often each service process ticks, and, in
+    # development only, a file holding the time its clock reads (tests move it).
+    schedule_tick_seconds: float = Field(30.0, gt=0, le=3600)
+    schedule_clock_file: str | None = None
     # The gateway
     gateway_host: str = "127.0.0.1"
     gateway_port: int = Field(8000, ge=1, le=65535)

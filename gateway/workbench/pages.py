@@ -30,6 +30,7 @@ READERS = (Role.COUNTY_OFFICE, Role.SUPERVISOR, Role.UNIT_HANDLER, Role.SPOT_CHE
 NAV: tuple[tuple[str, str, frozenset[Role]], ...] = (
     ("nav.home", PREFIX, STAFF_ROLES),
     ("nav.inbox", f"{PREFIX}/problems", frozenset(READERS)),
+    ("nav.reports", f"{PREFIX}/reports", frozenset(READERS)),
     ("nav.accounts", f"{PREFIX}/accounts", frozenset({Role.COUNTY_OFFICE})),
     ("nav.heads", f"{PREFIX}/principal-heads", frozenset({Role.COUNTY_OFFICE})),
     ("nav.activity", f"{PREFIX}/activity", frozenset({Role.COUNTY_OFFICE})),
