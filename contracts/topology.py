@@ -70,6 +70,7 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
     Subscription("ledger", "problem.#", "audit", "on_problem_transitioned"),
     Subscription("ledger", "work_plan_filed", "notify", "on_work_plan_filed"),
     Subscription("intake", "contact_opened", "ledger", "on_contact_opened"),
+    Subscription("gateway", "account_changed", "notify", "on_account_changed"),
 )
 
 

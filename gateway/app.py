@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 from contracts.campaign import load_campaign
 from gateway.auth.accounts import AccountStore
+from gateway.auth import directory
 from gateway.auth.demo import seed_demo_accounts
 from gateway.auth.environment import warn_if_development
 from gateway.auth.guards import enforce_declared_roles
@@ -20,7 +21,7 @@ from gateway.idempotency import Idempotency
 from gateway.limits import MaxBodySize, Throttle, ThrottleByPath, ThrottlePolicy
 from gateway.metrics import Metrics, MetricsMiddleware
 from gateway.openapi import install_openapi
-from gateway.routes import clues, custody, docs, ops, pages, problems, public
+from gateway.routes import clues, custody, docs, notifications, ops, pages, problems, public
 from gateway.workbench import routes as workbench
 from gateway.workbench.session import WorkbenchMiddleware
 from kit.settings import Settings
@@ -49,9 +50,12 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
         app.state.broker = broker or Broker(settings.amqp_uri,
                                             rpc_timeout=settings.rpc_timeout_seconds)
         app.state.broker.start()
+        directory.announce_all(accounts)  # the account directory (notify) catches up
+        relay = directory.DirectoryRelay(accounts.engine, app.state.broker).start()
         try:
             yield
         finally:
+            await relay.stop()
             app.state.broker.stop()
             app.state.idempotency.close()
 
@@ -73,6 +77,7 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
     for module in routers:
         app.include_router(module)
     app.include_router(workbench.router)
+    app.include_router(notifications.router)  # inbox, preferences, dead list (notify)
     app.include_router(files_router)  # evidence files; its lifespan opens the blob store
     install_error_handlers(app)
     app.include_router(excel.router)

@@ -17,6 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from gateway.auth import directory
 from gateway.auth.passwords import DEFAULT_HASHER, hash_password, needs_rehash, verify_password
 from gateway.auth.principal import Principal
 from gateway.auth.roles import ORG_BOUND_ROLES, Role
@@ -77,6 +78,7 @@ class AccountStore:
     def create_schema(self) -> None:
         """Create the table; a store from before revocable tokens gets its column added."""
         metadata.create_all(self.engine)
+        directory.create_schema(self.engine)
         columns = {c["name"] for c in inspect(self.engine).get_columns("accounts")}
         if "token_version" not in columns:
             with self.engine.begin() as conn:
@@ -107,6 +109,7 @@ class AccountStore:
         try:
             with self.engine.begin() as conn:
                 conn.execute(insert(accounts).values(**row))
+                directory.announce(conn, account)  # the account directory hears of it
         except IntegrityError:
             raise ValueError(f"username {username!r} is already taken") from None
         return account
@@ -155,7 +158,9 @@ class AccountStore:
             conn.execute(update(accounts).where(accounts.c.id == found.id).values(
                 active=False, token_version=accounts.c.token_version + 1))
         self.sessions.forget(found.id)
-        return self.get(found.id)
+        changed = self.get(found.id)
+        directory.announce(self.engine, changed)  # the account directory hears of it
+        return changed
 
     def get(self, account_id: str) -> Account | None:
         found = self._row(accounts.c.id == account_id)
