@@ -22,6 +22,7 @@ from gateway.limits import MaxBodySize, Throttle, ThrottleByPath, ThrottlePolicy
 from gateway.metrics import Metrics, MetricsMiddleware
 from gateway.openapi import install_openapi
 from gateway.routes import clues, custody, docs, notifications, ops, pages, problems, public
+from gateway.workbench import notices
 from gateway.workbench import routes as workbench
 from gateway.workbench.session import WorkbenchMiddleware
 from kit.settings import Settings
@@ -77,12 +78,14 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
     for module in routers:
         app.include_router(module)
     app.include_router(workbench.router)
+    app.include_router(notices.router)  # the workbench's notices pages
     app.include_router(notifications.router)  # inbox, preferences, dead list (notify)
     app.include_router(files_router)  # evidence files; its lifespan opens the blob store
     install_error_handlers(app)
     app.include_router(excel.router)
     enforce_declared_roles(app)
     install_openapi(app)
+    app.add_middleware(notices.InboxBadge)  # the unread count in the workbench's navigation
     app.add_middleware(WorkbenchMiddleware, settings=settings)  # /workbench: session, CSRF
     app.add_middleware(MaxBodySize, max_bytes=settings.max_body_bytes)
     app.add_middleware(ThrottleByPath, throttle=app.state.throttle,

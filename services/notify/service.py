@@ -21,13 +21,13 @@ SWEEP_SECONDS = 0.5
 MAX_PAGE = 200
 WEBHOOK_REFUSALS = {
     "webhook_url_invalid": ("the webhook URL is not a valid http(s) URL",
-                            "Webhook 地址格式不正确"),
+                            "回调地址格式不正确"),
     "webhook_url_unresolvable": ("the webhook host cannot be resolved",
-                                 "无法解析 Webhook 地址的主机名"),
+                                 "无法解析回调地址的主机名"),
     "webhook_url_not_https": ("a webhook URL must use https (http only to this machine, "
-                              "in development)", "Webhook 地址须使用 https(仅开发环境可用本机 http)"),
+                              "in development)", "回调地址须使用加密传输(仅开发环境可用本机地址)"),
     "webhook_url_private": ("the webhook address is in a private range, not allowed here",
-                            "Webhook 地址属于内网地址段,未获允许"),
+                            "回调地址属于内网地址段,未获允许"),
 }
 
 
