@@ -50,9 +50,12 @@ class Stack:
             return [sys.executable, "-m", "gateway.main"]
         return [sys.executable, "-m", "kit.run", name]
 
-    def start(self, name: str) -> None:
-        log = open(self.logs / f"{name}.log", "ab")
-        self.procs[name] = subprocess.Popen(self.command(name), cwd=ROOT, env=self.env,
+    def start(self, name: str, as_name: str | None = None) -> None:
+        """Start ``name``; ``as_name`` keeps a second process of one service apart (its
+        own entry in ``procs`` and log), e.g. ``start("notify", "notify-2")``."""
+        key = as_name or name
+        log = open(self.logs / f"{key}.log", "ab")
+        self.procs[key] = subprocess.Popen(self.command(name), cwd=ROOT, env=self.env,
                                             stdout=log, stderr=subprocess.STDOUT,
                                             start_new_session=True)
         log.close()
