@@ -387,6 +387,8 @@ def check_webhook_url(url: str, *, development: bool, allow_private: bool, resol
     parts = urlsplit(url.strip())
     if parts.scheme not in ("https", "http") or not parts.hostname or parts.username:
         raise BadWebhookTarget("webhook_url_invalid")
+    if parts.scheme == "http" and not (development and _names_loopback(parts.hostname)):
+        raise BadWebhookTarget("webhook_url_not_https")  # refused before any look-up
     try:
         addresses = [ipaddress.ip_address(a) for a in resolve(parts.hostname)]
     except (OSError, ValueError):
@@ -404,3 +406,14 @@ def check_webhook_url(url: str, *, development: bool, allow_private: bool, resol
               or address.is_multicast or address.is_unspecified) and not allow_private:
             raise BadWebhookTarget("webhook_url_private")
     return parts.geturl()
+
+
+def _names_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

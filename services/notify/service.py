@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 from dataclasses import replace
 
+import eventlet
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 from nameko.timer import timer
@@ -56,8 +57,13 @@ class Notifier(DependencyProvider):
         return self
 
 
+RESOLVE_SECONDS = 3.0
+
+
 def _resolve(host: str) -> list[str]:
-    return sorted({info[4][0] for info in socket.getaddrinfo(host, None)})
+    """The host's addresses; a look-up that does not answer soon counts as unresolvable."""
+    with eventlet.Timeout(RESOLVE_SECONDS, OSError(f"resolving {host} timed out")):
+        return sorted({info[4][0] for info in socket.getaddrinfo(host, None)})
 
 
 class NotifyService:

@@ -9,13 +9,14 @@ before an interrupted send was recorded can tell the repeat (delivery is at-leas
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import secrets
 import smtplib
 from datetime import datetime, timezone
 from email.message import EmailMessage
+from urllib.parse import urlsplit
 
-import httpx
 from standardwebhooks import Webhook
 
 from services.notify.domain import Outcome, smtp_outcome, webhook_outcome
@@ -100,7 +101,7 @@ def signed_headers(secret: str, msg_id: str, body: bytes, now: datetime) -> dict
 
 
 class Webhooks:
-    """``send(row, secret) -> Outcome``: a POST, redirects not followed."""
+    """``send(row, secret) -> Outcome``: a POST (``post``), redirects not followed."""
 
     def __init__(self, timeout: float = 10.0, clock=lambda: datetime.now(timezone.utc)):
         self.timeout = timeout
@@ -110,8 +111,22 @@ class Webhooks:
         body = webhook_body(row)
         headers = signed_headers(secret, f"msg_{message_key(row)}", body, self.clock())
         try:
-            reply = httpx.post(row["payload"]["target"], content=body, headers=headers,
-                               timeout=self.timeout, follow_redirects=False)
-        except httpx.HTTPError as exc:
+            status = post(row["payload"]["target"], body, headers, self.timeout)
+        except (OSError, http.client.HTTPException) as exc:
             return Outcome(False, f"{type(exc).__name__}: {exc}"[:500])
-        return webhook_outcome(reply.status_code)
+        return webhook_outcome(status)
+
+
+def post(url: str, body: bytes, headers: dict, timeout: float) -> int:
+    """POST with the standard library (green under eventlet); redirects are not followed."""
+    parts = urlsplit(url)
+    kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    conn = kind(parts.hostname, parts.port, timeout=timeout)
+    try:
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        conn.request("POST", path, body=body, headers=headers)
+        reply = conn.getresponse()
+        reply.read(65536)
+        return reply.status
+    finally:
+        conn.close()
