@@ -84,7 +84,7 @@ def record(session, occ: Occurrence, ctx: Context) -> int:
         return 0
     ids = [n.account_id for n in notices]
     people = directory.people(ids)
-    prefs = orm.preferences_of(session, ids)
+    prefs = orm.preferences_of(session, ids, cached=True)
     inbox, claims = [], []
     for n in notices:
         inbox.append({"event_id": n.event_id, "account_id": n.account_id, "name": n.name,

@@ -15,6 +15,7 @@ from sqlalchemy import (
     UniqueConstraint, and_, func, or_, select, update,
 )
 
+from kit import deferred
 from kit.store import add_outbox_and_inbox
 from services.notify.domain import Person, Preferences
 
@@ -113,13 +114,25 @@ def aware(moment: datetime | None) -> datetime | None:
     return moment
 
 
-def insert_new(session, table: Table):
-    """INSERT … ON CONFLICT DO NOTHING, in the session's dialect."""
-    if session.get_bind().dialect.name == "postgresql":
+def _insert_new(table: Table, dialect: str):
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
     return dialect_insert(table).on_conflict_do_nothing()
+
+
+# built once: deferred writes group rows by statement object (kit.deferred)
+_INSERT_NEW: dict = {}
+
+
+def insert_new(session, table: Table):
+    """INSERT … ON CONFLICT DO NOTHING, in the session's dialect."""
+    dialect = "postgresql" if session.get_bind().dialect.name == "postgresql" else "sqlite"
+    key = (table.name, dialect)
+    if key not in _INSERT_NEW:
+        _INSERT_NEW[key] = _insert_new(table, dialect)
+    return _INSERT_NEW[key]
 
 
 # --- the directory ---------------------------------------------------------------------------
@@ -154,16 +167,20 @@ def _person(r) -> Person:
 
 
 class SqlDirectory:
-    """The rules' ``Directory`` over this store, read once per transaction."""
+    """The rules' ``Directory`` over this store, each organization read once per
+    transaction (a batch of events to one unit reads its people once)."""
 
     def __init__(self, session):
         self.session = session
-        self._members: dict[str, list[Person]] = {}
+        cache = deferred.scratch(session)
+        self._members: dict[str, list[Person]] = cache.setdefault("notify.members", {})
+        self._people: dict[str, Person] = cache.setdefault("notify.people", {})
 
     def members(self, org_code: str) -> list[Person]:
         if org_code not in self._members:
             self._members[org_code] = [_person(r) for r in self.session.execute(
                 select(directory).where(directory.c.org_code == org_code))]
+            self._people.update((p.account_id, p) for p in self._members[org_code])
         return self._members[org_code]
 
     def with_role(self, role: str) -> list[Person]:
@@ -178,10 +195,11 @@ class SqlDirectory:
             org_heads.c.org_code == org_code)).scalar_one_or_none()
 
     def people(self, account_ids: list[str]) -> dict[str, Person]:
-        if not account_ids:
-            return {}
-        return {r.account_id: _person(r) for r in self.session.execute(
-            select(directory).where(directory.c.account_id.in_(account_ids)))}
+        missing = [a for a in account_ids if a not in self._people]
+        if missing:
+            self._people.update((r.account_id, _person(r)) for r in self.session.execute(
+                select(directory).where(directory.c.account_id.in_(missing))))
+        return {a: self._people[a] for a in account_ids if a in self._people}
 
 
 def directory_size(session) -> int:
@@ -194,13 +212,19 @@ PREF_FIELDS = ("email", "email_address", "webhook_url", "quiet_hours", "digest",
                "email_failing", "webhook_disabled")
 
 
-def preferences_of(session, account_ids: list[str]) -> dict[str, tuple[Preferences, str | None]]:
-    """Each account's preferences and webhook secret (defaults where none are stored)."""
-    found = {r.account_id: (Preferences(**{f: getattr(r, f) for f in PREF_FIELDS}),
-                            r.webhook_secret)
-             for r in session.execute(select(preferences).where(
-                 preferences.c.account_id.in_(account_ids)))} if account_ids else {}
-    return {a: found.get(a, (Preferences(), None)) for a in account_ids}
+def preferences_of(session, account_ids: list[str], *, cached: bool = False
+                   ) -> dict[str, tuple[Preferences, str | None]]:
+    """Each account's preferences and webhook secret (defaults where none are stored);
+    ``cached``: read each account once per transaction (routing a batch)."""
+    cache = deferred.scratch(session).setdefault("notify.prefs", {}) if cached else {}
+    missing = [a for a in account_ids if a not in cache]
+    if missing:
+        found = {r.account_id: (Preferences(**{f: getattr(r, f) for f in PREF_FIELDS}),
+                                r.webhook_secret)
+                 for r in session.execute(select(preferences).where(
+                     preferences.c.account_id.in_(missing)))}
+        cache.update({a: found.get(a, (Preferences(), None)) for a in missing})
+    return {a: cache[a] for a in account_ids}
 
 
 def save_preferences(session, account_id: str, prefs: Preferences,
@@ -223,8 +247,10 @@ def mark_preference(session, account_id: str, **values) -> None:
 # --- the inbox -------------------------------------------------------------------------------
 
 def add_notices(session, rows: list[dict]) -> None:
-    if rows:
-        session.execute(insert_new(session, notices), rows)
+    """Written at the commit with the batch's other items, one statement (kit.deferred)."""
+    statement = insert_new(session, notices)
+    for row in rows:
+        deferred.defer(session, statement, row)
 
 
 def inbox(session, account_id: str, *, limit: int, unread_only: bool = False,
@@ -261,9 +287,11 @@ def notice_count(session) -> int:
 # --- deliveries ------------------------------------------------------------------------------
 
 def claim_deliveries(session, rows: list[dict]) -> None:
-    """Claim (event, account, channel) rows; one already there stays as it is."""
-    if rows:
-        session.execute(insert_new(session, deliveries), rows)
+    """Claim (event, account, channel) rows; one already there stays as it is. Written
+    at the commit with the batch's other claims, one statement (kit.deferred)."""
+    statement = insert_new(session, deliveries)
+    for row in rows:
+        deferred.defer(session, statement, row)
 
 
 def due_ids(session, now: datetime, limit: int) -> list[int]:
