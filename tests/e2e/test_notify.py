@@ -273,3 +273,34 @@ def test_bad_preferences_and_wrong_roles_are_refused(stack, people):
                        ).status_code == 404
     assert people.call("ops", "GET", "/workbench/ops/deliveries").status_code == 200
     assert people.call("handler-school1", "GET", "/workbench/ops/deliveries").status_code == 403
+
+
+def test_the_workbench_shows_the_unread_count_and_marks_notices_read(stack, people):
+    from tests.e2e.test_workbench import Staff
+
+    pid = dispatch(stack, people)
+    wait_for(lambda: inbox_items(people, "handler-school1", pid))
+    staff = Staff(stack)
+    reply = staff.http.post("/workbench/sign-in", data={
+        "csrftoken": staff.token(), "username": "handler-school1",
+        "password": PASSWORDS["handler-school1"], "next": "/workbench"})
+    assert reply.status_code == 303
+    unread = people.inbox("handler-school1")["unread"]
+    home = staff.get("/workbench")
+    assert f'id="unread-badge">{unread} 条未读' in home.text
+    page = staff.get("/workbench/inbox")
+    assert page.status_code == 200 and f'href="/workbench/problems/{pid}"' in page.text
+    assert staff.post("/workbench/inbox/read", {}).status_code == 303
+    assert people.inbox("handler-school1")["unread"] == 0
+    assert "unread-badge" not in staff.get("/workbench").text
+    saved = staff.post("/workbench/inbox/preferences", {"email": "1", "quiet_hours": "1",
+                                                        "email_address": "school1@example.org"})
+    assert saved.status_code == 303
+    prefs = people.call("handler-school1", "GET", "/api/v1/me/notifications/preferences").json()
+    assert prefs["quiet_hours"] is True and prefs["digest"] is False
+    refused = staff.post("/workbench/inbox/preferences", {"email_address": "not an address"})
+    assert refused.status_code == 422
+    assert people.call("handler-school1", "GET", "/api/v1/me/notifications/preferences"
+                       ).json() == prefs
+    assert staff.post("/workbench/inbox/read", {}, csrf=False).status_code == 403
+    people.prefs("handler-school1", quiet_hours=False)
