@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Callable
 
 from contracts.events import AccountChanged, ProblemRegistered, ProblemTransitioned, WorkPlanFiled
@@ -59,7 +59,25 @@ def occurrence_of(msg) -> Occurrence:
     if isinstance(msg, WorkPlanFiled):
         return Occurrence(msg.event_id, "work_plan_filed", unit=msg.unit,
                           supervisor=msg.supervisor)
-    raise TypeError(f"no occurrence for {type(msg).__name__}")
+    # any other event in the documented shape (domain.py): e.g. the scheduled sweeps' events;
+    # its name is its ``name`` field, else its event type
+    name = getattr(msg, "name", None) or getattr(msg, "event_type", None)
+    if not isinstance(name, str):
+        raise TypeError(f"no occurrence for {type(msg).__name__}")
+    return Occurrence(msg.event_id, name, problem_id=getattr(msg, "problem_id", None),
+                      unit=getattr(msg, "unit", None),
+                      supervisor=getattr(msg, "supervisor", None),
+                      due=_day(getattr(msg, "due", None) or getattr(msg, "due_on", None)),
+                      title=getattr(msg, "title", None))
+
+
+def _day(value):
+    """A due date as the rules take it (a date; a datetime's day in China)."""
+    if isinstance(value, datetime):
+        return value.astimezone(domain.LOCAL).date()
+    if isinstance(value, str):
+        return date.fromisoformat(value[:10])
+    return value
 
 
 def route(uow: UnitOfWork, occ: Occurrence, ctx: Context) -> int:

@@ -89,6 +89,14 @@ class NotifyService:
     def on_work_plan_filed(self, bodies):
         return self._route(bodies)
 
+    # A scheduled sweep's event (problem_due_soon, problem_overdue, report_missing, …) is
+    # routed by adding its rule to domain.RULES, its Subscription to contracts.topology and a
+    # handler here like the ones above, with its contract:
+    #     @reliable_event_handler("<source>", "<event_type>", contract=<its Event class>)
+    #     def on_<event_type>(self, bodies):
+    #         return self._route(bodies)
+    # (handlers.occurrence_of reads name, problem_id, unit, supervisor, due/due_on, title.)
+
     @reliable_event_handler("gateway", "account_changed", contract=AccountChanged)
     def on_account_changed(self, bodies):
         return self.uow.each(bodies, handlers.account_changed)

@@ -197,3 +197,26 @@ def test_loopback_http_is_for_development_only_and_https_public_passes():
 def test_today_is_read_in_china():
     assert datetime(2026, 12, 1, 17, tzinfo=timezone.utc).astimezone(domain.LOCAL).date() == \
         date(2026, 12, 2)
+
+
+def test_a_scheduled_event_in_the_documented_shape_is_routed_with_its_due_date():
+    from typing import ClassVar
+
+    from contracts.events import Event
+    from services.notify import handlers
+
+    class ProblemOverdue(Event):  # the shape a sweep may publish
+        source: ClassVar[str] = "ledger"
+        event_type: ClassVar[str] = "problem_overdue"
+        problem_id: str
+        unit: str
+        due_on: date
+
+    occ = handlers.occurrence_of(ProblemOverdue(problem_id="p9", unit=SCHOOL,
+                                                due_on=date(2026, 11, 30)))
+    assert (occ.name, occ.problem_id, occ.unit, occ.due) == (
+        "problem_overdue", "p9", SCHOOL, date(2026, 11, 30))
+    notices = domain.notices_for(occ, CAMPAIGN, Directory(PEOPLE), today=date(2026, 12, 7),
+                                 grace=2, workdays=WORKDAYS)
+    assert [n.account_id for n in notices] == ["h1", "h2", "edu", "county"]
+    assert all(n.reminder for n in notices)
