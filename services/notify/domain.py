@@ -27,7 +27,7 @@ a holiday waits for the next working day (the Chinese official calendar, 法定�
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Protocol
@@ -65,14 +65,16 @@ A, S, C, H = Audience.UNIT, Audience.SUPERVISOR, Audience.COUNTY, Audience.HEAD
 
 RULES: dict[str, Rule] = {
     "problem_registered": Rule((C,), "新问题已登记入台账，待交办", "New problem registered, awaiting dispatch"),
-    "work_plan_filed": Rule((S,), "单位报送清理工作方案，请备案", "A unit filed its work plan for acknowledgement"),
+    "work_plan_filed": Rule((S,), "单位报送清理工作方案，请备案",
+                            "A unit filed its work plan for acknowledgement"),
     # the lifecycle (problem.<name>): the unit when the ball is in its court, the supervising
     # body when it has something to decide
     E.DISPATCHED: Rule((A,), "问题已交办，请按期反馈", "A problem was dispatched to you"),
     E.REASSIGNED: Rule((A,), "问题已转办至本单位", "A problem was reassigned to your unit"),
     E.VERIFIED: Rule((S,), "单位已查实并提交整改计划，待审核", "Verified; rectification plan awaits review"),
     E.CLOSURE_UNFOUNDED: Rule((S,), "单位报告查否，待审核", "Reported unfounded; awaits review"),
-    E.RECTIFICATION_REPORTED: Rule((S,), "单位报告整改完成，待销号", "Rectification reported; awaits strike-off"),
+    E.RECTIFICATION_REPORTED: Rule((S,), "单位报告整改完成，待销号",
+                                   "Rectification reported; awaits strike-off"),
     E.PLAN_APPROVED: Rule((A,), "整改计划已通过", "Rectification plan approved"),
     E.PLAN_REJECTED: Rule((A,), "整改计划被退回", "Rectification plan sent back"),
     E.UNFOUNDED_REJECTED: Rule((A,), "查否结论被退回", "Unfounded finding sent back"),
@@ -360,10 +362,6 @@ def smtp_outcome(code: int | None, detail: str) -> Outcome:
     if code is not None and 500 <= code < 600:
         return Outcome(False, f"SMTP {code} {detail}"[:500], permanent=True)
     return Outcome(False, f"SMTP {code or ''} {detail}".strip()[:500])
-
-
-def with_changes(prefs: Preferences, **changes) -> Preferences:
-    return replace(prefs, **changes)
 
 
 
