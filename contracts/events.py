@@ -261,11 +261,33 @@ class ReportCycleEvent(Event):
     @property
     def routing_key(self) -> str:
         return f"cycle.{self.name}"
+class AccountChanged(Event):
+    """The account directory (账号目录): a staff account was created, changed or deactivated.
+
+    Published by the gateway, which owns accounts, whenever one changes (and for every
+    account at the gateway's start, so a new consumer catches up). Consumers keep their own
+    projection, keyed by ``account_id``: a message older (``occurred_at``) than what they
+    hold changes nothing, so redelivery and reordering are harmless. ``principal_head`` is
+    the account id of the account's organization's principal head (主要负责同志), when the
+    gateway knows one.
+    """
+
+    source: ClassVar[str] = "gateway"
+    event_type: ClassVar[str] = "account_changed"
+
+    account_id: str
+    username: str
+    display_name: str
+    role: str
+    org_code: str | None = None
+    email: str | None = None
+    active: bool = True
+    principal_head: str | None = None
 
 
 ALL_EVENTS: tuple[type[Event], ...] = (ClueSubmitted, ClueAccepted, ProblemRegistered,
                                        ProblemTransitioned, WorkPlanFiled, ContactOpened,
-                                       ProblemClockAlert, ReportCycleEvent)
+                                       ProblemClockAlert, ReportCycleEvent, AccountChanged)
 
 
 

@@ -74,6 +74,7 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
     # outside ``problem.#``, whose consumers take ProblemTransitioned only.
     Subscription("ledger", "clock.#", "notify", "on_clock_alert"),
     Subscription("ledger", "cycle.#", "notify", "on_report_cycle"),
+    Subscription("gateway", "account_changed", "notify", "on_account_changed"),
 )
 
 

@@ -203,6 +203,14 @@ CODES: dict[str, tuple[int, str, str]] = {
     "invalid_measure": (422, "the institution entry is incomplete or wrong",
                         "制度登记内容不完整或有误"),
     "refused": (400, "refused", "请求被拒绝"),
+    # notify: webhook targets are checked when they are configured (services/notify)
+    "webhook_url_invalid": (422, "the webhook URL is not a valid http(s) URL",
+                            "回调地址格式不正确"),
+    "webhook_url_unresolvable": (422, "the webhook host cannot be resolved",
+                                 "无法解析回调地址的主机名"),
+    "webhook_url_not_https": (422, "a webhook URL must use https", "回调地址须使用加密传输"),
+    "webhook_url_private": (422, "the webhook address is in a private range",
+                            "回调地址属于内网地址段,未获允许"),
     # our side (gateway/errors.py)
     "internal_error": (500, "an internal error; quote the correlation id", "服务器内部出错"),
     "upstream_error": (502, "a service failed; quote the correlation id", "后台服务出错"),
