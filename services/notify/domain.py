@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
-from contracts.vocabulary import EventName as E
+from contracts.vocabulary import ClockAlert, CycleEvent as Cycle, EventName as E
 
 LOCAL = ZoneInfo("Asia/Shanghai")
 WORK_START, WORK_END = time(8, 30), time(17, 30)  # 工作时间
@@ -91,10 +91,21 @@ RULES: dict[str, Rule] = {
                             escalates=True, reminder=True),
     "problem_stalled": Rule((A,), "问题长期无进展", "A problem shows no progress",
                             escalates=True, reminder=True),
-    "report_due": Rule((A,), "周报告即将到期，请按时报送", "The weekly report is due", reminder=True),
-    "report_missing": Rule((H,), "周报告未按时报送", "The weekly report is missing", reminder=True),
-    "escalation_proposed": Rule((H,), "单位被提出问责建议", "An escalation was proposed for your unit"),
+    # the reporting rhythm (cycle.<name>, contracts.vocabulary.CycleEvent)
+    Cycle.REPORT_DUE: Rule((A,), "报告即将到期，请按时报送", "A report is due", reminder=True),
+    Cycle.REPORT_MISSING: Rule((H,), "报告未按时报送", "A report is missing", reminder=True),
+    Cycle.ESCALATION_PROPOSED: Rule((H, S), "单位被提出问责建议",
+                                    "An escalation was proposed for your unit"),
+    Cycle.REPORT_FILED: Rule((S,), "单位已报送报告", "A unit filed its report"),
+    Cycle.REPORT_AMENDED: Rule((S,), "单位已更正报告", "A unit amended its report"),
+    Cycle.ZERO_CONTRADICTED: Rule((C,), "零报告与台账不符，请安排抽查",
+                                  "A zero report contradicts the ledger; consider a spot check"),
+    Cycle.SUMMARY_FORWARDED: Rule((C,), "分管部门已报送系统汇总", "A supervising body forwarded its summary"),
+    # Cycle.PHASE_STARTED has no rule: a phase's start is on the workbench for everyone, not a
+    # message to each of hundreds of accounts.
 }
+CLOCK_EVENT_NAMES = {alert: f"problem_{alert.value}" for alert in ClockAlert}
+"""``clock.<name>`` (contracts.events.ProblemClockAlert) as the rules name it."""
 
 
 @dataclass(frozen=True)

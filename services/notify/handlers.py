@@ -15,7 +15,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Callable
 
-from contracts.events import AccountChanged, ProblemRegistered, ProblemTransitioned, WorkPlanFiled
+from contracts.events import (
+    AccountChanged, ProblemClockAlert, ProblemRegistered, ProblemTransitioned, WorkPlanFiled,
+)
+from contracts.vocabulary import ClockAlert
 from kit.uow import AlreadyProcessed, UnitOfWork
 from services.notify import domain
 from services.notify.adapters import orm
@@ -59,7 +62,11 @@ def occurrence_of(msg) -> Occurrence:
     if isinstance(msg, WorkPlanFiled):
         return Occurrence(msg.event_id, "work_plan_filed", unit=msg.unit,
                           supervisor=msg.supervisor)
-    # any other event in the documented shape (domain.py): e.g. the scheduled sweeps' events;
+    if isinstance(msg, ProblemClockAlert):
+        return Occurrence(msg.event_id, domain.CLOCK_EVENT_NAMES[ClockAlert(msg.name)],
+                          problem_id=msg.problem_id, unit=msg.unit, supervisor=msg.supervisor,
+                          due=msg.due_on, title=msg.title)
+    # any other event in the documented shape (domain.py): e.g. the reporting rhythm's;
     # its name is its ``name`` field, else its event type
     name = getattr(msg, "name", None) or getattr(msg, "event_type", None)
     if not isinstance(name, str):

@@ -11,7 +11,10 @@ from nameko.rpc import rpc
 from nameko.timer import timer
 
 from contracts.campaign import load_campaign
-from contracts.events import AccountChanged, ProblemRegistered, ProblemTransitioned, WorkPlanFiled
+from contracts.events import (
+    AccountChanged, ProblemClockAlert, ProblemRegistered, ProblemTransitioned, ReportCycleEvent,
+    WorkPlanFiled,
+)
 from kit.errors import EXPECTED, Invalid, NotFound
 from kit.nameko_ext import Store, reliable_event_handler
 from kit.settings import Settings
@@ -89,13 +92,19 @@ class NotifyService:
     def on_work_plan_filed(self, bodies):
         return self._route(bodies)
 
-    # A scheduled sweep's event (problem_due_soon, problem_overdue, report_missing, …) is
-    # routed by adding its rule to domain.RULES, its Subscription to contracts.topology and a
-    # handler here like the ones above, with its contract:
-    #     @reliable_event_handler("<source>", "<event_type>", contract=<its Event class>)
-    #     def on_<event_type>(self, bodies):
-    #         return self._route(bodies)
-    # (handlers.occurrence_of reads name, problem_id, unit, supervisor, due/due_on, title.)
+    # A new kind of event is routed by its rule in domain.RULES, its Subscription in
+    # contracts.topology and a handler here with its contract (handlers.occurrence_of reads
+    # name, problem_id, unit, supervisor, due/due_on, title).
+
+    @reliable_event_handler("ledger", "clock.#", contract=ProblemClockAlert)
+    def on_clock_alert(self, bodies):
+        """催办: the ledger's daily sweep found a problem due soon, overdue or stalled."""
+        return self._route(bodies)
+
+    @reliable_event_handler("ledger", "cycle.#", contract=ReportCycleEvent)
+    def on_report_cycle(self, bodies):
+        """The reporting rhythm: reports filed, due, missing; escalation proposals."""
+        return self._route(bodies)
 
     @reliable_event_handler("gateway", "account_changed", contract=AccountChanged)
     def on_account_changed(self, bodies):

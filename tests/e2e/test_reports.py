@@ -14,7 +14,9 @@ from collections import Counter
 
 import httpx
 import pytest
-from kombu import Connection
+from kombu import Connection, Queue
+
+from contracts.topology import declare_all, event_exchange
 
 from tests.e2e.test_pages import browser_session, wait_until
 from tests.e2e.test_workbench import PASSWORDS, Staff, fill, press, shoot
@@ -22,7 +24,7 @@ from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
 SCHOOL, OTHER = "org_sch_yanshan_high", "org_sch_no2_high"
-CYCLE_QUEUE = "evt-ledger-cycle.any--notify.on_report_cycle"
+CYCLE_QUEUE = "test-reports-cycle-events"  # the test's own copy of what the ledger publishes
 
 
 @pytest.fixture(scope="module")
@@ -38,12 +40,19 @@ def stack(amqp_uri, tmp_path_factory, clock):
                     extra_env={"SCHEDULE_CLOCK_FILE": str(clock),
                                "SCHEDULE_TICK_SECONDS": "0.2",
                                "LOGIN_RATE_PER_ACCOUNT": "100000/minute"})
+    with Connection(amqp_uri) as conn:  # bound before anything ticks: nothing is missed
+        channel = conn.default_channel
+        declare_all(channel)
+        Queue(CYCLE_QUEUE, exchange=event_exchange("ledger"), routing_key="cycle.#",
+              durable=False, auto_delete=False)(channel).declare()
     try:
         running.start_all()
         running.start("ledger", "ledger-2")
         yield running
     finally:
         running.stop_all()
+        with Connection(amqp_uri) as conn:
+            conn.default_channel.queue_delete(CYCLE_QUEUE)
 
 
 def headers(stack, username: str) -> dict:
@@ -61,8 +70,8 @@ def claimed(stack, day: str):
 
 
 class Cycle:
-    """The ``cycle.#`` events the ledger published (read off notify's queue, which nothing
-    consumes yet), accumulated across reads."""
+    """The ``cycle.#`` events the ledger published (read off the test's own queue, bound to
+    the ledger's events beside notify's), accumulated across reads."""
 
     def __init__(self, amqp_uri: str):
         self.amqp_uri, self.seen = amqp_uri, []
@@ -114,6 +123,14 @@ def test_the_reporting_rhythm_through_the_real_stack(stack, clock, amqp_uri):
     assert amended.status_code == 201 and amended.json()["version"] == 2
     versions = httpx.get(f"{stack.base_url}/api/v1/reports/2017-W38/{SCHOOL}", headers=edu)
     assert [v["figures"]["found"] for v in versions.json()["versions"]] == [2, 3]
+
+    def edu_inbox() -> list[str]:
+        reply = httpx.get(f"{stack.base_url}/api/v1/me/notifications?limit=200", headers=edu)
+        return [item["subject_zh"] for item in reply.json()["items"]]
+    # notify routes the rhythm's events to people: the school's supervising body (县教育局)
+    # hears of the filing and of the amendment, once each
+    assert wait_until(lambda: sorted(edu_inbox()) == ["单位已报送报告", "单位已更正报告"],
+                      timeout=30), edu_inbox()
 
     # 09:00: two processes tick; each unit that has not filed is reminded once
     clock.write_text("2017-09-25T09:00:00+08:00")

@@ -79,7 +79,8 @@ def test_missing_reports_reach_the_principal_head_if_known_else_the_handlers():
     assert hear("report_missing") == ["h1", "h2"]
     with_head = Directory(PEOPLE, heads={SCHOOL: "head1"})
     assert hear("report_missing", directory=with_head) == ["head1"]
-    assert hear("escalation_proposed", directory=with_head) == ["head1"]
+    # an escalation proposal also reaches the supervising body, who takes it up (提请问责)
+    assert hear("escalation_proposed", directory=with_head) == ["head1", "edu"]
 
 
 def test_an_event_without_a_rule_reaches_nobody_and_a_new_rule_is_one_entry(monkeypatch):
@@ -220,3 +221,32 @@ def test_a_scheduled_event_in_the_documented_shape_is_routed_with_its_due_date()
                                  grace=2, workdays=WORKDAYS)
     assert [n.account_id for n in notices] == ["h1", "h2", "edu", "county"]
     assert all(n.reminder for n in notices)
+
+
+def test_the_ledgers_clock_alerts_and_the_reporting_rhythm_reach_their_people():
+    from contracts.events import ProblemClockAlert, ReportCycleEvent
+    from services.notify import handlers
+
+    def heard(msg, today=date(2026, 12, 7), heads=None):
+        occ = handlers.occurrence_of(msg)
+        return occ, [n.account_id for n in domain.notices_for(
+            occ, CAMPAIGN, Directory(PEOPLE, heads), today=today, grace=2, workdays=WORKDAYS)]
+
+    overdue = ProblemClockAlert(name="overdue", problem_id="p9", title="路灯", state="rectifying",
+                                unit=SCHOOL, due_on=date(2026, 11, 30), days=5,
+                                swept_on=date(2026, 12, 7))
+    occ, people = heard(overdue)
+    assert (occ.name, occ.problem_id, occ.due) == ("problem_overdue", "p9", date(2026, 11, 30))
+    assert people == ["h1", "h2", "edu", "county"]  # five working days: up the whole ladder
+    soon = overdue.model_copy(update={"name": "due_soon", "due_on": date(2026, 12, 9)})
+    assert heard(soon)[1] == ["h1", "h2"]
+
+    def cycle(name, **fields):
+        return ReportCycleEvent(**{"name": name, "what": "weekly", "period": "2026-W48",
+                                   "unit": SCHOOL, "due_on": date(2026, 11, 30), **fields})
+    assert heard(cycle("report_due"))[1] == ["h1", "h2"]
+    assert heard(cycle("report_missing"), heads={SCHOOL: "h2"})[1] == ["h2"]
+    assert heard(cycle("escalation_proposed"), heads={SCHOOL: "h2"})[1] == ["h2", "edu"]
+    assert heard(cycle("report_filed", kind="weekly"))[1] == ["edu"]
+    assert heard(cycle("zero_contradicted"))[1] == ["county"]
+    assert heard(cycle("phase_started", unit=None))[1] == []  # on the workbench, not mailed
