@@ -34,11 +34,11 @@ OUTCOMES = ("none", "rectified", "unfounded", "merged", "transferred")
 UNIT_PARTS = (("dash.part.struck_off", PALETTE["green"]), ("dash.part.unfounded", PALETTE["purple"]),
               ("dash.part.other_closed", PALETTE["grey"]), ("dash.part.on_time", PALETTE["blue"]),
               ("dash.part.overdue", PALETTE["red"]))
-# The per-unit rates drawn, in order: (roll-up field, text key, colour).
-RATES = (("on_time_rate", "dash.rate.on_time", PALETTE["blue"]),
-         ("rectified_rate", "dash.rate.rectified", PALETTE["green"]),
-         ("unfounded_rate", "dash.rate.unfounded", PALETTE["purple"]),
-         ("overdue_rate", "dash.rate.overdue", PALETTE["red"]))
+# The per-unit rates drawn, in order: (roll-up field, its denominator, text key, colour).
+RATES = (("on_time_rate", "open", "dash.rate.on_time", PALETTE["blue"]),
+         ("rectified_rate", "closed", "dash.rate.rectified", PALETTE["green"]),
+         ("unfounded_rate", "closed", "dash.rate.unfounded", PALETTE["purple"]),
+         ("overdue_rate", "open", "dash.rate.overdue", PALETTE["red"]))
 
 
 @dataclass
@@ -208,11 +208,18 @@ def _units_chart(units: list[dict], names: dict, t) -> Chart:
                   for r in rows])
 
 
+def _unit_rate(unit: dict, name: str, whole: str) -> float | None:
+    """The roll-up's rate, or none where there is nothing to divide by (the roll-up says
+    0.0 for a unit with nothing closed; "rectified 0 %" would be a false statement)."""
+    return unit.get(name) if int(unit.get(whole) or 0) else None
+
+
 def _rates_chart(units: list[dict], names: dict, t) -> Chart:
-    series = [Series(t(key), color) for _, key, color in RATES]
+    series = [Series(t(key), color) for _, _, key, color in RATES]
     worst_first = sorted(units, key=lambda u: (-(u.get("overdue_rate") or 0),
                                                -int(u.get("total") or 0), u.get("unit") or ""))
-    rows = [Row.of(_unit_name(u, names, t), [u.get(name) for name, _, _ in RATES],
+    rows = [Row.of(_unit_name(u, names, t), [_unit_rate(u, name, whole)
+                                              for name, whole, _, _ in RATES],
                    list_link(unit=u["unit"]) if u.get("unit") else None) for u in worst_first]
     heading = t("dash.by.rates")
     svg = charts.rate_chart(rows, series, chart_id="chart-rates", title=heading,

@@ -37,10 +37,11 @@ TEXTS: dict[str, tuple[str, str]] = {
                        "unfounded, otherwise closed, open on time, overdue."),
     "dash.lead.rates": ("同一批单位，超期率高的在前。", "The same units, the highest overdue rate first."),
     "dash.note.rates": ("按期率＝在办未超期÷在办；整改率＝整改销号÷已办结；查否率＝查否办结÷已办结；"
-                        "超期率＝超期÷在办。没有在办问题的单位无按期率（—）。",
+                        "超期率＝超期÷在办。没有在办问题的单位无按期率、超期率，没有办结问题的单位无整改率、查否率（—）。",
                         "On time = open within deadline ÷ open; rectified = struck off ÷ "
                         "closed; unfounded = closed as unfounded ÷ closed; overdue = overdue "
-                        "÷ open. A unit with nothing open has no on-time rate (—)."),
+                        "÷ open. A unit with nothing open has no on-time or overdue rate, "
+                        "one with nothing closed no rectified or unfounded rate (—)."),
     "dash.desc.bars": ("{what}的条形图，共 {n} 项；数字见图下方的数据表。",
                        "Bar chart {what}, {n} rows; the numbers are in the table below."),
     "dash.desc.units": ("按承办单位的分段条形图，共 {n} 个单位；数字见图下方的数据表。",

@@ -89,7 +89,7 @@ def test_the_units_stack_and_the_rates_add_up():
     assert school.cells == ["5", "2", "1", "0", "1", "1"]
     rates = {r.label: r.cells for r in found["rates"].rows}
     assert rates["盐山中学"] == ["50.0%", "66.7%", "33.3%", "50.0%"]
-    assert rates["县公安局"][0] == "100.0%"
+    assert rates["县公安局"] == ["100.0%", "—", "—", "0.0%"]  # nothing closed: no rate
     figures = {f.id: f.value for f in b.figures}
     assert figures["total"] == "7" and figures["open"] == "4" and figures["overdue"] == "1"
     assert figures["on_time_rate"] == "75.0%" and figures["rectified_rate"] == "66.7%"
