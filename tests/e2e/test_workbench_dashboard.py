@@ -190,8 +190,9 @@ def test_rows_link_to_the_ledger_list_filtered_by_them(stack, ledger):
     assert links["table-by-state"]["已交办"] == "/workbench/problems?state=dispatched"
     assert links["table-by-unit"]["盐山中学"] == f"/workbench/problems?unit={SCHOOL}"
     assert links["table-by-channel"]["群众来信"] == "/workbench/problems?channel=letter"
-    svg_links = [a.get("href") for a in chart(page, "chart-state").iter(f"{SVG}a")]
-    assert "/workbench/problems?state=dispatched" in svg_links
+    svg_links = [g.get("data-href") for g in chart(page, "chart-state").iter(f"{SVG}g")]
+    assert "/workbench/problems?state=dispatched" in svg_links  # a click follows it (JS)
+    assert not list(chart(page, "chart-state").iter(f"{SVG}a"))  # nothing to focus in an img
     listed = Staff(stack, "county").get(links["table-by-state"]["已交办"])
     assert listed.status_code == 200
 
@@ -257,3 +258,5 @@ def test_the_dashboard_in_a_browser_at_phone_and_desktop_width(stack, ledger):
         browser.click("#by-state summary")
         assert browser.js("return document.querySelector('#by-state details').open") is True
         assert browser.console_errors() == []
+        browser.click('#chart-state [data-href="/workbench/problems?state=dispatched"] rect')
+        browser.wait("return location.search === '?state=dispatched'")  # a bar is a link

@@ -78,7 +78,7 @@ def test_rows_link_to_the_list_filtered_by_them():
     units = {r.label: r for r in found["by-unit"].rows}
     assert units["盐山中学"].href == f"/workbench/problems?unit={SCHOOL}"
     assert units["尚未确定承办单位"].href is None
-    assert 'href="/workbench/problems?state=dispatched"' in str(found["by-state"].svg)
+    assert 'data-href="/workbench/problems?state=dispatched"' in str(found["by-state"].svg)
 
 
 def test_the_units_stack_and_the_rates_add_up():
