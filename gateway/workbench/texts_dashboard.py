@@ -43,7 +43,7 @@ TEXTS: dict[str, tuple[str, str]] = {
                         "÷ open. A unit with nothing open has no on-time or overdue rate, "
                         "one with nothing closed no rectified or unfounded rate (—)."),
     "dash.desc.bars": ("{what}的条形图，共 {n} 项；数字见图下方的数据表。",
-                       "Bar chart {what}, {n} rows; the numbers are in the table below."),
+                       "Bar chart, {what}: {n} rows; the numbers are in the table below."),
     "dash.desc.units": ("按承办单位的分段条形图，共 {n} 个单位；数字见图下方的数据表。",
                         "Stacked bar chart by unit, {n} units; the numbers are in the table "
                         "below."),
