@@ -99,6 +99,16 @@ def summary(seconds: list[float]) -> dict:
             "max_ms": round(max(seconds) * 1000, 1), "n": len(seconds)}
 
 
+def check_dashboard(county: httpx.Client, problems: int) -> None:
+    """The page measured must show the ledger loaded, not an empty or refused one."""
+    page = county.get("/workbench/dashboard").text
+    shown = re.search(r'<li id="fig-total">.*?class="wb-figure-value"[^>]*>([^<]+)<', page,
+                      re.S)
+    if shown is None or shown.group(1).strip() != f"{problems:,}":
+        raise SystemExit(f"the county office's dashboard shows {shown and shown.group(1)!r} "
+                         f"problems, {problems:,} were loaded")
+
+
 def make_handler(gateway_url: str, unit: str) -> None:
     """The largest unit's handler, in the gateway's own account store (the demo handlers
     belong to demo units the generated campaign does not have)."""
@@ -151,6 +161,7 @@ def run(args) -> dict:
             make_handler(urls["gateway"], shape["largest_unit"])
             people = {name: sign_in(stack.base_url, name, password)
                       for name, password in (*PEOPLE.items(), HANDLER)}
+            check_dashboard(people["county"], loaded["problems"])
             print(f"[{args.problems:,} problems] measuring ({args.samples} samples each, "
                   f"server time from Server-Timing) ...", flush=True)
             cpu = ledger_bench.CpuMeter()

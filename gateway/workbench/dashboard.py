@@ -31,9 +31,10 @@ TOP_UNITS = 20           # units drawn by default (the most problems); ``?units=
 LIST = f"{PREFIX}/problems"
 OUTCOMES = ("none", "rectified", "unfounded", "merged", "transferred")
 # The parts of a unit's bar, in order: (text key, colour).
-UNIT_PARTS = (("dash.part.struck_off", PALETTE["green"]), ("dash.part.unfounded", PALETTE["purple"]),
-              ("dash.part.other_closed", PALETTE["grey"]), ("dash.part.on_time", PALETTE["blue"]),
-              ("dash.part.overdue", PALETTE["red"]))
+UNIT_PARTS = (("dash.part.struck_off", PALETTE["green"]),
+              ("dash.part.unfounded", PALETTE["purple"]),
+              ("dash.part.other_closed", PALETTE["grey"]),
+              ("dash.part.on_time", PALETTE["blue"]), ("dash.part.overdue", PALETTE["red"]))
 # The per-unit rates drawn, in order: (roll-up field, its denominator, text key, colour).
 RATES = (("on_time_rate", "open", "dash.rate.on_time", PALETTE["blue"]),
          ("rectified_rate", "closed", "dash.rate.rectified", PALETTE["green"]),
