@@ -32,7 +32,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "dash.lead.category": ("九类问题各有多少。", "Problems in each of the categories."),
     "dash.lead.kind": ("不作为、乱作为、慢作为各有多少。", "Inaction, misconduct and slowness."),
     "dash.lead.channel": ("问题线索从哪些渠道而来，多的在前。", "Where the clues came from, most first."),
-    "dash.lead.unit": ("问题最多的单位，每条按办理情况分段：已销号、查否、其他办结、在办未超期、已超期。",
+    "dash.lead.unit": ("问题最多的单位，每条按办理情况分段：整改销号、查否、其他办结、在办未超期、已超期。",
                        "The units with the most problems, each bar in parts: struck off, "
                        "unfounded, otherwise closed, open on time, overdue."),
     "dash.lead.rates": ("同一批单位，超期率高的在前。", "The same units, the highest overdue rate first."),
