@@ -21,11 +21,13 @@ from gateway.idempotency import Idempotency
 from gateway.limits import MaxBodySize, Throttle, ThrottleByPath, ThrottlePolicy
 from gateway.metrics import Metrics, MetricsMiddleware
 from gateway.openapi import install_openapi
+from gateway.timing import ServerTiming
 from gateway.routes import accounts as accounts_api, reports as reports_api
 from gateway.routes import clues, custody, docs, notifications, ops, pages, problems, public
 from gateway.workbench import accounts as workbench_accounts, notices
 from gateway.workbench import reports as workbench_reports
 from gateway.workbench import routes as workbench
+from gateway.workbench import dashboard as workbench_dashboard
 from gateway.workbench.session import WorkbenchMiddleware
 from kit.settings import Settings
 from kit import logs
@@ -86,6 +88,7 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
     app.include_router(reports_api.router)        # 周报告 API
     app.include_router(notices.router)  # the workbench's notices pages
     app.include_router(notifications.router)  # inbox, preferences, dead list (notify)
+    app.include_router(workbench_dashboard.router)  # the roll-up as charts (统计看板)
     app.include_router(files_router)  # evidence files; its lifespan opens the blob store
     install_error_handlers(app)
     app.include_router(excel.router)
@@ -97,5 +100,6 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
     app.add_middleware(ThrottleByPath, throttle=app.state.throttle,
                        budgets={"/api/v1/receipt": "receipts_per_client"})
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(ServerTiming)  # /workbench: Server-Timing (gateway/timing.py)
     app.add_middleware(CatchAll)  # outermost of ours: a crash anywhere inside is answered
     return app

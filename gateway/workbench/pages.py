@@ -31,6 +31,8 @@ NAV: tuple[tuple[str, str, frozenset[Role]], ...] = (
     ("nav.home", PREFIX, STAFF_ROLES),
     ("nav.inbox", f"{PREFIX}/problems", frozenset(READERS)),
     ("nav.reports", f"{PREFIX}/reports", frozenset(READERS)),
+    ("nav.dashboard", f"{PREFIX}/dashboard",
+     frozenset((Role.COUNTY_OFFICE, Role.SUPERVISOR, Role.SPOT_CHECK))),
     ("nav.accounts", f"{PREFIX}/accounts", frozenset({Role.COUNTY_OFFICE})),
     ("nav.heads", f"{PREFIX}/principal-heads", frozenset({Role.COUNTY_OFFICE})),
     ("nav.activity", f"{PREFIX}/activity", frozenset({Role.COUNTY_OFFICE})),

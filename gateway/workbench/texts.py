@@ -112,3 +112,4 @@ def text(key: str, lang: str, **values) -> str:
 from gateway.workbench.texts_accounts import TEXTS as _T_ACCOUNTS; TEXTS.update(_T_ACCOUNTS)  # noqa: E402,E702
 from gateway.workbench.texts_reports import TEXTS as _T_REPORTS; TEXTS.update(_T_REPORTS)  # noqa: E402,E702
 from gateway.workbench.texts_notices import TEXTS as _T_NOTICES; TEXTS.update(_T_NOTICES)  # noqa: E402
+from gateway.workbench.texts_dashboard import TEXTS as _T_DASHBOARD; TEXTS.update(_T_DASHBOARD)  # noqa: E402,E702

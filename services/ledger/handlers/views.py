@@ -122,6 +122,10 @@ def _unit_rates(unit: str | None, tally: dict, late: dict, campaign) -> dict:
         "stalled_rate": _rate(stalled, tally["open"]),
         "unfounded_rate": _rate(tally["unfounded"], tally["closed"]),
         "self_found_rate": _rate(tally["self_found"], tally["total"]),
+        # 整改率: closed problems struck off as rectified, of all closed
+        "rectified_rate": _rate(tally["struck_off"], tally["closed"]),
+        # 按期率: open problems within their clock, of all open; none open gives no rate
+        "on_time_rate": _rate(tally["open"] - overdue, tally["open"]) if tally["open"] else None,
     }
 
 
