@@ -26,11 +26,12 @@ TEXTS: dict[str, tuple[str, str]] = {
     "actions.confirm_label": ("确认", "Confirmation"),
     "actions.unit_list": ("单位名称列表", "Units"),
     "actions.merge.title": ("疑似重复问题对照", "Possible duplicates side by side"),
-    "actions.merge.lead": ("左侧为本问题，右侧为台账登记时发现的疑似重复问题。选择要保留的问题，本问题将并入该问题并以“合并”办结；线索及其来源全部保留，可撤销合并。",
-                           "Left: this problem; right: the possible duplicates the ledger found "
-                           "at registration. Choose the problem to keep: this one is merged "
-                           "into it and closed as merged; every clue and its channel is kept, "
-                           "and the merge can be undone."),
+    "actions.merge.lead": ("本问题与台账登记时发现的疑似重复问题对照如下。选择要保留的问题，本问题将并入该问题并以“合并”办结；线索及其来源全部保留，可撤销合并。",
+                           "This problem beside the possible duplicates the ledger found at "
+                           "registration. Choose the problem to keep: this one is merged into "
+                           "it and closed as merged; every clue and its channel is kept, and "
+                           "the merge can be undone."),
+    "actions.merge.similarity": ("相似度", "Similarity"),
     "actions.merge.this": ("本问题（将并入所选问题）", "This problem (merged into the one chosen)"),
     "actions.merge.candidates": ("选择保留的问题", "Choose the problem to keep"),
     "actions.merge.none": ("台账未发现疑似重复问题；如确属重复，请在下方填写要保留的问题编号。",
@@ -38,7 +39,7 @@ TEXTS: dict[str, tuple[str, str]] = {
                            "number of the problem to keep below."),
     "actions.merge.other": ("或填写其他问题编号", "Or give another problem's number"),
     "actions.merge.other_hint": ("未在上方选择时使用。", "Used when none is chosen above."),
-    "actions.merge.score": ("文字相似度 {score}", "Text similarity {score}"),
+    "actions.merge.score": ("文字相似度 {score}", "text similarity {score}"),
     "actions.merge.closed": ("已办结，不能作为保留的问题", "Closed: cannot be the one kept"),
     "actions.merge.keep_this": ("改为保留本问题（将该问题并入本问题）",
                                 "Keep this problem instead (merge that one into this)"),
