@@ -82,6 +82,8 @@ FIELD_HINTS: dict[str, tuple[str, str]] = {
     "milestone_done": ("填写整改计划中阶段目标的序号（从 0 开始），没有可不填。",
                        "The number of the plan's milestone now done (from 0); may be empty."),
     "unit": ("输入单位名称，从列表中选择。", "Type the unit's name and choose it from the list."),
+    "plan.responsible_unit": ("输入单位名称，从列表中选择。",
+                              "Type the unit's name and choose it from the list."),
     "respond_by": ("与“办理时限”二选一；都不填则按专项工作规定的时限。",
                    "Either this or the working days; neither: the campaign's default."),
     "respond_days": ("与“答复期限”二选一。", "Either this or the answer date."),

@@ -107,3 +107,15 @@ def test_the_problem_page_groups_the_units_answer_apart_from_the_decisions(role)
     assert ('id="actions-unit"' in html) == (role is not Role.SUPERVISOR)
     assert ('id="actions-decision"' in html) == (role is not Role.UNIT_HANDLER)
     assert "一般 · 已作出的决定：从轻" in html
+
+
+@pytest.mark.parametrize("spec", list(SPECS.values()), ids=lambda s: s.action.value)
+def test_every_description_an_input_points_to_exists(spec):
+    import re
+
+    for role in spec.roles:
+        html = form_page(spec, role)
+        ids = set(re.findall(r'\sid="([^"]+)"', html))
+        for refs in re.findall(r'aria-describedby="([^"]+)"', html):
+            assert set(refs.split()) <= ids, (spec.action, refs)
+        assert len(re.findall(r'\sid="([^"]+)"', html)) == len(ids), "ids are unique"
