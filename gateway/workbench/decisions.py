@@ -22,6 +22,7 @@ from gateway.workbench.forms import FieldError
 A = Action
 UNIT_GROUP, DECISION_GROUP = "unit", "decision"
 IRREVERSIBLE: frozenset[Action] = frozenset({A.STRIKE_OFF, A.ACCEPT_UNFOUNDED, A.TRANSFER_OUT})
+REPORTED_BY = "reported_by"  # the ledger's details key: who reported the step awaiting a decision
 CONFIRM_FIELD = "_confirm"
 MERGE_OTHER_FIELD = "into_other"   # a problem id typed in when no suggestion is the one
 # inputs a form has beyond its specification's fields: name -> text key of their label
@@ -62,9 +63,19 @@ def offered(spec: ActionSpec, problem: dict) -> bool:
     return not suspended or spec.while_suspended
 
 
-def available(specs, problem: dict, role: Role) -> list[ActionSpec]:
-    """The actions ``role`` may take on the problem as it stands, in the specifications' order."""
-    return [spec for spec in specs if role in spec.roles and offered(spec, problem)]
+def available(specs, problem: dict, role: Role, username: str | None = None
+              ) -> list[ActionSpec]:
+    """The actions ``role`` may take on the problem as it stands, in the specifications' order;
+    not the decisions on a step ``username`` reported (职责分离: another account decides)."""
+    return [spec for spec in specs if role in spec.roles and offered(spec, problem)
+            and not reported_by(spec, problem, username)]
+
+
+def reported_by(spec: ActionSpec, problem: dict, username: str | None) -> bool:
+    """Whether ``spec`` decides a step that ``username`` reported (the ledger refuses it)."""
+    reported = (problem.get("details") or {}).get(REPORTED_BY) or {}
+    return (username is not None and spec.decides is not None
+            and reported.get("action") == spec.decides.value and reported.get("by") == username)
 
 
 def group_of(spec: ActionSpec) -> str:

@@ -185,7 +185,7 @@ async def problem_page(problem_id: str, request: Request):
     principal = principal_in(request)
     problem = await _problem(request, problem_id)
     flash = request.scope["session"].pop("flash", None)
-    actions = _available(problem, principal.role)
+    actions = _available(problem, principal.role, principal.username)
     return render(request, "problem.html", principal=principal, problem=problem,
                   names=_names(request), actions=actions, groups=decisions.grouped(actions),
                   irreversible=decisions.IRREVERSIBLE, flash=flash)
@@ -196,9 +196,10 @@ async def _problem(request: Request, problem_id: str) -> dict:
         "ledger", "get_problem", problem_id=problem_id[:64], actor=actor(principal_in(request)))
 
 
-def _available(problem: dict, role: Role) -> list[ActionSpec]:
-    """The actions this role may take on the problem as it stands (state, outcome, timers)."""
-    return decisions.available(ACTIONS, problem, role)
+def _available(problem: dict, role: Role, username: str | None = None) -> list[ActionSpec]:
+    """The actions this role may take on the problem as it stands (state, outcome, timers),
+    not a decision on the person's own report (职责分离)."""
+    return decisions.available(ACTIONS, problem, role, username)
 
 
 # --- the action forms, one per action, built from its specification -----------------------------

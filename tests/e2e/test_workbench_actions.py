@@ -349,6 +349,18 @@ def test_an_action_the_state_does_not_allow_is_refused_with_the_ledgers_reason(s
     assert state_of(stack, pid) == "dispatched"
 
 
+def test_whoever_reported_a_step_is_not_offered_its_decision_and_is_refused_it(stack, county):
+    pid = dispatched_problem(stack, "食堂卫生问题（职责分离）")
+    act(stack, "county", pid, "verify", on_behalf_of=SCHOOL, reason="承办人外出，代为办理",
+        plan={**PLAN, "deadline": (date.today() + timedelta(days=30)).isoformat()})
+    page = county.get(f"/workbench/problems/{pid}").text
+    assert not action_links(page) & {"approve_plan", "reject_plan"}
+    assert "suspend" in action_links(page)
+    refused = county.post(f"/workbench/problems/{pid}/approve_plan", {"note": "同意"})
+    assert refused.status_code == 403 and "职责分离" in form_error(refused.text)
+    assert state_of(stack, pid) == "verified"
+
+
 def test_a_decision_posted_without_the_csrf_token_is_refused(stack, supervisor):
     pid = verified_problem(stack, "食堂卫生问题（CSRF）")
     refused = supervisor.post(f"/workbench/problems/{pid}/approve_plan", {}, csrf=False)

@@ -123,3 +123,17 @@ def test_an_excerpt_folds_whitespace_and_ends_with_an_ellipsis():
     assert decisions.excerpt("  a\n b  ") == "a b"
     assert decisions.excerpt("字" * 200, 10) == "字" * 10 + "…"
     assert decisions.excerpt(None) == ""
+
+
+def test_the_account_that_reported_a_step_is_not_offered_its_decision():
+    from services.ledger.domain.actions import REPORTED_BY
+
+    assert decisions.REPORTED_BY == REPORTED_BY  # the ledger's key, read by the page
+    verified = {**problem("verified"), "details": {REPORTED_BY: {"action": "verify",
+                                                                 "by": "county"}}}
+    mine = {s.action for s in decisions.available(SPECS.values(), verified,
+                                                  Role.COUNTY_OFFICE, "county")}
+    assert not mine & {A.APPROVE_PLAN, A.REJECT_PLAN} and A.SUSPEND in mine
+    other = {s.action for s in decisions.available(SPECS.values(), verified,
+                                                   Role.SUPERVISOR, "supervisor-edu")}
+    assert {A.APPROVE_PLAN, A.REJECT_PLAN} <= other
