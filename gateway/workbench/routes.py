@@ -244,6 +244,8 @@ def _action_routes(spec: ActionSpec) -> None:
         problem = await _problem(request, problem_id)
         form = ActionForm.of(spec, principal.role)
         values = {"on_behalf_of": problem.get("unit")} if form.acting else {}
+        if spec.action is Action.DISPATCH and problem.get("unit"):
+            values["unit"] = problem["unit"]  # the unit the clue named, to keep or change
         into = request.query_params.get("into") if spec.action is Action.MERGE else None
         if into:
             values["into"] = into[:64]

@@ -108,6 +108,7 @@ def test_a_supervisor_dispatches_within_its_system_by_name(stack, supervisor):
     pid = registered_problem(stack, "食堂卫生问题（系统内交办）")
     form = supervisor.get(f"/workbench/problems/{pid}/dispatch").text
     assert '<option value="盐山县第二中学" label="学校">' in form
+    assert 'name="unit" value="盐山中学"' in form  # the unit the clue named, by its name
     assert "县公安局" not in form  # only the units of its own system are offered
     outside = supervisor.post(f"/workbench/problems/{pid}/dispatch", {"unit": "县公安局"})
     assert outside.status_code == 403 and "该问题不属于您所在的系统" in form_error(outside.text)
