@@ -405,12 +405,14 @@ def test_a_supervisor_merges_beside_the_suggestions_and_dispatches_by_name_in_a_
         browser.open(f"{stack.base_url}/workbench/problems/{first}/dispatch")
         browser.wait("return !!document.getElementById('f-unit')")
         assert browser.js("return document.getElementById('f-unit').list.id") == "unit-names"
-        browser.type("#f-unit", "盐山县第二中学")
+        assert browser.js("return document.getElementById('f-unit').value") == "盐山县第二中学"
+        browser.js("document.getElementById('f-unit').value = ''")
+        browser.type("#f-unit", "盐山中学")
         browser.type("#f-respond_days", "5")
         shoot(browser, "dispatch")
         browser.click("#submit")
         browser.wait("const s = document.getElementById('problem-state');"
                      "return s && s.dataset.state === 'dispatched'")
         assert browser.console_errors() == []
-    assert problem_of(stack, first)["unit"] == NO2
+    assert problem_of(stack, first)["unit"] == SCHOOL
     assert problem_of(stack, second)["merged_into"] == first
