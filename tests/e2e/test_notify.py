@@ -276,7 +276,7 @@ def test_bad_preferences_and_wrong_roles_are_refused(stack, people):
 
 
 def test_the_workbench_shows_the_unread_count_and_marks_notices_read(stack, people):
-    from tests.e2e.test_workbench import Staff
+    from tests.support.workbench import Staff
 
     pid = dispatch(stack, people)
     wait_for(lambda: inbox_items(people, "handler-school1", pid))

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from tests.e2e.test_pages import SHOTS, browser_session, csp_directives, references, wait_until
-from tests.e2e.test_workbench import PASSWORDS, Staff, api
+from tests.support.workbench import PASSWORDS, Staff, api
 from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e

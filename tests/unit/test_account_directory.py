@@ -84,3 +84,29 @@ def test_a_start_announces_every_account_with_an_optional_principal_head(tmp_pat
     directory.announce(accounts.engine, a, principal_head="head-1", email="a@example.org")
     last = AccountChanged.model_validate(directory.pending(accounts.engine)[-1]["body"])
     assert (last.principal_head, last.email) == ("head-1", "a@example.org")
+
+
+def test_recording_a_principal_head_tells_the_directory_whom_escalations_reach(tmp_path):
+    accounts = store(tmp_path)
+    head = accounts.create("head-a", "long enough password", "unit_handler",
+                           "org_sch_yanshan_high", "校长")
+    handler = accounts.create("handler-a", "long enough password", "unit_handler",
+                              "org_sch_yanshan_high", "承办人甲")
+    other = accounts.create("handler-b", "long enough password", "unit_handler", "org_x")
+    directory.remove(accounts.engine, [r["id"] for r in directory.pending(accounts.engine)])
+
+    accounts.set_principal_head("org_sch_yanshan_high", "王某", "校长", "head-a", "county-1")
+    queued = [AccountChanged.model_validate(r["body"])
+              for r in directory.pending(accounts.engine)]
+    assert {m.account_id: m.principal_head for m in queued} == {
+        head.id: head.id, handler.id: head.id}  # the other unit hears nothing
+
+    accounts.deactivate("handler-a")  # later announcements keep naming the head
+    assert AccountChanged.model_validate(
+        directory.pending(accounts.engine)[-1]["body"]).principal_head == head.id
+    directory.remove(accounts.engine, [r["id"] for r in directory.pending(accounts.engine)])
+    directory.announce_all(accounts)
+    everyone = {AccountChanged.model_validate(r["body"]).account_id:
+                AccountChanged.model_validate(r["body"]).principal_head
+                for r in directory.pending(accounts.engine)}
+    assert everyone == {head.id: head.id, handler.id: head.id, other.id: None}
