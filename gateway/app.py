@@ -22,6 +22,8 @@ from gateway.metrics import Metrics, MetricsMiddleware
 from gateway.openapi import install_openapi
 from gateway.routes import clues, custody, docs, ops, pages, problems, public
 from gateway.workbench import routes as workbench
+from gateway.workbench import ledger as workbench_ledger
+from gateway.workbench import work_plans as workbench_plans
 from gateway.workbench.session import WorkbenchMiddleware
 from kit.settings import Settings
 from kit import logs
@@ -73,6 +75,8 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
     for module in routers:
         app.include_router(module)
     app.include_router(workbench.router)
+    app.include_router(workbench_ledger.router)  # the ledger, overdue/stalled, work plans
+    app.include_router(workbench_plans.router)
     app.include_router(files_router)  # evidence files; its lifespan opens the blob store
     install_error_handlers(app)
     app.include_router(excel.router)

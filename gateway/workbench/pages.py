@@ -30,6 +30,9 @@ READERS = (Role.COUNTY_OFFICE, Role.SUPERVISOR, Role.UNIT_HANDLER, Role.SPOT_CHE
 NAV: tuple[tuple[str, str, frozenset[Role]], ...] = (
     ("nav.home", PREFIX, STAFF_ROLES),
     ("nav.inbox", f"{PREFIX}/problems", frozenset(READERS)),
+    ("nav.overdue", f"{PREFIX}/overdue", frozenset({Role.COUNTY_OFFICE, Role.SUPERVISOR})),
+    ("nav.stalled", f"{PREFIX}/stalled", frozenset({Role.COUNTY_OFFICE, Role.SUPERVISOR})),
+    ("nav.work_plans", f"{PREFIX}/work-plans", frozenset({Role.COUNTY_OFFICE, Role.SUPERVISOR})),
 )
 
 
