@@ -71,7 +71,7 @@ async def stalled_list(request: Request):
 async def ledger_export(fmt: Annotated[Literal["xlsx", "csv"], Path()], request: Request):
     """台账导出: the API's export (``gateway.excel``) with the page's filters and scope."""
     principal = principal_in(request)
-    query = _query(request, principal.role)
+    query = _query(request)
     return await export_problems(fmt, request, principal, query.filters)
 
 
@@ -84,17 +84,19 @@ def units_for(campaign, role: Role, org_code: str | None) -> list[Unit]:
     return [Unit(o.code, o.name_zh, o.name_en) for o in orgs]
 
 
-def _query(request: Request, role: Role) -> LedgerQuery:
+def _query(request: Request) -> LedgerQuery:
+    """The page's query. A unit is resolved among all of the campaign's (not only those the
+    page offers): one outside the caller's scope is the ledger's to refuse, by listing
+    nothing, as the API does."""
     campaign = request.app.state.campaign
-    principal = principal_in(request)
-    units = units_for(campaign, role, principal.org_code)
+    units = [Unit(o.code, o.name_zh, o.name_en) for o in campaign.organizations]
     return ledger_query.parse(request.query_params.multi_items(),
                               choices=ledger_query.ledger_choices(campaign), units=units)
 
 
 async def _page(request: Request, view: View):
     principal = principal_in(request)
-    query = _query(request, principal.role)
+    query = _query(request)
     for flag in view.preset:
         query.filters[flag] = True
     listing = await request.app.state.broker.call(
