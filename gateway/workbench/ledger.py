@@ -121,7 +121,8 @@ async def _page(request: Request, view: View):
                   show_stalled=bool(query.filters.get("stalled")),
                   exports={fmt: query.link(f"{PREFIX}/problems.{fmt}", sort=None, page=None)
                            for fmt in ("xlsx", "csv")},
-                  choices=_choices(request),
+                  choices=_choices(request, stalled=bool(query.filters.get("stalled"))
+                                   or query.sort is ProblemSort.PROGRESS),
                   units=units_for(request.app.state.campaign, principal.role,
                                   principal.org_code),
                   names=_names(request))
@@ -142,8 +143,9 @@ def _sort_links(view: View, query: LedgerQuery, sort: ProblemSort) -> dict:
     return links
 
 
-def _choices(request: Request) -> dict[str, list[tuple[str, str]]]:
-    """(code, name) of every choice filter, in the reader's language."""
+def _choices(request: Request, *, stalled: bool) -> dict[str, list[tuple[str, str]]]:
+    """(code, name) of every choice filter, in the reader's language. The order by last
+    progress is offered in the stalled list, where an index serves it."""
     campaign = request.app.state.campaign
     lang = lang_of(request)
 
@@ -154,5 +156,6 @@ def _choices(request: Request) -> dict[str, list[tuple[str, str]]]:
             "kind": [(k.code, name(k)) for k in campaign.kinds],
             "channel": [(c.code, name(c)) for c in campaign.channels],
             "outcome": [(o.value, text(f"ledger.outcome.{o.value}", lang)) for o in Outcome],
-            "sort": [(s.value, text(f"ledger.sort.{s.value}", lang)) for s in ProblemSort]}
+            "sort": [(s.value, text(f"ledger.sort.{s.value}", lang)) for s in ProblemSort
+                     if stalled or s is not ProblemSort.PROGRESS]}
 

@@ -37,8 +37,13 @@ def list_problems(session: Session, *, units, supervisor, filters: dict, today: 
         query = query.where(or_(problems.c.registered_at < at, and_(
             problems.c.registered_at == at, problems.c.id > last_id)))
         order = ORDERS[ProblemSort.NEWEST]
-    rows = session.execute(query.order_by(*order).limit(limit).offset(offset)).all()
-    return total, rows
+    # The page's ids first, then their rows: ordering carries the id alone, never whole rows
+    # (a sort that no index serves, e.g. by last progress over a system, stays cheap).
+    ids = [row.id for row in session.execute(
+        query.with_only_columns(problems.c.id).order_by(*order).limit(limit).offset(offset))]
+    found = {row.id: row for row in session.execute(
+        select(problems).where(problems.c.id.in_(ids)))} if ids else {}
+    return total, [found[i] for i in ids if i in found]
 
 
 # The list's orders (``contracts.listing``); ``id`` last, so that a page never repeats or
