@@ -111,8 +111,11 @@ async def _page(request: Request, view: View):
     own = principal.role is Role.UNIT_HANDLER and view is LEDGER
     title = text("inbox.title" if own else view.title, lang)
     lead = text("inbox.lead_unit" if own else view.title.replace("title", "lead"), lang)
+    names = _names(request)
+    unit = query.filters.get("unit")
     return render(request, "ledger.html", principal=principal, view=view, query=query,
                   title=title, lead=lead,
+                  unit_shown=names["unit"].get(unit, unit) if unit else query.unit_text,
                   listing=listing, sort=sort.value, pages=pages,
                   sort_links=_sort_links(view, query, sort),
                   is_unit=principal.role is Role.UNIT_HANDLER,
@@ -125,7 +128,7 @@ async def _page(request: Request, view: View):
                                    or query.sort is ProblemSort.PROGRESS),
                   units=units_for(request.app.state.campaign, principal.role,
                                   principal.org_code),
-                  names=_names(request))
+                  names=names)
 
 
 def _sort_links(view: View, query: LedgerQuery, sort: ProblemSort) -> dict:

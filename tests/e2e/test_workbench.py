@@ -18,69 +18,24 @@ import pytest
 from itsdangerous import TimestampSigner
 
 from gateway.app import create_app
-from gateway.auth.demo import DEMO_ACCOUNTS
 from gateway.auth.guards import route_roles
 from gateway.auth.roles import STAFF_ROLES, Role
 from kit.settings import DEV_SECRET, Settings
 from gateway.workbench.session import SESSION_COOKIE, derived_key
-from tests.support.stack import Stack
 from tests.e2e.test_pages import SHOTS, browser_session, csp_directives, references, wait_until
+from tests.support.staff import ONE_PER_ROLE, PASSWORDS, SCHOOL, Staff, api, workbench_stack
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def stack(amqp_uri, tmp_path_factory):
-    """The real processes; these tests sign in far more often than a person would (the
-    per-account budget is raised; the lockout after wrong passwords is not)."""
-    running = Stack(amqp_uri=amqp_uri, data_dir=tmp_path_factory.mktemp("stack"),
-                    extra_env={"LOGIN_RATE_PER_ACCOUNT": "100000/minute"})
+    running = workbench_stack(amqp_uri, tmp_path_factory.mktemp("stack"))
     try:
         running.start_all()
         yield running
     finally:
         running.stop_all()
-
-PASSWORDS = {d.username: d.password for d in DEMO_ACCOUNTS}
-ONE_PER_ROLE = {d.role: d.username for d in reversed(DEMO_ACCOUNTS)}  # first of each role
-SCHOOL = "org_sch_yanshan_high"
-
-
-class Staff:
-    """One person's browser, without the browser: cookies, CSRF token, no redirects followed."""
-
-    def __init__(self, stack, username: str | None = None):
-        self.stack = stack
-        self.http = httpx.Client(base_url=stack.base_url, timeout=30, follow_redirects=False)
-        if username:
-            self.sign_in(username)
-
-    def token(self, path: str = "/workbench/sign-in") -> str:
-        page = self.http.get(path)
-        return re.search(r'name="csrftoken" value="([^"]+)"', page.text).group(1)
-
-    def sign_in(self, username: str, password: str | None = None) -> httpx.Response:
-        reply = self.http.post("/workbench/sign-in", data={
-            "csrftoken": self.token(), "username": username,
-            "password": password or PASSWORDS[username], "next": "/workbench"})
-        assert reply.status_code == 303, reply.text
-        return reply
-
-    def get(self, path: str) -> httpx.Response:
-        return self.http.get(path)
-
-    def post(self, path: str, data: dict | list, *, csrf: bool = True) -> httpx.Response:
-        pairs = list(data.items()) if isinstance(data, dict) else list(data)
-        if csrf:
-            pairs.insert(0, ("csrftoken", self.token("/workbench")))
-        fields: dict[str, list[str]] = {}
-        for key, value in pairs:
-            fields.setdefault(key, []).append(value)
-        return self.http.post(path, data=fields)
-
-
-def api(stack, username: str) -> dict:
-    return {"Authorization": f"Bearer {stack.token(username, PASSWORDS[username])}"}
 
 
 def dispatched_problem(stack, title: str) -> str:
@@ -473,7 +428,7 @@ def test_a_handler_signs_in_fills_the_plan_wrongly_then_rightly_and_the_problem_
         assert "已提交" in browser.wait_text("#flash")
         shoot(browser, "verified")
         browser.open(f"{stack.base_url}/workbench/problems")
-        browser.wait_text("#inbox")
+        browser.wait_text("#ledger")
         shoot(browser, "inbox")
         assert browser.console_errors() == []
     assert state_of(stack, pid) == "verified"

@@ -10,14 +10,17 @@ import hashlib
 import io
 import re
 from datetime import date
+from pathlib import Path
 from urllib.parse import quote
 
+import axe_selenium_python
 import httpx
 import pytest
 
 from gateway.auth.roles import STAFF_ROLES, Role
+from tests.e2e.test_pages import SHOTS, browser_session
 from tests.support.staff import (
-    ONE_PER_ROLE, POLICE, SCHOOL, Staff, api, dispatch, file_clue, let_days_pass,
+    ONE_PER_ROLE, PASSWORDS, POLICE, SCHOOL, Staff, api, dispatch, file_clue, let_days_pass,
     problems_of_clues, workbench_stack,
 )
 
@@ -25,6 +28,7 @@ pytestmark = pytest.mark.e2e
 SUPERVISING = {Role.COUNTY_OFFICE, Role.SUPERVISOR}
 READERS = {Role.COUNTY_OFFICE, Role.SUPERVISOR, Role.UNIT_HANDLER, Role.SPOT_CHECK}
 LATE_DAYS = 40
+UNIT_NAMES = {SCHOOL: "盐山中学", POLICE: "县公安局"}
 
 
 @pytest.fixture(scope="module")
@@ -104,8 +108,8 @@ def test_the_filters_narrow_the_list_and_the_counts_match_the_apis(stack, ledger
     for name, value in query.items():  # the form shows what was asked
         if name in ("state", "kind", "channel", "outcome"):
             assert f'<option value="{value}" selected>' in page.text
-        elif name == "unit":
-            assert f'value="{value}"' in page.text
+        elif name == "unit":  # by its name, whatever was typed
+            assert f'value="{UNIT_NAMES[api_params["unit"]]}"' in page.text
         else:
             assert f'id="f-{name}" name="{name}" value="1" checked' in page.text
 
@@ -381,3 +385,82 @@ def test_every_ledger_page_refuses_the_roles_it_does_not_name(stack, ledger):
             else:
                 assert reply.status_code == 403, (method, path, role, reply.status_code)
                 assert "无权" in reply.text
+
+
+# --- in headless Chromium --------------------------------------------------------------------
+
+AXE = Path(axe_selenium_python.__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def shoot(browser, name: str) -> None:
+    """Screenshots at phone and desktop width; at 390 px nothing is wider than the screen."""
+    for width, label in ((390, "phone"), (1280, "desktop")):
+        browser._call("POST", "/window/rect", {"width": width, "height": 1800})
+        browser.screenshot(SHOTS / f"workbench-{name}-{label}.png")
+        if width == 390:
+            assert browser.js("return document.documentElement.scrollWidth <= "
+                              "window.innerWidth"), f"{name} is wider than a phone"
+
+
+def serious_violations(browser) -> list[str]:
+    """axe-core's critical and serious findings on the page (WCAG 2 A and AA)."""
+    result = browser._call("POST", "/execute/async", {"args": [AXE.read_text()], "script": """
+        const done = arguments[arguments.length - 1];
+        if (!window.axe) { (0, eval)(arguments[0]); }
+        axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'best-practice']})
+           .then(r => done(r.violations.map(v => [v.id, v.impact, v.nodes.length])));"""})
+    return [f"{rule} ({impact}, {n})" for rule, impact, n in result
+            if impact in ("critical", "serious")]
+
+
+def press(browser, *keys: str) -> None:
+    steps = [step for key in keys for step in ({"type": "keyDown", "value": key},
+                                               {"type": "keyUp", "value": key})]
+    browser._call("POST", "/actions", {"actions": [{"type": "key", "id": "keyboard",
+                                                     "actions": steps}]})
+
+
+@pytest.mark.browser
+def test_the_ledger_pages_work_by_keyboard_at_phone_and_desktop_width(stack, ledger):
+    plan = file_plan(stack, "handler-police", "县公安局清理工作方案（修订）")
+    with browser_session("zh-CN") as browser:
+        browser.open(f"{stack.base_url}/workbench/sign-in?next=/workbench/problems")
+        browser.type("#f-username", "county")
+        browser.type("#f-password", PASSWORDS["county"])
+        press(browser, "\ue007")
+        browser.wait("return location.pathname === '/workbench/problems'")
+        assert browser.wait_text("h1") == "问题台账"
+        shoot(browser, "ledger")
+        assert serious_violations(browser) == []
+        browser.click("#f-unit")
+        browser.type("#f-unit", "公安")
+        browser.js("document.getElementById('f-state').value = 'dispatched'")
+        press(browser, "\ue007")  # Enter in the unit field applies the filters
+        browser.wait("return location.search.includes('unit=')")
+        assert browser.wait_text("#count").startswith("共 3 件")
+        units = browser.js("return [...document.querySelectorAll('td.wb-unit')]"
+                           ".map(e => e.innerText)")
+        assert units == ["县公安局"] * 3
+        browser.click("#sort-due")
+        browser.wait("return !!document.querySelector('th[aria-sort=\"ascending\"] #sort-due')")
+        assert browser.js("return [...document.querySelectorAll('td.wb-due')]"
+                          ".map(e => e.innerText)")[0] < date.today().isoformat()
+        shoot(browser, "ledger-filtered")
+        browser.open(f"{stack.base_url}/workbench/overdue")
+        assert browser.wait_text("h1") == "逾期问题"
+        assert browser.wait_text("td.wb-days-overdue").endswith(" 天")
+        shoot(browser, "overdue")
+        assert serious_violations(browser) == []
+        browser.open(f"{stack.base_url}/workbench/stalled")
+        assert browser.wait_text("td.wb-days-stalled").endswith(" 天")
+        shoot(browser, "stalled")
+        browser.open(f"{stack.base_url}/workbench/work-plans")
+        assert browser.wait_text("h1") == "工作方案备案"
+        shoot(browser, "work-plans")
+        assert serious_violations(browser) == []
+        browser.click(f"#plan-{plan['id']} button")
+        assert "已确认备案" in browser.wait_text("#flash")
+        assert browser.wait_text(f"#plan-{plan['id']} .wb-acknowledged").startswith("county")
+        assert browser.console_errors() == []
+    stored = next(p for p in plans_api(stack, "county") if p["id"] == plan["id"])
+    assert stored["acknowledged_by"] == "county"
