@@ -3,6 +3,7 @@ Merged into ``gateway.workbench.texts.TEXTS``; this module must not import that 
 from __future__ import annotations
 
 TEXTS: dict[str, tuple[str, str]] = {
+    "nav.ledger": ("问题台账", "Ledger"),
     "nav.overdue": ("逾期问题", "Overdue"),
     "nav.stalled": ("停滞问题", "Stalled"),
     "nav.work_plans": ("工作方案备案", "Work plans"),

@@ -262,6 +262,9 @@ def test_the_navigation_offers_the_lists_to_supervisors_and_the_county_office_on
         assert 'href="/workbench/work-plans"' not in shell
     current = Staff(stack, "county").get("/workbench/overdue").text
     assert '<a href="/workbench/overdue" aria-current="page">' in current
+    assert '<a href="/workbench/problems">问题台账</a>' in current  # the county's ledger
+    handler = Staff(stack, "handler-school1").get("/workbench/problems").text
+    assert '<a href="/workbench/problems" aria-current="page">待办问题</a>' in handler
 
 
 # --- work plans ------------------------------------------------------------------------------
