@@ -21,9 +21,10 @@ from gateway.limits import MaxBodySize, Throttle, ThrottleByPath, ThrottlePolicy
 from gateway.metrics import Metrics, MetricsMiddleware
 from gateway.openapi import install_openapi
 from gateway.routes import clues, custody, docs, ops, pages, problems, public
-from gateway.workbench import routes as workbench
+from gateway.workbench import accounts as workbench_accounts, routes as workbench
 from gateway.workbench import ledger as workbench_ledger
 from gateway.workbench import work_plans as workbench_plans
+from gateway.routes import accounts as accounts_api
 from gateway.workbench.session import WorkbenchMiddleware
 from kit.settings import Settings
 from kit import logs
@@ -77,6 +78,8 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
     app.include_router(workbench.router)
     app.include_router(workbench_ledger.router)  # the ledger, overdue/stalled, work plans
     app.include_router(workbench_plans.router)
+    app.include_router(workbench_accounts.router)  # accounts and people (账号与人员)
+    app.include_router(accounts_api.router)
     app.include_router(files_router)  # evidence files; its lifespan opens the blob store
     install_error_handlers(app)
     app.include_router(excel.router)

@@ -34,6 +34,9 @@ NAV: tuple[tuple[str, str, frozenset[Role]], ...] = (
     ("nav.overdue", f"{PREFIX}/overdue", frozenset({Role.COUNTY_OFFICE, Role.SUPERVISOR})),
     ("nav.stalled", f"{PREFIX}/stalled", frozenset({Role.COUNTY_OFFICE, Role.SUPERVISOR})),
     ("nav.work_plans", f"{PREFIX}/work-plans", frozenset({Role.COUNTY_OFFICE, Role.SUPERVISOR})),
+    ("nav.accounts", f"{PREFIX}/accounts", frozenset({Role.COUNTY_OFFICE})),
+    ("nav.heads", f"{PREFIX}/principal-heads", frozenset({Role.COUNTY_OFFICE})),
+    ("nav.activity", f"{PREFIX}/activity", frozenset({Role.COUNTY_OFFICE})),
 )
 
 

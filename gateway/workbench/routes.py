@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from contracts.actions import SPECS, ActionSpec
-from gateway.auth.accounts import AccountStore, normalize_username
+from gateway.auth.accounts import AccountStore, PasswordChangeRequired, normalize_username
 from gateway.auth.passwords import HashingBusy
 from gateway.auth.router import hashing_slots_of
 from gateway.auth.roles import STAFF_ROLES, Role
@@ -89,11 +89,21 @@ async def sign_in(request: Request):
     except HashingBusy:
         return sign_in_form(request, status=503, headers={"Retry-After": "2"},
                             errors=[("f-username", text("error.busy", lang))], **again)
+    except PasswordChangeRequired as exc:  # a reset password: set a new one first
+        from gateway.workbench.accounts import begin_password_change
+
+        throttle.signed_in(account)
+        await run_in_threadpool(store.record_event, "signed_in", None, exc.account.username,
+                                exc.account.org_code, {"password_change_required": True})
+        return begin_password_change(request, exc.account, next_path)
     if principal is None:
         throttle.wrong_password(account)
+        await run_in_threadpool(store.record_event, "sign_in_failed", None, account, None, {})
         return sign_in_form(request, status=401,
                             errors=[("f-username", text("sign_in.wrong", lang))], **again)
     throttle.signed_in(account)
+    await run_in_threadpool(store.record_event, "signed_in", None, principal.username,
+                            principal.org_code, {"via": "workbench"})
     found = await run_in_threadpool(store.get, principal.account_id)
     sessions.begin(request.scope["session"], principal,
                    found.display_name if found else principal.username)

@@ -108,4 +108,6 @@ def text(key: str, lang: str, **values) -> str:
     zh, en = TEXTS.get(key, (key, key))
     chosen = en if lang == "en" else zh
     return chosen.format(**values) if values else chosen
-from gateway.workbench.texts_ledger import TEXTS as _T_LEDGER; TEXTS.update(_T_LEDGER)  # noqa: E402
+
+from gateway.workbench.texts_accounts import TEXTS as _T_ACCOUNTS; TEXTS.update(_T_ACCOUNTS)  # noqa: E402,E702
+from gateway.workbench.texts_ledger import TEXTS as _T_LEDGER; TEXTS.update(_T_LEDGER)  # noqa: E402,E702
