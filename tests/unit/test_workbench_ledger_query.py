@@ -111,3 +111,19 @@ def test_a_phase_is_one_of_the_campaigns_or_left_out_in_both_languages():
     chosen, ignored = phase_of("phase_9", CAMPAIGN.phases)
     assert chosen is None and "工作阶段“phase_9”无法识别" in ignored.message_zh
     assert "phase 'phase_9' is not known" in ignored.message_en
+
+
+def test_a_sortable_column_links_to_its_order_and_a_second_click_reverses_registered():
+    from gateway.workbench.ledger import LEDGER, OVERDUE, _sort_links
+
+    q = read("state=dispatched")
+    links = _sort_links(LEDGER, q, ProblemSort.NEWEST)
+    assert links["registered"] == {"href": "/workbench/problems?state=dispatched&sort=oldest",
+                                   "aria": "descending"}
+    assert links["due"] == {"href": "/workbench/problems?state=dispatched&sort=due",
+                            "aria": None}
+    back = _sort_links(LEDGER, read("sort=oldest"), ProblemSort.OLDEST)["registered"]
+    assert back == {"href": "/workbench/problems", "aria": "ascending"}  # newest: the default
+    overdue = _sort_links(OVERDUE, read("page=2"), ProblemSort.DUE)
+    assert overdue["due"] == {"href": "/workbench/overdue", "aria": "ascending"}
+    assert overdue["registered"]["href"] == "/workbench/overdue?sort=newest"
