@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from gateway.auth import admin
+from gateway.auth import directory
 from gateway.auth.passwords import DEFAULT_HASHER, hash_password, needs_rehash, verify_password
 from gateway.auth.principal import Principal
 from gateway.auth.roles import ORG_BOUND_ROLES, Role
@@ -145,6 +146,7 @@ class AccountStore:
         """Create the tables; an older store gets the columns added since (``ADDED_COLUMNS``),
         its rows taking their defaults. Safe to run at every start."""
         metadata.create_all(self.engine)
+        directory.create_schema(self.engine)
         columns = {c["name"] for c in inspect(self.engine).get_columns("accounts")}
         for name, sql in ADDED_COLUMNS:
             if name not in columns:
@@ -181,6 +183,8 @@ class AccountStore:
                 conn.execute(insert(accounts).values(**row))
                 _record(conn, "created", created_by, username, org_code,
                         {"role": role.value, **(detail or {})})
+                directory.announce(conn, account,  # the account directory hears of it
+                                   principal_head=self._head_account_id(conn, org_code))
         except IntegrityError:
             raise ValueError(f"username {username!r} is already taken") from None
         return account
@@ -265,7 +269,28 @@ class AccountStore:
                 token_version=accounts.c.token_version + 1, **values))
             _record(conn, kind, actor, found.username, found.org_code, {})
         self.sessions.forget(found.id)
-        return self.get(found.id)
+        changed = self.get(found.id)
+        with self.engine.begin() as conn:  # the account directory hears of it
+            directory.announce(conn, changed,
+                               principal_head=self._head_account_id(conn, changed.org_code))
+        return changed
+
+    @staticmethod
+    def _head_account_id(conn, org_code: str | None) -> str | None:
+        """The account id of the organization's current principal head, if one is recorded
+        with an account (the directory tells notify whom escalations reach)."""
+        if not org_code:
+            return None
+        latest = (select(principal_heads.c.account_username)
+                  .where(principal_heads.c.org_code == org_code)
+                  .order_by(principal_heads.c.seq.desc()).limit(1).scalar_subquery())
+        return conn.execute(select(accounts.c.id).where(accounts.c.username == latest)).scalar()
+
+    def announce_org(self, conn, org_code: str) -> None:
+        """Announce every account of the organization (its principal head changed)."""
+        head = self._head_account_id(conn, org_code)
+        for row in conn.execute(select(accounts).where(accounts.c.org_code == org_code)):
+            directory.announce(conn, _account(dict(row._mapping)), principal_head=head)
 
     def list_accounts(self, *, org_code: str | None = None, role: str | None = None,
              active: bool | None = None, query: str | None = None, limit: int = 50,
@@ -331,6 +356,7 @@ class AccountStore:
             seq = conn.execute(insert(principal_heads).values(**row)).inserted_primary_key[0]
             _record(conn, "principal_head_set", actor, row["account_username"], org_code,
                     {"name": row["name"], "title": row["title"]})
+            self.announce_org(conn, org_code)  # escalations now reach the new head
         return PrincipalHead(seq=seq, **row)
 
     def principal_head(self, org_code: str) -> PrincipalHead | None:

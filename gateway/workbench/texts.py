@@ -110,4 +110,6 @@ def text(key: str, lang: str, **values) -> str:
     return chosen.format(**values) if values else chosen
 
 from gateway.workbench.texts_accounts import TEXTS as _T_ACCOUNTS; TEXTS.update(_T_ACCOUNTS)  # noqa: E402,E702
+from gateway.workbench.texts_reports import TEXTS as _T_REPORTS; TEXTS.update(_T_REPORTS)  # noqa: E402,E702
+from gateway.workbench.texts_notices import TEXTS as _T_NOTICES; TEXTS.update(_T_NOTICES)  # noqa: E402
 from gateway.workbench.texts_ledger import TEXTS as _T_LEDGER; TEXTS.update(_T_LEDGER)  # noqa: E402,E702
