@@ -2,13 +2,13 @@
 a supervising body's and the county office's, so the order costs what the newest-first one
 costs and no sort of every problem in scope
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 """
 from alembic import op
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
