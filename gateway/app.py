@@ -28,6 +28,8 @@ from gateway.workbench import accounts as workbench_accounts, notices
 from gateway.workbench import reports as workbench_reports
 from gateway.workbench import routes as workbench
 from gateway.workbench import dashboard as workbench_dashboard
+from gateway.workbench import ledger as workbench_ledger
+from gateway.workbench import work_plans as workbench_plans
 from gateway.workbench.session import WorkbenchMiddleware
 from kit.settings import Settings
 from kit import logs
@@ -82,6 +84,8 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
     for module in routers:
         app.include_router(module)
     app.include_router(workbench.router)
+    app.include_router(workbench_ledger.router)  # the ledger, overdue/stalled, work plans
+    app.include_router(workbench_plans.router)
     app.include_router(workbench_accounts.router)  # accounts and people (账号与人员)
     app.include_router(accounts_api.router)
     app.include_router(workbench_reports.router)  # 周报告 pages
