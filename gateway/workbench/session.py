@@ -21,6 +21,7 @@ from asgi_csrf import asgi_csrf
 from starlette.middleware.sessions import SessionMiddleware
 
 from gateway.auth.principal import Principal
+from gateway.workbench import csrf_multipart
 from gateway.auth.roles import Role
 
 PREFIX = "/workbench"
@@ -29,6 +30,7 @@ CSRF_COOKIE = "wb_csrftoken"
 CSRF_FIELD = "csrftoken"  # asgi-csrf's form field
 ALWAYS_PROTECT = {f"{PREFIX}/sign-in", f"{PREFIX}/language"}
 TOUCH_EVERY_SECONDS = 60
+csrf_multipart.install()  # asgi-csrf 0.11's multipart check fails on python-multipart 0.0.34
 
 
 def derived_key(secret: str, purpose: str) -> str:

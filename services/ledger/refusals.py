@@ -17,6 +17,7 @@ from services.ledger.domain.actions import InvalidInput
 from services.ledger.domain.lifecycle import IllegalTransition
 from services.ledger.domain.plan import PlanInvalid
 from services.ledger.domain.public import AlreadyRated
+from services.ledger.domain.reports import ReportRefused
 from services.ledger.handlers import ProblemNotFound
 
 STATE_ZH = {"registered": "已登记", "dispatched": "已交办", "verified": "已查实",
@@ -43,8 +44,9 @@ FIELD_ZH = {
     "flag": "问题标记", "source": "重新启动来源", "into": "合并到的问题", "decision": "处理决定",
     "action": "操作", "plan_id": "工作方案", "phase": "工作阶段", "reason": "理由",
     "note": "说明", "new_deadline": "新的整改时限", "document_sha256": "文件摘要",
-    "on_behalf_of": "代为办理的单位", "args": "操作内容", "text": "补充的情况",
-    "photos": "照片", "satisfaction": "满意度", "public_findings": "向举报人公开的办理情况",
+    "on_behalf_of": "代为办理的单位", "args": "操作内容", "sort": "排序方式",
+    "text": "补充的情况", "photos": "照片", "satisfaction": "满意度",
+    "public_findings": "向举报人公开的办理情况",
 }
 REASON_ZH: tuple[tuple[re.Pattern, str], ...] = tuple((re.compile(p), zh) for p, zh in (
     (r"^required, as a date YYYY-MM-DD$", "为必填项,日期格式应为 YYYY-MM-DD"),
@@ -143,6 +145,9 @@ def refusal(exc: Exception) -> RemoteError | None:
     if isinstance(exc, AlreadyRated):
         return Conflict("this receipt has rated this outcome already; the first answer stands",
                         "您已对本次办理结果作出评价,以首次评价为准。", "already_rated")
+    if isinstance(exc, ReportRefused):
+        kind = {"forbidden": Forbidden, "not_found": NotFound}.get(exc.status, Invalid)
+        return kind(str(exc), exc.message_zh.rstrip("。") + "。", exc.code, exc.field)
     if isinstance(exc, ProblemNotFound):
         return NotFound("not found: no such problem or work plan you may see",
                         "未找到该问题或工作方案,或您无权查看。", "not_found")

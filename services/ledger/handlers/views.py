@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
+from contracts.listing import ProblemSort
 from services.ledger.adapters.uow import LedgerUnitOfWork
-from services.ledger.domain import timers
+from services.ledger.domain import severity, timers
 from services.ledger.domain.access import NotPermitted, visible_units
-from services.ledger.domain.actions import Actor
+from services.ledger.domain.actions import Actor, InvalidInput
 from services.ledger.domain.lifecycle import Problem
 from services.ledger.domain.timers import Rules
 from services.ledger.handlers.common import RULES, load_visible, local_today, rules_of
@@ -50,7 +51,17 @@ def get_problem(uow: LedgerUnitOfWork, campaign, *, problem_id: str, actor: Acto
         problem = load_visible(uow, campaign, problem_id, actor)
         return view(problem, local_today(), rules_of(campaign),
                     timeline=uow.history.timeline(problem_id),
-                    clues=uow.problems.clues_of(problem_id))
+                    clues=uow.problems.clues_of(problem_id),
+                    severity_reasons=severity_reasons(problem, campaign))
+
+
+def severity_reasons(problem: Problem, campaign) -> dict | None:
+    """Why the ledger advises the level it recorded (宽严相济的理由), for the person who
+    decides beside it; None before verification, when there is no advice yet."""
+    if problem.severity_advice is None:
+        return None
+    advice = severity.advise(problem, campaign, actively_rectified=problem.plan is not None)
+    return {"level": advice.level, "reasons": advice.reasons, "reasons_zh": advice.reasons_zh}
 
 
 def _scope(campaign, actor: Actor) -> tuple[list[str] | None, str | None]:
@@ -62,7 +73,11 @@ def _scope(campaign, actor: Actor) -> tuple[list[str] | None, str | None]:
 
 def list_problems(uow: LedgerUnitOfWork, campaign, *, actor: Actor, filters: dict, limit: int,
                   offset: int) -> dict:
+    """The problems the actor may see, filtered, in the order ``filters["sort"]`` names
+    (``contracts.listing``; newest first by default); ``as_of`` is the ledger's today, against
+    which overdue and stalled were judged."""
     today, rules = local_today(), rules_of(campaign)
+    _check_sort(filters.get("sort"))
     units, supervisor = _scope(campaign, actor)
     with uow:
         total, problems = uow.views.list_problems(
@@ -74,7 +89,14 @@ def list_problems(uow: LedgerUnitOfWork, campaign, *, actor: Actor, filters: dic
             item = view(problem, today, rules)
             item.pop("details")
             items.append(item)
-        return {"total": total, "limit": limit, "offset": offset, "items": items}
+        return {"total": total, "limit": limit, "offset": offset, "as_of": today.isoformat(),
+                "items": items}
+
+
+def _check_sort(sort) -> None:
+    if sort is not None and sort not in {s.value for s in ProblemSort}:
+        names = ", ".join(s.value for s in ProblemSort)
+        raise InvalidInput("sort", f"one of {names}", f"应为 {names} 之一")
 
 
 def rollup(uow: LedgerUnitOfWork, campaign, *, actor: Actor) -> dict:
@@ -125,6 +147,10 @@ def _unit_rates(unit: str | None, tally: dict, late: dict, campaign) -> dict:
         "stalled_rate": _rate(stalled, tally["open"]),
         "unfounded_rate": _rate(tally["unfounded"], tally["closed"]),
         "self_found_rate": _rate(tally["self_found"], tally["total"]),
+        # 整改率: closed problems struck off as rectified, of all closed
+        "rectified_rate": _rate(tally["struck_off"], tally["closed"]),
+        # 按期率: open problems within their clock, of all open; none open gives no rate
+        "on_time_rate": _rate(tally["open"] - overdue, tally["open"]) if tally["open"] else None,
     }
 
 
