@@ -139,7 +139,8 @@ def refusal(exc: Exception) -> RemoteError | None:
             else "not_permitted"
         return Forbidden(str(exc), zh.rstrip("。") + "。", code)
     if isinstance(exc, ReportRefused):
-        kind = {"forbidden": Forbidden, "not_found": NotFound}.get(exc.status, Invalid)
+        kind = {"forbidden": Forbidden, "not_found": NotFound,
+                "conflict": Conflict}.get(exc.status, Invalid)
         return kind(str(exc), exc.message_zh.rstrip("。") + "。", exc.code, exc.field)
     if isinstance(exc, ProblemNotFound):
         return NotFound("not found: no such problem or work plan you may see",

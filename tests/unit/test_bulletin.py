@@ -1,0 +1,78 @@
+"""The monthly bulletin's rules (月通报): rows, rankings by rates, small units apart."""
+import pytest
+
+from services.ledger.domain import bulletin as b
+from services.ledger.domain.bulletin import UnitFigures
+
+
+def fig(unit, registered, open_=0, closed=0, rectified=0, overdue=0, **kw):
+    return UnitFigures(unit=unit, name_zh=f"{unit}镇", registered=registered, open=open_,
+                       closed=closed, rectified=rectified, overdue=overdue, **kw)
+
+
+def test_rows_carry_rates_and_none_where_nothing_to_divide():
+    out = b.compose("2026-11", [fig("a", 10, open_=4, closed=6, rectified=3, overdue=1),
+                                fig("b", 6, open_=0, closed=6, rectified=6)])
+    a, bb = out.rows
+    assert (a.on_time_rate, a.rectified_rate, a.overdue_rate) == (0.75, 0.5, 0.25)
+    assert bb.on_time_rate is None and bb.overdue_rate is None and bb.rectified_rate == 1.0
+    assert a.satisfaction is None           # the column shows "—" until follow-up exists
+    assert out.totals["registered"] == 16 and out.totals["rectified_rate"] == 0.75
+
+
+def test_small_units_are_listed_apart_not_ranked():
+    big = fig("big", 200, open_=100, closed=100, rectified=40, overdue=10)
+    tiny = fig("tiny", 2, open_=1, closed=1, rectified=1, overdue=0)   # 100 % on 2 problems
+    out = b.compose("2026-11", [big, tiny], min_problems=5)
+    for ranking in out.rankings:
+        assert [r["unit"] for r in ranking.ranked] == ["big"]
+    assert [r.unit for r in out.small_units] == ["tiny"]
+    # the threshold is configurable: at 1, both are ranked and the tiny one leads
+    out = b.compose("2026-11", [big, tiny], min_problems=1)
+    on_time = next(r for r in out.rankings if r.key == "rectified_rate")
+    assert [r["unit"] for r in on_time.ranked] == ["tiny", "big"]
+    assert out.small_units == []
+
+
+def test_rankings_share_places_on_ties_and_lower_overdue_is_better():
+    units = [fig("a", 10, open_=10, overdue=2), fig("b", 20, open_=10, overdue=2),
+             fig("c", 10, open_=10, overdue=5)]
+    out = b.compose("2026-11", units, min_problems=1)
+    overdue = next(r for r in out.rankings if r.key == "overdue_rate")
+    assert [(r["rank"], r["unit"]) for r in overdue.ranked] == [(1, "b"), (1, "a"), (3, "c")]
+    on_time = next(r for r in out.rankings if r.key == "on_time_rate")
+    assert [(r["rank"], r["unit"]) for r in on_time.ranked] == [(1, "b"), (1, "a"), (3, "c")]
+
+
+def test_unit_without_rate_is_not_ranked_on_it():
+    out = b.compose("2026-11", [fig("a", 10, closed=10, rectified=9)], min_problems=1)
+    on_time = next(r for r in out.rankings if r.key == "on_time_rate")
+    assert on_time.ranked == []
+
+
+@pytest.mark.parametrize("month", ["2026-13", "2026-1", "26-11", "", None, "2026-11-01"])
+def test_bad_month_refused_bilingual(month):
+    with pytest.raises(b.BulletinRefused) as err:
+        b.compose(month, [])
+    assert err.value.code == "invalid_bulletin" and "月份" in err.value.message_zh
+
+
+def test_cases_deduplicated_and_checked():
+    assert b.compose("2026-11", [], cases=["p1", "p2", "p1"]).cases == ["p1", "p2"]
+    with pytest.raises(b.BulletinRefused):
+        b.compose("2026-11", [], cases=["<script>"])
+    with pytest.raises(b.BulletinRefused):
+        b.compose("2026-11", [], min_problems=0)
+
+
+def test_figures_from_rollup_rows_every_expected_unit_appears():
+    rollup = [{"unit": "t1", "unit_zh": "一镇", "total": 7, "open": 3, "closed": 4,
+               "struck_off": 2, "overdue": 1, "stalled": 1},
+              {"unit": None, "total": 1}]
+    out = b.figures_from(rollup, {"t1": "城关镇", "t2": "河口乡"}, {"t2": 3}, {"t1": 1},
+                         expected=["t1", "t2"])
+    assert [(f.unit, f.name_zh, f.registered, f.missing_reports, f.contradicted_zero)
+            for f in out] == [("t1", "城关镇", 7, 0, 1), ("t2", "河口乡", 0, 3, 0)]
+    assert out[0].rectified == 2 and out[0].satisfaction is None
+    with_sat = b.figures_from([{"unit": "t1", "total": 1, "satisfaction": 0.9}], {}, {}, {})
+    assert with_sat[0].satisfaction == 0.9
