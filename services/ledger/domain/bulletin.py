@@ -180,3 +180,11 @@ def figures_from(rollup_units: list[dict], names: dict[str, str], missing: dict[
             contradicted_zero=int(contradicted.get(code, 0)),
             satisfaction=float(sat) if sat is not None else None))
     return out
+
+
+def month_weeks(weeks: list[str], month: str) -> list[str]:
+    """The reporting weeks (ISO, ``2026-W45``) counted in ``month``: each week in the month
+    its Sunday falls in, so every week is counted in exactly one bulletin."""
+    from services.ledger.domain.reports import week_bounds
+    check_month(month)
+    return [w for w in weeks if week_bounds(w)[1].strftime("%Y-%m") == month]
