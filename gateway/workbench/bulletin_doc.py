@@ -22,7 +22,7 @@ from services.ledger.domain import bulletin as rules
 
 CSS = Path(web.__file__).parent / "static" / "wb-bulletin.css"
 FONT_FAMILY = "Noto Sans CJK SC"     # named in wb-bulletin.css; Debian's fonts-noto-cjk
-CHART_UNITS = 30                     # units drawn in a chart (the table lists every one)
+CHART_UNITS = 20                     # units drawn in a chart (the table lists every one)
 
 
 @dataclass
