@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from gateway.routes.problems import actor
 from gateway.workbench import bulletin_doc
-from services.ledger.domain import bulletin as rules
+from kit import bulletin as rules
 
 
 async def draft(request, principal, month: str, *, min_problems: int = rules.MIN_PROBLEMS,

@@ -189,7 +189,7 @@ CODES: dict[str, tuple[int, str, str]] = {
     "duties_not_separated": (403, "the account that reported a step may not decide on it",
                              "报告该环节的账号不能审核同一环节(职责分离)"),
     "conflict": (409, "in conflict with the current state", "与当前状态冲突"),
-    # the monthly bulletin (services/ledger/domain/bulletin.py)
+    # the monthly bulletin (kit/bulletin.py)
     "invalid_bulletin": (422, "the bulletin request is incomplete or wrong", "月通报请求不完整或有误"),
     "bulletin_published": (409, "the bulletin of this month is published and cannot change",
                            "该月通报已发布,不能更改"),

@@ -15,7 +15,7 @@ from gateway import bulletins
 from gateway.auth.guards import PrincipalDep, allow
 from gateway.auth.roles import Role
 from gateway.errors import problem
-from services.ledger.domain import bulletin as rules
+from kit import bulletin as rules
 
 router = APIRouter(prefix="/api/v1/bulletins", tags=["bulletins 月通报"])
 R = Role

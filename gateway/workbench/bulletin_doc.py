@@ -4,7 +4,7 @@ and the ledger's chain head printed on it, so that anyone holding a copy can lat
 history against it (``POST /api/v1/ledger/verify`` with that seq and hash).
 
 ``compose`` turns the ledger's figures (``ledger.bulletin_figures``) into the bulletin
-(``services.ledger.domain.bulletin``); ``html`` and ``pdf`` render it. Plain functions: the
+(``kit.bulletin``); ``html`` and ``pdf`` render it. Plain functions: the
 routes fetch and store, these only draw.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ from gateway import web
 from gateway.workbench.pages import templates
 from kit import charts
 from kit.charts import PALETTE, Row, Series
-from services.ledger.domain import bulletin as rules
+from kit import bulletin as rules
 
 CSS = Path(web.__file__).parent / "static" / "wb-bulletin.css"
 FONT_FAMILY = "Noto Sans CJK SC"     # named in wb-bulletin.css; Debian's fonts-noto-cjk

@@ -16,7 +16,7 @@ from gateway.workbench import bulletin_doc
 from gateway.workbench.guards import allow
 from gateway.workbench.pages import PREFIX, PageRoute, lang_of, principal_in, render
 from kit.errors import refusal_from_reply
-from services.ledger.domain import bulletin as rules
+from kit import bulletin as rules
 
 router = APIRouter(prefix=f"{PREFIX}/bulletins", include_in_schema=False, route_class=PageRoute)
 READERS = (Role.COUNTY_OFFICE, Role.SUPERVISOR, Role.SPOT_CHECK)

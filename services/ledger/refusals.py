@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import re
 
+from kit.bulletin import BulletinRefused
 from kit.errors import Conflict, Forbidden, Invalid, NotFound, RemoteError
 from services.ledger.domain.access import NotPermitted
 from services.ledger.domain.actions import InvalidInput
@@ -138,7 +139,7 @@ def refusal(exc: Exception) -> RemoteError | None:
         code = "duties_not_separated" if type(exc).__name__ == "DutiesNotSeparated" \
             else "not_permitted"
         return Forbidden(str(exc), zh.rstrip("。") + "。", code)
-    if isinstance(exc, ReportRefused):
+    if isinstance(exc, (ReportRefused, BulletinRefused)):
         kind = {"forbidden": Forbidden, "not_found": NotFound,
                 "conflict": Conflict}.get(exc.status, Invalid)
         return kind(str(exc), exc.message_zh.rstrip("。") + "。", exc.code, exc.field)

@@ -24,7 +24,7 @@ from services.ledger.adapters import orm
 from services.ledger.domain import LOCAL_TZ
 from services.ledger.domain.access import NotPermitted
 from services.ledger.domain.actions import Actor
-from services.ledger.domain.bulletin import BulletinRefused
+from kit.bulletin import BulletinRefused
 from services.ledger.handlers import bulletins, reports
 from services.ledger.refusals import refusal
 from tests.integration.test_ledger_store import CAMPAIGN, EDU, PLAN, ledger  # noqa: F401

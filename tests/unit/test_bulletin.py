@@ -1,8 +1,8 @@
 """The monthly bulletin's rules (月通报): rows, rankings by rates, small units apart."""
 import pytest
 
-from services.ledger.domain import bulletin as b
-from services.ledger.domain.bulletin import UnitFigures
+from kit import bulletin as b
+from kit.bulletin import UnitFigures
 
 
 def fig(unit, registered, open_=0, closed=0, rectified=0, overdue=0, **kw):

@@ -91,6 +91,15 @@ class HistoryRepository:
     def head(self) -> dict:
         return history.head(self.session)
 
+    def lock_head(self) -> dict:
+        """Lock the head for this transaction (serializes a check-then-append, e.g. a month's
+        bulletin published once); returns it."""
+        return history.lock_head(self.session)
+
+    def entries(self, action: str) -> list[dict]:
+        """Every entry of ``action`` (not about a problem), latest first, as hashed."""
+        return history.entries(self.session, action)
+
     def snapshot(self) -> None:
         """The verification's reads as one snapshot."""
         history.snapshot(self.session)

@@ -10,21 +10,17 @@ chain head's lock. No table of its own: the chain is the record.
 """
 from __future__ import annotations
 
-import json
 import re
 from datetime import date, datetime
 
-from sqlalchemy import select
-
-from services.ledger.adapters.history import HEAD_FOR_UPDATE
-from services.ledger.adapters.orm import history, utcnow
+from services.ledger.adapters.orm import utcnow
 from services.ledger.adapters.uow import LedgerUnitOfWork
 from services.ledger.domain import LOCAL_TZ
-from services.ledger.domain import bulletin as rules
+from kit import bulletin as rules
 from services.ledger.domain import reports as report_rules
 from services.ledger.domain.access import NotPermitted
 from services.ledger.domain.actions import Actor
-from services.ledger.domain.bulletin import BulletinRefused
+from kit.bulletin import BulletinRefused
 from services.ledger.handlers import views
 from services.ledger.handlers.common import rules_of
 
@@ -72,16 +68,12 @@ def figures(uow: LedgerUnitOfWork, campaign, *, actor: Actor, month: str,
 
 
 def _entries(uow: LedgerUnitOfWork, month: str | None = None) -> list[dict]:
-    rows = uow.history.session.execute(
-        select(history.c.seq, history.c.hash, history.c.content)
-        .where(history.c.action == ACTION).order_by(history.c.seq.desc()))
     out = []
-    for row in rows:
-        content = json.loads(row.content)
-        data = content.get("data") or {}
+    for entry in uow.history.entries(ACTION):
+        data = entry.get("data") or {}
         if month is None or data.get("month") == month:
-            out.append({"seq": row.seq, "hash": row.hash, "at": content.get("at"),
-                        "actor": content.get("actor"), **data})
+            out.append({"seq": entry["seq"], "hash": entry["hash"], "at": entry.get("at"),
+                        "actor": entry.get("actor"), **data})
     return out
 
 
@@ -96,7 +88,7 @@ def publish(uow: LedgerUnitOfWork, campaign, *, actor: Actor, month: str, pdf_sh
                               "PDF 摘要应为十六进制 SHA-256")
     now = now or utcnow()
     with uow:
-        uow.history.session.execute(HEAD_FOR_UPDATE).one()   # serializes publishers
+        uow.history.lock_head()   # serializes publishers: a month is published once
         if _entries(uow, month):
             raise BulletinRefused("bulletin_published", "month",
                                   f"the bulletin of {month} is published already",

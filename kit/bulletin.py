@@ -1,4 +1,5 @@
-"""The monthly bulletin (月通报): plain rules on per-unit figures.
+"""The monthly bulletin (月通报): plain rules on per-unit figures (standard library only: the
+ledger uses them for the month and its refusals, the gateway to compose and print).
 
 From each unit's figures (problems registered 登记, rectified 整改销号, on time 按期, overdue
 超期, stalled 停滞, missing weekly reports 漏报周报告, contradicted zero reports 零报告存疑,
@@ -14,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 
-from services.ledger.domain.reports import ReportRefused
+from kit.periods import week_bounds
 
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 MIN_PROBLEMS = 5   # default: fewer problems than this and a unit is listed apart, not ranked
@@ -24,9 +25,15 @@ RANKINGS = (("on_time_rate", True, "按期办结率"),
             ("overdue_rate", False, "超期率"))
 
 
-class BulletinRefused(ReportRefused):
-    """A bulletin request refused (bad month, bad case ids, published already): mapped to a
-    bilingual refusal like a report's (``services.ledger.refusals``)."""
+class BulletinRefused(ValueError):
+    """A bulletin request refused (bad month, bad case ids, published already): ``code`` (in
+    ``kit.errors.CODES``), ``field``, the reason in English and Chinese, and ``status``
+    (invalid, conflict, not_found), mapped like a report's refusal."""
+
+    def __init__(self, code: str, field_name: str | None, message: str, message_zh: str,
+                 status: str = "invalid"):
+        super().__init__(message)
+        self.code, self.field, self.message_zh, self.status = code, field_name, message_zh, status
 
 
 def check_month(month: str) -> str:
@@ -185,6 +192,5 @@ def figures_from(rollup_units: list[dict], names: dict[str, str], missing: dict[
 def month_weeks(weeks: list[str], month: str) -> list[str]:
     """The reporting weeks (ISO, ``2026-W45``) counted in ``month``: each week in the month
     its Sunday falls in, so every week is counted in exactly one bulletin."""
-    from services.ledger.domain.reports import week_bounds
     check_month(month)
     return [w for w in weeks if week_bounds(w)[1].strftime("%Y-%m") == month]
