@@ -27,8 +27,10 @@ async def draft(request, principal, month: str, *, min_problems: int = rules.MIN
     answer = await request.app.state.broker.call("ledger", "bulletin_figures",
                                                  actor=actor(principal), month=month)
     b = bulletin_doc.compose(answer, min_problems=min_problems, cases=cases)
+    earlier = await listing(request, principal)
     return bulletin_doc.document(b, head=answer["head"], as_of=answer["as_of"],
-                                 weeks=answer["weeks"])
+                                 weeks=answer["weeks"],
+                                 trend=bulletin_doc.trend_of(earlier["items"], b))
 
 
 def _store_pdf(store, pdf: bytes) -> str:
@@ -69,7 +71,7 @@ async def published(request, principal, month: str) -> dict:
                                                actor=actor(principal), month=month)
 
 
-def as_document(entry: dict) -> bulletin_doc.Document:
+def as_document(entry: dict, published: list[dict] | None = None) -> bulletin_doc.Document:
     """A published bulletin's document, from the figures its chain entry holds."""
     f = entry["figures"]
     rows = [rules.BulletinRow(**r) for r in f["rows"]]
@@ -83,6 +85,7 @@ def as_document(entry: dict) -> bulletin_doc.Document:
                                  weeks=list(f.get("weeks") or []),
                                  published={"published_by": entry.get("published_by"),
                                             "at": entry.get("at"),
-                                            "pdf_sha256": entry.get("pdf_sha256")})
+                                            "pdf_sha256": entry.get("pdf_sha256")},
+                                 trend=bulletin_doc.trend_of(published or [], b))
 
 

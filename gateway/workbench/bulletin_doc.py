@@ -49,7 +49,18 @@ def compose(answer: dict, *, min_problems: int = rules.MIN_PROBLEMS,
     return rules.compose(answer["month"], figures, min_problems=min_problems, cases=cases)
 
 
-def _charts(b: rules.Bulletin) -> list[Markup]:
+TREND_MONTHS = 6   # months drawn in the trend (this one and the published before it)
+
+
+def trend_of(published: list[dict], b: rules.Bulletin) -> list[tuple[str, float | None]]:
+    """(month, on-time rate) for the months published before this one, and this one: the
+    trend chart's rows, oldest first."""
+    earlier = sorted((i["month"], (i.get("totals") or {}).get("on_time_rate"))
+                     for i in published if i.get("month", "") < b.month)
+    return [*earlier, (b.month, b.totals.get("on_time_rate"))][-TREND_MONTHS:]
+
+
+def _charts(b: rules.Bulletin, trend: list[tuple[str, float | None]]) -> list[Markup]:
     biggest = sorted(b.rows, key=lambda r: (-r.registered, r.unit))[:CHART_UNITS]
     parts = [Series("已整改销号", PALETTE["green"]), Series("超期", PALETTE["red"]),
              Series("其他", PALETTE["grey"])]
@@ -63,12 +74,18 @@ def _charts(b: rules.Bulletin) -> list[Markup]:
         [Row.of(r["name_zh"], r["rate"]) for r in ranked], chart_id="bulletin-on-time",
         title="按期办结率排名", desc=f"参与排名的 {len(ranked)} 个单位的按期办结率",
         color=PALETTE["blue"], fmt=charts.percent, empty_text="无参与排名的单位")
-    return [Markup(stacked), Markup(rates)]
+    months = charts.bar_chart(
+        [Row.of(month, value) for month, value in trend], chart_id="bulletin-trend",
+        title="按期办结率走势(逐月)", desc=f"最近 {len(trend)} 个月的全县按期办结率",
+        color=PALETTE["teal"], fmt=charts.percent, empty_text="无数据")
+    return [Markup(stacked), Markup(rates), Markup(months)]
 
 
 def document(b: rules.Bulletin, *, head: dict, as_of: str, weeks: list[str],
-             published: dict | None = None) -> Document:
-    return Document(b, head, as_of, weeks, _charts(b),
+             published: dict | None = None, trend: list | None = None) -> Document:
+    """``trend``: (month, rate) pairs, oldest first (``trend_of``); this month alone if none."""
+    trend = trend or [(b.month, b.totals.get("on_time_rate"))]
+    return Document(b, head, as_of, weeks, _charts(b, trend),
                     "published" if published else "draft", published)
 
 

@@ -96,7 +96,7 @@ async def view(request: Request, month: str):
     except (rules.BulletinRefused, RemoteCallError) as exc:
         status, message = _message(request, exc)
         return await _index(request, status=status, error=message)
-    doc = bulletins.as_document(entry)
+    doc = bulletins.as_document(entry, (await bulletins.listing(request, principal))["items"])
     return render(request, "bulletin_view.html", principal=principal, entry=entry,
                   body=Markup(bulletin_doc.html(doc)),
                   published_ok=request.query_params.get("published") == "1")

@@ -76,3 +76,28 @@ def test_figures_from_rollup_rows_every_expected_unit_appears():
     assert out[0].rectified == 2 and out[0].satisfaction is None
     with_sat = b.figures_from([{"unit": "t1", "total": 1, "satisfaction": 0.9}], {}, {}, {})
     assert with_sat[0].satisfaction == 0.9
+
+
+def test_trend_takes_the_months_published_before_and_this_one():
+    from gateway.workbench import bulletin_doc
+    current = b.compose("2017-10", [fig("a", 10, open_=10, overdue=5)])
+    published = [{"month": m, "totals": {"on_time_rate": r}} for m, r in
+                 (("2017-09", 0.8), ("2017-08", 0.9), ("2017-11", 0.1))]
+    assert bulletin_doc.trend_of(published, current) == [
+        ("2017-08", 0.9), ("2017-09", 0.8), ("2017-10", 0.5)]
+    doc = bulletin_doc.document(current, head={"seq": 1, "hash": "f" * 64}, as_of="", weeks=[],
+                                trend=bulletin_doc.trend_of(published, current))
+    trend_svg = str(doc.charts[-1])
+    assert 'id="bulletin-trend"' in trend_svg and "2017-08" in trend_svg and "50.0%" in trend_svg
+    assert "<script" not in trend_svg and "style=" not in trend_svg   # CSP-safe
+
+
+def test_the_page_fragment_shows_dash_for_absent_satisfaction_and_the_head():
+    from gateway.workbench import bulletin_doc
+    current = b.compose("2017-10", [fig("a", 10, open_=10, overdue=5),
+                                    fig("s", 9, satisfaction=0.875)])
+    html = bulletin_doc.html(bulletin_doc.document(current, head={"seq": 7, "hash": "e" * 64},
+                                                   as_of="2017-11-06", weeks=["2017-W41"]))
+    row_a = html.split('id="row-a"')[1].split("</tr>")[0]
+    assert row_a.rstrip().endswith("<td>—</td>") and "87.5%" in html
+    assert "e" * 64 in html and '<span id="chain-seq">7</span>' in html

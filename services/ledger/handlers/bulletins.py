@@ -104,12 +104,14 @@ def publish(uow: LedgerUnitOfWork, campaign, *, actor: Actor, month: str, pdf_sh
 
 
 def listing(uow: LedgerUnitOfWork, campaign, *, actor: Actor) -> dict:
-    """The published bulletins, latest first, without their figures."""
+    """The published bulletins, latest first, with their totals (for the trend) but not
+    their rows."""
     if actor.role not in READERS:
         raise NotPermitted("bulletins are for the county office, supervising bodies and the "
                            "spot-check team", "月通报仅供县委办公室、系统分管部门和抽查组查看")
     with uow:
-        items = [{k: v for k, v in e.items() if k != "figures"} for e in _entries(uow)]
+        items = [{**{k: v for k, v in e.items() if k != "figures"},
+                  "totals": (e.get("figures") or {}).get("totals")} for e in _entries(uow)]
     return {"items": items, "total": len(items)}
 
 
