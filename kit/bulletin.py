@@ -166,6 +166,16 @@ def compose(month: str, figures: list[UnitFigures], *, min_problems: int = MIN_P
                     cases=check_cases(cases))
 
 
+def _satisfaction_of(unit: dict) -> float | None:
+    """The roll-up's 回访 figure for a unit, where it carries one: ``satisfaction_rate`` of
+    ``satisfaction_answers`` answers (none without answers: never a false 0 %); a plain
+    number under ``satisfaction`` is taken as the rate."""
+    if unit.get("satisfaction_rate") is not None:
+        return unit["satisfaction_rate"] if int(unit.get("satisfaction_answers") or 0) else None
+    value = unit.get("satisfaction")
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
 def figures_from(rollup_units: list[dict], names: dict[str, str], missing: dict[str, int],
                  contradicted: dict[str, int], satisfaction: dict[str, float] | None = None,
                  expected: list[str] | None = None) -> list[UnitFigures]:
@@ -177,7 +187,7 @@ def figures_from(rollup_units: list[dict], names: dict[str, str], missing: dict[
     out = []
     for code in codes:
         u = by_unit.get(code, {})
-        sat = (satisfaction or {}).get(code, u.get("satisfaction"))
+        sat = (satisfaction or {}).get(code, _satisfaction_of(u))
         out.append(UnitFigures(
             unit=code, name_zh=names.get(code) or u.get("unit_zh") or code,
             registered=int(u.get("total") or 0), open=int(u.get("open") or 0),

@@ -76,6 +76,12 @@ def test_figures_from_rollup_rows_every_expected_unit_appears():
     assert out[0].rectified == 2 and out[0].satisfaction is None
     with_sat = b.figures_from([{"unit": "t1", "total": 1, "satisfaction": 0.9}], {}, {}, {})
     assert with_sat[0].satisfaction == 0.9
+    # the roll-up's return-visit counts (回访): the rate only where someone answered
+    rows = [{"unit": "t1", "satisfaction": {"satisfied": 3, "dissatisfied": 1},
+             "satisfaction_answers": 4, "satisfaction_rate": 0.75},
+            {"unit": "t2", "satisfaction": {}, "satisfaction_answers": 0,
+             "satisfaction_rate": 0.0}]
+    assert [f.satisfaction for f in b.figures_from(rows, {}, {}, {})] == [0.75, None]
 
 
 def test_trend_takes_the_months_published_before_and_this_one():
