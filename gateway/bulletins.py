@@ -47,10 +47,16 @@ def _store_pdf(store, pdf: bytes) -> str:
 
 
 async def publish(request, principal, month: str, *, min_problems: int = rules.MIN_PROBLEMS,
-                  cases: list[str] | None = None) -> dict:
+                  cases: list[str] | None = None, reviewed: str | None = None) -> dict:
     """Draft, print, store the PDF, and publish: the ledger appends the chain entry holding
-    the PDF's SHA-256, or refuses (a month is published once)."""
+    the PDF's SHA-256, or refuses (a month is published once). ``reviewed``: the digest of
+    the draft the county office reviewed; if the figures changed since, nothing is published
+    (review the new draft)."""
     doc = await draft(request, principal, month, min_problems=min_problems, cases=cases)
+    if reviewed is not None and reviewed != doc.bulletin.digest():
+        raise rules.BulletinRefused(
+            "bulletin_changed", "reviewed", "the figures changed since the draft was reviewed; "
+            "review the new draft", "审阅草稿后数据已有变化,请重新审阅后再发布", status="conflict")
     doc.status = "published"
     pdf = await run_in_threadpool(bulletin_doc.pdf, doc)
     digest = await run_in_threadpool(_store_pdf, request.app.state.files.store, pdf)

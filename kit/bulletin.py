@@ -12,6 +12,8 @@ beside the big ones. Typical cases (典型案例) are problem ids chosen by the 
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from dataclasses import asdict, dataclass, field
 
@@ -103,6 +105,13 @@ class Bulletin:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def digest(self) -> str:
+        """SHA-256 of the figures as printed: the page carries the one reviewed, and
+        publishing refuses when the figures changed since (review the new draft)."""
+        raw = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False,
+                         separators=(",", ":"))
+        return hashlib.sha256(raw.encode()).hexdigest()
 
 
 def row_of(f: UnitFigures, min_problems: int) -> BulletinRow:

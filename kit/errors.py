@@ -193,6 +193,8 @@ CODES: dict[str, tuple[int, str, str]] = {
     "invalid_bulletin": (422, "the bulletin request is incomplete or wrong", "月通报请求不完整或有误"),
     "bulletin_published": (409, "the bulletin of this month is published and cannot change",
                            "该月通报已发布,不能更改"),
+    "bulletin_changed": (409, "the figures changed since the draft was reviewed",
+                         "审阅草稿后数据已有变化,请重新审阅"),
     # weekly and zero reports (services/ledger/domain/reports.py)
     "invalid_report": (422, "the report is incomplete or wrong", "报告内容不完整或有误"),
     "negative_count": (422, "a count in the report is negative", "报告中的数字不能为负数"),

@@ -34,6 +34,8 @@ class BulletinIn(BaseModel):
         [], max_length=20, description="典型案例: problem ids chosen by the county office")
     min_problems: int = Field(rules.MIN_PROBLEMS, ge=1, le=10_000,
                               description="units with fewer problems are listed apart, not ranked")
+    reviewed: str | None = Field(None, pattern=r"^[0-9a-f]{64}$", description=(
+        "the draft's digest as reviewed (from /draft): if the figures changed since, 409"))
 
 
 def refused(exc: rules.BulletinRefused):
@@ -50,7 +52,7 @@ async def post_draft(request: Request, principal: PrincipalDep, body: BulletinIn
     except rules.BulletinRefused as exc:
         raise refused(exc) from None
     return {**doc.bulletin.to_dict(), "head": doc.head, "as_of": doc.as_of,
-            "weeks": doc.weeks, "status": "draft"}
+            "weeks": doc.weeks, "status": "draft", "digest": doc.bulletin.digest()}
 
 
 @router.post("", status_code=201, dependencies=[allow(R.COUNTY_OFFICE)])
@@ -59,7 +61,8 @@ async def post_publish(request: Request, principal: PrincipalDep, body: Bulletin
     month: publishing a month again is refused (409) and nothing changes."""
     try:
         return await bulletins.publish(request, principal, body.month,
-                                       min_problems=body.min_problems, cases=body.cases)
+                                       min_problems=body.min_problems, cases=body.cases,
+                                       reviewed=body.reviewed)
     except rules.BulletinRefused as exc:
         raise refused(exc) from None
 

@@ -29,7 +29,8 @@ def _choices(source) -> dict:
         least = int(str(source.get("min_problems") or rules.MIN_PROBLEMS))
     except ValueError:
         least = 0     # refused by the rules, at its field
-    return {"month": month, "cases": cases, "min_problems": least}
+    reviewed = str(source.get("reviewed") or "").strip() or None
+    return {"month": month, "cases": cases, "min_problems": least, "reviewed": reviewed}
 
 
 async def _index(request: Request, *, status: int = 200, error: str | None = None,
@@ -69,7 +70,7 @@ async def index(request: Request):
     except (rules.BulletinRefused, RemoteCallError) as exc:
         status, message = _message(request, exc)
         return await _index(request, status=status, error=message, values=values)
-    return await _index(request, values=values, doc=doc)
+    return await _index(request, values={**values, "reviewed": doc.bulletin.digest()}, doc=doc)
 
 
 @router.post("", dependencies=[allow(Role.COUNTY_OFFICE)])
@@ -80,7 +81,8 @@ async def publish(request: Request):
     values = _choices(await request.form())
     try:
         await bulletins.publish(request, principal, values["month"],
-                                min_problems=values["min_problems"], cases=values["cases"])
+                                min_problems=values["min_problems"], cases=values["cases"],
+                                reviewed=values["reviewed"] or "")
     except (rules.BulletinRefused, RemoteCallError) as exc:
         status, message = _message(request, exc)
         return await _index(request, status=status, error=message, values=values)

@@ -36,6 +36,10 @@ def test_draft_review_publish_once_and_read_the_pdf(stack):
     registered_problem(stack, "学校食堂卫生问题")
     county = Staff(stack, "county")
     head = httpx.get(f"{stack.base_url}/api/v1/ledger/head", timeout=10).json()
+    draft = httpx.post(f"{stack.base_url}/api/v1/bulletins/draft", headers=api(stack, "county"),
+                       timeout=60, json={"month": MONTH, "cases": ["p-1"]})
+    assert draft.status_code == 200 and draft.json()["status"] == "draft"
+    assert {r["unit"] for r in draft.json()["small_units"]} >= {"org_sch_yanshan_high"}
 
     page = county.get(f"/workbench/bulletins?month={MONTH}&min_problems=5&cases=p-1")
     assert page.status_code == 200, page.text
@@ -55,8 +59,19 @@ def test_draft_review_publish_once_and_read_the_pdf(stack):
     assert by_handler.status_code == 403
     assert listed(stack) == []
 
+    # what is published is what was reviewed: a new problem since the review changes the
+    # figures, and publishing the stale draft is refused (409) until reviewed again
+    stale = re.search(r'name="reviewed" value="([0-9a-f]{64})"', page.text).group(1)
+    registered_problem(stack, "学校违规补课收费")
+    changed = county.post("/workbench/bulletins", {"month": MONTH, "min_problems": "5",
+                                                   "cases": "p-1", "reviewed": stale})
+    assert changed.status_code == 409 and "重新审阅" in changed.text
+    assert listed(stack) == []
+    page = county.get(f"/workbench/bulletins?month={MONTH}&min_problems=5&cases=p-1")
+    reviewed = re.search(r'name="reviewed" value="([0-9a-f]{64})"', page.text).group(1)
+    assert reviewed != stale
     done = county.post("/workbench/bulletins", {"month": MONTH, "min_problems": "5",
-                                                "cases": "p-1"})
+                                                "cases": "p-1", "reviewed": reviewed})
     assert done.status_code == 303, done.text
     assert done.headers["location"] == f"/workbench/bulletins/{MONTH}?published=1"
     shown = county.get(done.headers["location"])
@@ -73,7 +88,7 @@ def test_draft_review_publish_once_and_read_the_pdf(stack):
     text = re.sub(r"\s+", "", "".join(
         p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages))
     assert "盐山中学" in text and "盐山县第二中学" in text and "p-1" in text
-    assert f"盐山中学1" in text                    # its row: 1 problem registered
+    assert "盐山中学2" in text                     # its row: 2 problems registered
     printed = entry["printed_head"]
     assert printed["hash"] in text and printed["seq"] >= head["seq"]
 

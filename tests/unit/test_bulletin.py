@@ -107,3 +107,11 @@ def test_the_page_fragment_shows_dash_for_absent_satisfaction_and_the_head():
     row_a = html.split('id="row-a"')[1].split("</tr>")[0]
     assert row_a.rstrip().endswith("<td>—</td>") and "87.5%" in html
     assert "e" * 64 in html and '<span id="chain-seq">7</span>' in html
+
+
+def test_the_digest_names_the_figures_reviewed():
+    one = b.compose("2017-10", [fig("a", 10, open_=4, overdue=1)])
+    assert one.digest() == b.compose("2017-10", [fig("a", 10, open_=4, overdue=1)]).digest()
+    assert one.digest() != b.compose("2017-10", [fig("a", 10, open_=4, overdue=2)]).digest()
+    assert one.digest() != b.compose("2017-10", [fig("a", 10, open_=4, overdue=1)],
+                                     cases=["p1"]).digest()
