@@ -30,6 +30,8 @@ from gateway.workbench import routes as workbench
 from gateway.workbench import dashboard as workbench_dashboard
 from gateway.workbench import bulletins as workbench_bulletins
 from gateway.routes import bulletins as bulletins_api
+from gateway.workbench import ledger as workbench_ledger
+from gateway.workbench import work_plans as workbench_plans
 from gateway.workbench.session import WorkbenchMiddleware
 from kit.settings import Settings
 from kit import logs
@@ -84,6 +86,8 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
     for module in routers:
         app.include_router(module)
     app.include_router(workbench.router)
+    app.include_router(workbench_ledger.router)  # the ledger, overdue/stalled, work plans
+    app.include_router(workbench_plans.router)
     app.include_router(workbench_accounts.router)  # accounts and people (账号与人员)
     app.include_router(accounts_api.router)
     app.include_router(workbench_reports.router)  # 周报告 pages
