@@ -111,3 +111,26 @@ def test_draft_review_publish_once_and_read_the_pdf(stack):
     one = httpx.get(f"{stack.base_url}/api/v1/bulletins/{MONTH}", timeout=10,
                     headers=api(stack, "spotcheck")).json()
     assert one["pdf_sha256"] == entry["pdf_sha256"] and one["figures"]["month"] == MONTH
+
+
+@pytest.mark.browser
+def test_the_draft_in_a_browser_at_phone_and_desktop_width(stack):
+    """The review page at 390 px and desktop: no sideways scroll of the page (the wide table
+    scrolls in its own box), no CSP refusal or script error; screenshots kept."""
+    from tests.e2e.test_pages import SHOTS, browser_session
+    from tests.support.workbench import PASSWORDS
+    with browser_session("zh-CN") as browser:
+        browser.open(f"{stack.base_url}/workbench/sign-in?next=/workbench/bulletins")
+        browser.type("#f-username", "county")
+        browser.type("#f-password", PASSWORDS["county"])
+        browser.click("#sign-in")
+        browser.wait("return location.pathname === '/workbench/bulletins'")
+        browser.type("#b-month", "2017-11")
+        browser.click("#show-draft")
+        browser.wait("return !!document.getElementById('bulletin')")
+        assert "2017年11月" in browser.wait_text("#bulletin-title")
+        for width, label in ((390, "phone"), (1280, "desktop")):
+            browser._call("POST", "/window/rect", {"width": width, "height": 2400})
+            assert browser.js("return document.documentElement.scrollWidth") <= width, label
+            browser.screenshot(SHOTS / f"workbench-bulletin-{label}.png")
+        assert browser.console_errors() == []
