@@ -66,6 +66,7 @@ class UnitFigures:
     missing_reports: int = 0      # weeks of the month without a report (漏报)
     contradicted_zero: int = 0    # zero reports flagged as contradicted (零报告存疑)
     satisfaction: float | None = None   # 回访满意率 (0..1); none until the follow-up exists
+    new_in_month: int = 0         # registered in the month (本月新增)
 
 
 @dataclass
@@ -83,6 +84,7 @@ class BulletinRow:
     overdue_rate: float | None
     satisfaction: float | None
     small: bool                   # below the minimum: listed apart, not ranked
+    new_in_month: int = 0
 
 
 @dataclass
@@ -121,7 +123,8 @@ def row_of(f: UnitFigures, min_problems: int) -> BulletinRow:
         contradicted_zero=f.contradicted_zero,
         on_time_rate=rate(f.open - f.overdue, f.open),
         rectified_rate=rate(f.rectified, f.closed), overdue_rate=rate(f.overdue, f.open),
-        satisfaction=f.satisfaction, small=f.registered < min_problems)
+        satisfaction=f.satisfaction, small=f.registered < min_problems,
+        new_in_month=f.new_in_month)
 
 
 def rank(rows: list[BulletinRow], key: str, higher_is_better: bool) -> list[dict]:
@@ -166,7 +169,7 @@ def compose(month: str, figures: list[UnitFigures], *, min_problems: int = MIN_P
                 for key, better, zh in RANKINGS]
     sums = {k: sum(getattr(f, k) for f in figures) for k in (
         "registered", "open", "closed", "rectified", "overdue", "stalled", "missing_reports",
-        "contradicted_zero")}
+        "contradicted_zero", "new_in_month")}
     sums["on_time_rate"] = rate(sums["open"] - sums["overdue"], sums["open"])
     sums["rectified_rate"] = rate(sums["rectified"], sums["closed"])
     sums["units"] = len(rows)
@@ -187,12 +190,14 @@ def _satisfaction_of(unit: dict) -> float | None:
 
 def figures_from(rollup_units: list[dict], names: dict[str, str], missing: dict[str, int],
                  contradicted: dict[str, int], satisfaction: dict[str, float] | None = None,
-                 expected: list[str] | None = None) -> list[UnitFigures]:
+                 expected: list[str] | None = None,
+                 new: dict[str, int] | None = None) -> list[UnitFigures]:
     """Per-unit figures from the ledger's roll-up rows, the month's missing and contradicted
     counts, and satisfaction where given. ``expected``: every unit that must appear (a unit
     with no problem and no report still appears, with zeros)."""
     by_unit = {u["unit"]: u for u in rollup_units if u.get("unit")}
-    codes = list(dict.fromkeys([*(expected or []), *by_unit, *missing, *contradicted]))
+    new = new or {}
+    codes = list(dict.fromkeys([*(expected or []), *by_unit, *missing, *contradicted, *new]))
     out = []
     for code in codes:
         u = by_unit.get(code, {})
@@ -204,7 +209,8 @@ def figures_from(rollup_units: list[dict], names: dict[str, str], missing: dict[
             overdue=int(u.get("overdue") or 0), stalled=int(u.get("stalled") or 0),
             missing_reports=int(missing.get(code, 0)),
             contradicted_zero=int(contradicted.get(code, 0)),
-            satisfaction=float(sat) if sat is not None else None))
+            satisfaction=float(sat) if sat is not None else None,
+            new_in_month=int(new.get(code, 0))))
     return out
 
 

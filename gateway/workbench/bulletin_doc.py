@@ -45,7 +45,8 @@ def compose(answer: dict, *, min_problems: int = rules.MIN_PROBLEMS,
             cases: list[str] | None = None) -> rules.Bulletin:
     """The bulletin from the ledger's figures answer (``ledger.bulletin_figures``)."""
     figures = rules.figures_from(answer["units"], answer["names"], answer["missing"],
-                                 answer["contradicted"], expected=answer.get("expected"))
+                                 answer["contradicted"], expected=answer.get("expected"),
+                                 new=answer.get("new"))
     return rules.compose(answer["month"], figures, min_problems=min_problems, cases=cases)
 
 

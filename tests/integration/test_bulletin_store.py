@@ -97,13 +97,17 @@ def test_the_demo_month_bulletin_prints_names_figures_and_the_head(demo):
     assert rows[CONTRA].contradicted_zero == 1 and rows[CONTRA].small
     assert rows[NEVER].missing_reports == weeks and rows[BIG].missing_reports == weeks - 1
     assert [e["unit"] for e in b.rankings[0].ranked] == [BIG]   # the small ones apart
+    assert rows[BIG].new_in_month == 0                 # registered now, not in October 2017
+    this_month = datetime.now(LOCAL_TZ).strftime("%Y-%m")
+    now = bulletins.figures(demo(), CAMPAIGN, actor=COUNTY, month=this_month, today=TODAY)
+    assert (now["new"][BIG], now["new"][CONTRA]) == (6, 1)
 
     text = re.sub(r"\s+", "", "".join(p.extract_text() for p in PdfReader(
         io.BytesIO(pdf)).pages))
     for unit in (BIG, ZERO, CONTRA, NEVER):
         assert name(unit) in text
     assert "2017年10月专项整治工作通报" in text
-    assert f"{name(BIG)}61" in text              # registered 6, rectified 1 on its row
+    assert f"{name(BIG)}061" in text             # new 0 this month, 6 in all, 1 rectified
     assert "样本少" in text and "p-typical-1" in text
     head = answer["head"]
     assert head["seq"] > 0 and head["hash"] in text and f"序号{head['seq']}" in text

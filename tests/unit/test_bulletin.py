@@ -74,6 +74,9 @@ def test_figures_from_rollup_rows_every_expected_unit_appears():
     assert [(f.unit, f.name_zh, f.registered, f.missing_reports, f.contradicted_zero)
             for f in out] == [("t1", "城关镇", 7, 0, 1), ("t2", "河口乡", 0, 3, 0)]
     assert out[0].rectified == 2 and out[0].satisfaction is None
+    fresh = b.figures_from(rollup, {}, {}, {}, expected=["t1"], new={"t1": 2, "t3": 1})
+    assert [(f.unit, f.new_in_month) for f in fresh] == [("t1", 2), ("t3", 1)]
+    assert b.compose("2026-11", fresh).totals["new_in_month"] == 3
     with_sat = b.figures_from([{"unit": "t1", "total": 1, "satisfaction": 0.9}], {}, {}, {})
     assert with_sat[0].satisfaction == 0.9
     # the roll-up's return-visit counts (回访): the rate only where someone answered

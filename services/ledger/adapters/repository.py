@@ -186,6 +186,9 @@ class LedgerViews:
     def unit_totals(self, *, supervisor: str | None) -> list:
         return views.unit_totals(self.session, supervisor=supervisor)
 
+    def registered_between(self, start: datetime, end: datetime) -> dict[str | None, int]:
+        return views.registered_between(self.session, start, end)
+
     def late_per_unit(self, *, units, supervisor, today: date,
                       stall_before: date) -> dict[str, dict]:
         return views.late_per_unit(self.session, units=units, supervisor=supervisor,

@@ -60,11 +60,21 @@ def figures(uow: LedgerUnitOfWork, campaign, *, actor: Actor, month: str,
                     missing[code] = missing.get(code, 0) + 1
                 elif filed[code].contradiction is not None:
                     contradicted[code] = contradicted.get(code, 0) + 1
+        new = uow.views.registered_between(*_month_bounds(month))
         head = uow.history.head()
     names = {o.code: o.name_zh for o in campaign.organizations}
     return {"month": month, "as_of": today.isoformat(), "weeks": weeks,
             "units": rollup["units"], "missing": missing, "contradicted": contradicted,
+            "new": {unit: n for unit, n in new.items() if unit},
             "expected": expected, "names": names, "head": head}
+
+
+def _month_bounds(month: str) -> tuple[datetime, datetime]:
+    """The month in the county's time, as [first instant, first instant of the next)."""
+    year, number = (int(part) for part in month.split("-"))
+    start = datetime(year, number, 1, tzinfo=LOCAL_TZ)
+    end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=LOCAL_TZ)
+    return start, end
 
 
 def _entries(uow: LedgerUnitOfWork, month: str | None = None) -> list[dict]:
