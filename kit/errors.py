@@ -200,6 +200,12 @@ CODES: dict[str, tuple[int, str, str]] = {
     "duties_not_separated": (403, "the account that reported a step may not decide on it",
                              "报告该环节的账号不能审核同一环节(职责分离)"),
     "conflict": (409, "in conflict with the current state", "与当前状态冲突"),
+    # the monthly bulletin (kit/bulletin.py)
+    "invalid_bulletin": (422, "the bulletin request is incomplete or wrong", "月通报请求不完整或有误"),
+    "bulletin_published": (409, "the bulletin of this month is published and cannot change",
+                           "该月通报已发布,不能更改"),
+    "bulletin_changed": (409, "the figures changed since the draft was reviewed",
+                         "审阅草稿后数据已有变化,请重新审阅"),
     # weekly and zero reports (services/ledger/domain/reports.py)
     "invalid_report": (422, "the report is incomplete or wrong", "报告内容不完整或有误"),
     "negative_count": (422, "a count in the report is negative", "报告中的数字不能为负数"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import re
 
+from kit.bulletin import BulletinRefused
 from kit.errors import Conflict, Forbidden, Invalid, NotFound, RemoteError
 from services.ledger.domain.access import NotPermitted
 from services.ledger.domain.actions import InvalidInput
@@ -145,8 +146,9 @@ def refusal(exc: Exception) -> RemoteError | None:
     if isinstance(exc, AlreadyRated):
         return Conflict("this receipt has rated this outcome already; the first answer stands",
                         "您已对本次办理结果作出评价,以首次评价为准。", "already_rated")
-    if isinstance(exc, ReportRefused):
-        kind = {"forbidden": Forbidden, "not_found": NotFound}.get(exc.status, Invalid)
+    if isinstance(exc, (ReportRefused, BulletinRefused)):
+        kind = {"forbidden": Forbidden, "not_found": NotFound,
+                "conflict": Conflict}.get(exc.status, Invalid)
         return kind(str(exc), exc.message_zh.rstrip("。") + "。", exc.code, exc.field)
     if isinstance(exc, ProblemNotFound):
         return NotFound("not found: no such problem or work plan you may see",

@@ -12,7 +12,7 @@ from kit.errors import EXPECTED
 from kit.nameko_ext import reliable_event_handler
 from kit.schedule import ClockProvider, Scheduler, schedule_timer
 from services.ledger import bootstrap, custody, handlers
-from services.ledger.handlers import reports, schedule
+from services.ledger.handlers import bulletins, reports, schedule
 from services.ledger.domain.actions import Actor
 from services.ledger.refusals import refusals
 
@@ -164,6 +164,30 @@ class LedgerService:
     @refusals
     def list_institutions(self, actor: dict) -> dict:
         return reports.list_measures(self.uow(), self.campaign, actor=actor_from(actor))
+
+    @rpc(expected_exceptions=EXPECTED)
+    @refusals
+    def bulletin_figures(self, actor: dict, month: str) -> dict:
+        return bulletins.figures(self.uow(), self.campaign, actor=actor_from(actor), month=month,
+                                 today=_local_day(self.clock.now()))
+
+    @rpc(expected_exceptions=EXPECTED)
+    @refusals
+    def publish_bulletin(self, actor: dict, month: str, pdf_sha256: str, pdf_size: int,
+                         figures: dict, head: dict) -> dict:
+        return bulletins.publish(self.uow(), self.campaign, actor=actor_from(actor), month=month,
+                                 pdf_sha256=pdf_sha256, pdf_size=pdf_size, figures=figures,
+                                 head=head, now=self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    @refusals
+    def list_bulletins(self, actor: dict) -> dict:
+        return bulletins.listing(self.uow(), self.campaign, actor=actor_from(actor))
+
+    @rpc(expected_exceptions=EXPECTED)
+    @refusals
+    def get_bulletin(self, actor: dict, month: str) -> dict:
+        return bulletins.get(self.uow(), self.campaign, actor=actor_from(actor), month=month)
 
     @rpc
     def health(self) -> dict:

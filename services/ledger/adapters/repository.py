@@ -96,6 +96,15 @@ class HistoryRepository:
     def head(self) -> dict:
         return history.head(self.session)
 
+    def lock_head(self) -> dict:
+        """Lock the head for this transaction (serializes a check-then-append, e.g. a month's
+        bulletin published once); returns it."""
+        return history.lock_head(self.session)
+
+    def entries(self, action: str) -> list[dict]:
+        """Every entry of ``action`` (not about a problem), latest first, as hashed."""
+        return history.entries(self.session, action)
+
     def snapshot(self) -> None:
         """The verification's reads as one snapshot."""
         history.snapshot(self.session)
@@ -181,6 +190,9 @@ class LedgerViews:
 
     def unit_totals(self, *, supervisor: str | None) -> list:
         return views.unit_totals(self.session, supervisor=supervisor)
+
+    def registered_between(self, start: datetime, end: datetime) -> dict[str | None, int]:
+        return views.registered_between(self.session, start, end)
 
     def late_per_unit(self, *, units, supervisor, today: date,
                       stall_before: date) -> dict[str, dict]:

@@ -110,6 +110,14 @@ def unit_totals(session: Session, *, supervisor: str | None) -> list:
     return session.execute(query).all()
 
 
+def registered_between(session: Session, start: datetime, end: datetime) -> dict:
+    """Per unit: problems registered in [start, end) (a month's new problems, 本月新增)."""
+    query = (select(problems.c.unit, func.count().label("n"))
+             .where(problems.c.registered_at >= start, problems.c.registered_at < end)
+             .group_by(problems.c.unit))
+    return {row.unit: int(row.n) for row in session.execute(query)}
+
+
 def late_per_unit(session: Session, *, units, supervisor, today: date,
                   stall_before: date) -> dict[str, dict]:
     """Overdue and stalled counts per unit; both depend on today, so they are counted from
