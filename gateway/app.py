@@ -21,7 +21,7 @@ from gateway.limits import MaxBodySize, Throttle, ThrottleByPath, ThrottlePolicy
 from gateway.metrics import Metrics, MetricsMiddleware
 from gateway.openapi import install_openapi
 from gateway.routes import clues, custody, docs, ops, pages, problems, public
-from gateway.workbench import routes as workbench
+from gateway.workbench import attachments as workbench_files, routes as workbench, work_plans
 from gateway.workbench.session import WorkbenchMiddleware
 from kit.settings import Settings
 from kit import logs
@@ -73,6 +73,8 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
     for module in routers:
         app.include_router(module)
     app.include_router(workbench.router)
+    app.include_router(workbench_files.router)  # evidence files on the workbench's forms
+    app.include_router(work_plans.router)  # a unit's work plan (清理工作方案)
     app.include_router(files_router)  # evidence files; its lifespan opens the blob store
     install_error_handlers(app)
     app.include_router(excel.router)

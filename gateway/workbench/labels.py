@@ -36,7 +36,7 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "findings": ("查否情况", "Findings"),
     "evidence": ("佐证材料", "Evidence"),
     "description": ("材料说明", "What it shows"),
-    "sha256": ("文件摘要（SHA-256）", "File digest (SHA-256)"),
+    "sha256": ("文件", "File"),
     "milestone_done": ("已完成的阶段目标", "Milestone now done"),
 }
 
@@ -61,8 +61,10 @@ FIELD_HINTS: dict[str, tuple[str, str]] = {
     "on_behalf_of": ("县委办公室代单位办理时必填，须为该问题的承办单位。",
                      "Required when the county office acts for the unit: the problem's unit."),
     "reason": ("代为办理时必填。", "Required when acting for the unit."),
-    "evidence": ("至少一项。", "At least one item."),
-    "sha256": ("上传文件后自动生成；暂可留空。", "Filled in when a file is attached; may be empty."),
+    "evidence": ("每项写明说明，并附上文件（照片、PDF 等）。",
+                 "Describe each item and attach its file (a photo, a PDF …)."),
+    "sha256": ("照片、PDF、Office 文档或视频，按文件内容识别类型。",
+               "A photo, PDF, Office document or video, typed by its content."),
     "milestone_done": ("填写整改计划中阶段目标的序号（从 0 开始），没有可不填。",
                        "The number of the plan's milestone now done (from 0); may be empty."),
 }

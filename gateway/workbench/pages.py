@@ -30,6 +30,7 @@ READERS = (Role.COUNTY_OFFICE, Role.SUPERVISOR, Role.UNIT_HANDLER, Role.SPOT_CHE
 NAV: tuple[tuple[str, str, frozenset[Role]], ...] = (
     ("nav.home", PREFIX, STAFF_ROLES),
     ("nav.inbox", f"{PREFIX}/problems", frozenset(READERS)),
+    ("nav.work_plans", f"{PREFIX}/work-plans", frozenset({Role.UNIT_HANDLER})),
 )
 
 
