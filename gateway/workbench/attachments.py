@@ -21,6 +21,7 @@ from starlette.datastructures import FormData
 
 from gateway.auth.principal import Principal
 from gateway.files import access
+from gateway.files.index import FileRecord
 from gateway.files.intake import Refused, receive_form
 from gateway.files import routes as file_routes
 from gateway.files.routes import Files, remember
@@ -104,9 +105,25 @@ async def read(request: Request, principal: Principal, inputs: list[forms.Input]
         return Posted(FormData(), [], [forms.FieldError("_form", exc.message_zh, exc.message)],
                       exc.status)
     await remember(request, principal, [record for _, record in parts.files])
-    pairs = list(parts.fields)
+    pairs = with_files(parts.fields, parts.files, inputs)
+    errors = [forms.FieldError(
+        name if name.startswith(FILE_PREFIX) else "_form",
+        text("files.refused", "zh", name=filename or text("files.label", "zh"),
+             message=exc.message_zh),
+        text("files.refused", "en", name=filename or text("files.label", "en"),
+             message=exc.message)) for name, filename, exc in parts.refused]
+    status = parts.refused[0][2].status if parts.refused else 422
+    return Posted(FormData(pairs), pairs, errors, status)
+
+
+def with_files(fields: list[tuple[str, str]], stored: list[tuple[str, FileRecord]],
+               inputs: list[forms.Input]) -> list[tuple[str, str]]:
+    """The posted fields with each stored file's digest put where its input says: a file
+    chosen beside an item's digest fills that digest (and the item's description, if left
+    empty, with the file's name); each file of a chooser of several is a new item."""
+    pairs = list(fields)
     lists = file_lists(inputs)
-    for name, record in parts.files:
+    for name, record in stored:
         target = name[len(FILE_PREFIX):] if name.startswith(FILE_PREFIX) else ""
         if target in lists:  # several files: a new item each, described by its name
             file_child, text_child = lists[target]
@@ -120,14 +137,7 @@ async def read(request: Request, principal: Principal, inputs: list[forms.Input]
                          if parent and re.fullmatch(re.escape(k) + r"\[\d{1,2}\]", parent)]
             if described and not any(k == described[0] and v.strip() for k, v in pairs):
                 pairs.append((described[0], record.filename))
-    errors = [forms.FieldError(
-        name if name.startswith(FILE_PREFIX) else "_form",
-        text("files.refused", "zh", name=filename or text("files.label", "zh"),
-             message=exc.message_zh),
-        text("files.refused", "en", name=filename or text("files.label", "en"),
-             message=exc.message)) for name, filename, exc in parts.refused]
-    status = parts.refused[0][2].status if parts.refused else 422
-    return Posted(FormData(pairs), pairs, errors, status)
+    return pairs
 
 
 def _next_row(pairs: list[tuple[str, str]], list_name: str) -> int:
@@ -150,10 +160,11 @@ class FilesView:
 
 
 def _size(n: int) -> str:
+    """A limit in words: 1 GB for 1 GiB, 30 MB for 30,000,000 bytes."""
     for unit, size in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
-        if n >= size:
-            return f"{n / size:.0f} {unit}"
-    return f"{n} B"
+        if n >= size and n % size == 0:
+            return f"{n // size} {unit}"
+    return f"{round(n / 1e6, 1):g} MB" if n >= 100_000 else f"{n} B"
 
 
 async def names_of(request: Request, principal: Principal, values: dict) -> dict[str, str]:
@@ -171,6 +182,6 @@ async def names_of(request: Request, principal: Principal, values: dict) -> dict
 def view(request: Request, inputs: list[forms.Input], names: dict[str, str]) -> FilesView:
     limits = request.app.state.files.limits
     return FilesView(takes=takes_files(inputs), lists=file_lists(inputs), accept=ACCEPT,
-                     limits={"image": _size(limits.max_image_bytes),
+                     limits={"image": _size(min(limits.max_image_bytes, limits.max_bytes)),
                              "other": _size(limits.max_bytes), "count": str(limits.max_files)},
                      names=names)
