@@ -186,6 +186,21 @@ class ClockRules(BaseModel):
     stall_days: WorkingDays = 10
 
 
+class ReportingRules(BaseModel):
+    """Weekly reports (周报告) and the campaign's deadlines (``services.ledger.domain.reports``):
+    a week's report is due ``due_workdays`` working days after its Sunday and reminded that
+    day; the summary report and the work plan are reminded ``remind_workdays`` working days
+    before they are due; a unit still missing ``escalate_workdays`` working days after the
+    due day becomes an escalation proposal (提请问责). The day after the due day it is listed
+    as missing, so escalation comes at least a working day later."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    due_workdays: Annotated[int, Field(strict=True, ge=1, le=10)] = 1
+    remind_workdays: Annotated[int, Field(strict=True, ge=0, le=20)] = 3
+    escalate_workdays: Annotated[int, Field(strict=True, ge=2, le=30)] = 2
+
+
 class CalendarYear(BaseModel):
     """One year of the official calendar as the State Council published it: the holidays
     (法定节假日 and the days off around them) and the make-up working days (调休上班, weekend days
@@ -210,6 +225,7 @@ class Campaign(BaseModel):
     severity_advice: SeverityAdviceRules = SeverityAdviceRules()
     duplicates: DuplicateRules = DuplicateRules()
     clocks: ClockRules = ClockRules()
+    reporting: ReportingRules = ReportingRules()
     calendar: dict[Annotated[int, Field(ge=1900, le=2200)], CalendarYear] = {}
 
     def severity_rules(self) -> SeverityAdviceRules:

@@ -195,8 +195,99 @@ class ContactOpened(Event):
     opened_at: datetime
 
 
+class ProblemClockAlert(Event):
+    """A problem's clock crossed a threshold (催办): published as ``clock.<name>``, once per
+    problem per crossing, by the ledger's daily sweep on working days (never on a holiday).
+
+    ``name`` (``contracts.vocabulary.ClockAlert``): ``due_soon`` (黄灯: due within the campaign's
+    ``due_soon_days`` working days; ``days`` = working days left), ``overdue`` (红灯: the clock
+    ran out; ``days`` = working days past ``due_on``), ``stalled`` (红灯: no progress from the
+    unit since ``last_progress_on``; ``days`` = working days since). ``waiting_on`` is the role
+    that must act next (the unit's handler, the supervising body or the county office). A new
+    deadline (a check, a resume) is a new crossing: ``event_id`` is
+    ``clock-<name>-<problem_id>-<basis date>``."""
+
+    source: ClassVar[str] = "ledger"
+    event_type: ClassVar[str] = "problem_clock_alert"
+
+    name: str
+    problem_id: str
+    title: str
+    state: str
+    unit: str | None = None
+    supervisor: str | None = None
+    waiting_on: str | None = None
+    due_on: date | None = None
+    last_progress_on: date | None = None
+    days: int = 0
+    swept_on: date
+
+    @property
+    def routing_key(self) -> str:
+        return f"clock.{self.name}"
+
+
+class ReportCycleEvent(Event):
+    """The reporting rhythm (四(四)一) and the campaign's calendar: published as ``cycle.<name>``.
+
+    ``name`` (``contracts.vocabulary.CycleEvent``):
+    * ``report_filed`` / ``report_amended``: a unit filed (or amended, with ``reason``) its
+      report for ``period`` (``kind``: weekly, zero or summary); reaches its ``supervisor``;
+    * ``report_due`` (催报), ``report_missing`` (未按时报送), ``escalation_proposed``
+      (提请问责, to the unit's principal head and its supervisor): per ``unit`` that has not
+      filed ``what`` (weekly, summary or work_plan) for ``period`` due ``due_on``; on
+      working days only;
+    * ``zero_contradicted``: a zero report contradicted by the ledger (``details``: clues in
+      the week, open problems) — for the spot-check team;
+    * ``phase_started``: the campaign's phase ``period`` begins (``unit`` empty: everyone);
+    * ``summary_forwarded``: a supervising body forwarded its system's summary of ``period``
+      to the county office."""
+
+    source: ClassVar[str] = "ledger"
+    event_type: ClassVar[str] = "report_cycle"
+
+    name: str
+    what: str
+    period: str
+    unit: str | None = None
+    unit_zh: str | None = None
+    supervisor: str | None = None
+    due_on: date | None = None
+    kind: str | None = None
+    report_id: str | None = None
+    reason: str | None = None
+    details: dict = Field(default_factory=dict)
+
+    @property
+    def routing_key(self) -> str:
+        return f"cycle.{self.name}"
+class AccountChanged(Event):
+    """The account directory (账号目录): a staff account was created, changed or deactivated.
+
+    Published by the gateway, which owns accounts, whenever one changes (and for every
+    account at the gateway's start, so a new consumer catches up). Consumers keep their own
+    projection, keyed by ``account_id``: a message older (``occurred_at``) than what they
+    hold changes nothing, so redelivery and reordering are harmless. ``principal_head`` is
+    the account id of the account's organization's principal head (主要负责同志), when the
+    gateway knows one.
+    """
+
+    source: ClassVar[str] = "gateway"
+    event_type: ClassVar[str] = "account_changed"
+
+    account_id: str
+    username: str
+    display_name: str
+    role: str
+    org_code: str | None = None
+    email: str | None = None
+    active: bool = True
+    principal_head: str | None = None
+
+
 ALL_EVENTS: tuple[type[Event], ...] = (ClueSubmitted, ClueAccepted, ProblemRegistered,
-                                       ProblemTransitioned, WorkPlanFiled, ContactOpened)
+                                       ProblemTransitioned, WorkPlanFiled, ContactOpened,
+                                       ProblemClockAlert, ReportCycleEvent, AccountChanged)
 
 
 

@@ -70,6 +70,11 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
     Subscription("ledger", "problem.#", "audit", "on_problem_transitioned"),
     Subscription("ledger", "work_plan_filed", "notify", "on_work_plan_filed"),
     Subscription("intake", "contact_opened", "ledger", "on_contact_opened"),
+    # 催办 and the reporting rhythm (contracts.events.ProblemClockAlert, ReportCycleEvent):
+    # outside ``problem.#``, whose consumers take ProblemTransitioned only.
+    Subscription("ledger", "clock.#", "notify", "on_clock_alert"),
+    Subscription("ledger", "cycle.#", "notify", "on_report_cycle"),
+    Subscription("gateway", "account_changed", "notify", "on_account_changed"),
 )
 
 

@@ -83,6 +83,29 @@ class EventName(StrEnum):
     SEVERITY_DECIDED = "severity_decided"
 
 
+class ClockAlert(StrEnum):
+    """A threshold a problem's clock crosses (催办), published as ``clock.<name>``
+    (``contracts.events.ProblemClockAlert``)."""
+
+    DUE_SOON = "due_soon"    # 即将到期 (黄灯)
+    OVERDUE = "overdue"      # 已超期 (红灯)
+    STALLED = "stalled"      # 长期无进展 (红灯)
+
+
+class CycleEvent(StrEnum):
+    """What the reporting rhythm and the campaign's calendar publish as ``cycle.<name>``
+    (``contracts.events.ReportCycleEvent``)."""
+
+    REPORT_FILED = "report_filed"                # 报告已报送
+    REPORT_AMENDED = "report_amended"            # 报告已更正
+    REPORT_DUE = "report_due"                  # 催报: the report is due (a reminder)
+    REPORT_MISSING = "report_missing"            # 未按时报送
+    ESCALATION_PROPOSED = "escalation_proposed"  # 提请问责
+    ZERO_CONTRADICTED = "zero_contradicted"      # 零报告与台账不符
+    PHASE_STARTED = "phase_started"              # 进入新阶段
+    SUMMARY_FORWARDED = "summary_forwarded"      # 系统汇总已报县委办
+
+
 class Role(StrEnum):
     """The role an account holds (角色). Every gateway endpoint names the roles that may
     call it; ``gateway.auth.roles`` re-exports this enum with the roles' Chinese labels."""

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 from contracts.campaign import load_campaign
 from gateway.auth.accounts import AccountStore
+from gateway.auth import directory
 from gateway.auth.demo import seed_demo_accounts
 from gateway.auth.environment import warn_if_development
 from gateway.auth.guards import enforce_declared_roles
@@ -20,8 +21,13 @@ from gateway.idempotency import Idempotency
 from gateway.limits import MaxBodySize, Throttle, ThrottleByPath, ThrottlePolicy
 from gateway.metrics import Metrics, MetricsMiddleware
 from gateway.openapi import install_openapi
-from gateway.routes import clues, custody, docs, ops, pages, problems, public
+from gateway.timing import ServerTiming
+from gateway.routes import accounts as accounts_api, reports as reports_api
+from gateway.routes import clues, custody, docs, notifications, ops, pages, problems, public
+from gateway.workbench import accounts as workbench_accounts, notices
+from gateway.workbench import reports as workbench_reports
 from gateway.workbench import attachments as workbench_files, routes as workbench, work_plans
+from gateway.workbench import dashboard as workbench_dashboard
 from gateway.workbench.session import WorkbenchMiddleware
 from kit.settings import Settings
 from kit import logs
@@ -49,9 +55,12 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
         app.state.broker = broker or Broker(settings.amqp_uri,
                                             rpc_timeout=settings.rpc_timeout_seconds)
         app.state.broker.start()
+        directory.announce_all(accounts)  # the account directory (notify) catches up
+        relay = directory.DirectoryRelay(accounts.engine, app.state.broker).start()
         try:
             yield
         finally:
+            await relay.stop()
             app.state.broker.stop()
             app.state.idempotency.close()
 
@@ -75,15 +84,24 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
     app.include_router(workbench.router)
     app.include_router(workbench_files.router)  # evidence files on the workbench's forms
     app.include_router(work_plans.router)  # a unit's work plan (清理工作方案)
+    app.include_router(workbench_accounts.router)  # accounts and people (账号与人员)
+    app.include_router(accounts_api.router)
+    app.include_router(workbench_reports.router)  # 周报告 pages
+    app.include_router(reports_api.router)        # 周报告 API
+    app.include_router(notices.router)  # the workbench's notices pages
+    app.include_router(notifications.router)  # inbox, preferences, dead list (notify)
+    app.include_router(workbench_dashboard.router)  # the roll-up as charts (统计看板)
     app.include_router(files_router)  # evidence files; its lifespan opens the blob store
     install_error_handlers(app)
     app.include_router(excel.router)
     enforce_declared_roles(app)
     install_openapi(app)
+    app.add_middleware(notices.InboxBadge)  # the unread count in the workbench's navigation
     app.add_middleware(WorkbenchMiddleware, settings=settings)  # /workbench: session, CSRF
     app.add_middleware(MaxBodySize, max_bytes=settings.max_body_bytes)
     app.add_middleware(ThrottleByPath, throttle=app.state.throttle,
                        budgets={"/api/v1/receipt": "receipts_per_client"})
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(ServerTiming)  # /workbench: Server-Timing (gateway/timing.py)
     app.add_middleware(CatchAll)  # outermost of ours: a crash anywhere inside is answered
     return app

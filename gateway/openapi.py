@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 
-from gateway.auth.guards import route_roles
+from gateway.auth.guards import BEARER_SCHEME, route_roles
 from gateway.auth.roles import ROLE_LABELS_ZH, Role
 from gateway.errors import ErrorBody
 from kit.errors import CODES
@@ -135,6 +135,7 @@ def describe(app: FastAPI, schema: dict[str, Any]) -> None:
                 operation.pop("security", None)
             else:
                 operation["security"] = [{"HTTPBearer": []}]
+    schema["components"].setdefault("securitySchemes", {})["HTTPBearer"] = BEARER_SCHEME
     validation = components.get("HTTPValidationError")
     if validation is not None and not _referenced(schema["paths"], "HTTPValidationError"):
         components.pop("HTTPValidationError")

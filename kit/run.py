@@ -49,6 +49,8 @@ def nameko_config(service: str, settings: Settings) -> dict:
         "max_workers": settings.max_workers,
         "serializer": "json",
         "HEARTBEAT": 30,
+        "SCHEDULE_TICK_SECONDS": settings.schedule_tick_seconds,
+        "SCHEDULE_CLOCK_FILE": settings.schedule_clock_file,
     }
 
 

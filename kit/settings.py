@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     # CPU priority of the services against the gateway (kit/priority.py): 19 lets the front
     # door answer first in a surge; 0 gives them equal shares.
     service_nice: int = Field(19, ge=0, le=19)
+    # Scheduled work (kit/schedule.py): how often each service process ticks, and, in
+    # development only, a file holding the time its clock reads (tests move it).
+    schedule_tick_seconds: float = Field(30.0, gt=0, le=3600)
+    schedule_clock_file: str | None = None
     # The gateway
     gateway_host: str = "127.0.0.1"
     gateway_port: int = Field(8000, ge=1, le=65535)
@@ -64,6 +68,19 @@ class Settings(BaseSettings):
     upload_max_bytes: int = 1 << 30         # any one file
     upload_max_image_bytes: int = 30_000_000  # an image (decoded in memory to strip metadata)
     upload_max_files: int = 10              # files in one upload
+    # Notify (services/notify): email through SMTP (off without SMTP_HOST), webhooks, retries.
+    smtp_host: str | None = None
+    smtp_port: int = Field(25, ge=1, le=65535)
+    smtp_from: str = "notify@localhost"
+    smtp_starttls: bool = False
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_timeout_seconds: float = 10.0
+    notify_retry_schedule: str = "5,300,1800,7200,18000,36000"  # seconds before each retry
+    notify_lease_seconds: float = Field(60.0, gt=0)  # a send in progress; then retried
+    notify_escalation_grace_days: int = Field(2, ge=0)  # working days past due
+    notify_webhook_allow_private: bool = False  # webhook targets in private address ranges
+    notify_webhook_timeout_seconds: float = 10.0
 
     @model_validator(mode="after")
     def _no_development_secret_outside_development(self):

@@ -69,4 +69,4 @@ def demo_accounts_usable(store: AccountStore) -> list[str]:
     """Usernames of demo accounts that still sign in with their public password."""
     return [d.username for d in DEMO_ACCOUNTS
             if store.get_by_username(d.username) is not None
-            and store.authenticate(d.username, d.password) is not None]
+            and store.check_password(d.username, d.password) is not None]

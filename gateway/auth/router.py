@@ -10,8 +10,8 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from gateway.auth import tokens
-from gateway.auth.accounts import AccountStore, normalize_username
+from gateway.auth import admin, tokens
+from gateway.auth.accounts import AccountStore, PasswordChangeRequired, normalize_username
 from gateway.auth.guards import PrincipalDep, allow, error
 from gateway.auth.passwords import HashingBusy, HashingSlots
 from gateway.auth.roles import ROLE_LABELS_ZH, STAFF_ROLES, Role
@@ -53,6 +53,9 @@ _CREDENTIALS_SCHEMA = {
     dependencies=[allow(Role.PUBLIC, ignore_bad_token=True)],
     summary="Sign in with username and password (JSON or OAuth2 form)",
     responses={401: {"description": "wrong username or password (the same for both)"},
+               403: {"description": "`password_change_required`: the password is right but "
+                                    "was reset (or is a new account's); set a new one with "
+                                    "POST /api/v1/auth/change-password"},
                429: {"description": "too many sign-ins from this client or for this "
                                     "username, or the username is locked; see Retry-After"},
                503: {"description": "too many sign-ins at once; see Retry-After"}},
@@ -63,15 +66,46 @@ _CREDENTIALS_SCHEMA = {
 async def issue_token(request: Request) -> TokenOut:
     """Sign in. Budgets per client and per username (429 with Retry-After); a username with
     too many wrong passwords is locked for a while; password hashing waits for a free slot
-    (503 with Retry-After when none comes)."""
+    (503 with Retry-After when none comes). A new account or a reset password answers 403
+    ``password_change_required``: set a new one with ``POST /api/v1/auth/change-password``."""
+    username, password = await _read_credentials(request, _guarded_sign_in(request))
+    try:
+        principal = await _authenticate(request, username, password)
+    except PasswordChangeRequired:
+        raise password_change_required() from None
+    settings = request.app.state.settings
+    token = tokens.issue(principal, settings.secret_key, settings.token_ttl_minutes)
+    return TokenOut(access_token=token, expires_in=settings.token_ttl_minutes * 60,
+                    role=principal.role, org_code=principal.org_code)
+
+
+def password_change_required():
+    return error(403, "password_change_required",
+                 "密码已重置或为初始密码，请先通过 POST /api/v1/auth/change-password 设置新密码",
+                 "This password was reset (or is a new account's first one): set a new password "
+                 "with POST /api/v1/auth/change-password, then sign in",
+                 change_password="/api/v1/auth/change-password")
+
+
+def _guarded_sign_in(request: Request):
+    """The sign-in budgets before a body is read; returns the per-username check."""
     throttle = throttle_of(request.app)
     _spend(throttle, "login_per_client", client_key(request.scope))
-    username, password = await _read_credentials(request)
+
+    def per_account(username: str) -> None:
+        account = normalize_username(username)[:64]
+        _spend(throttle, "login_per_account", account)
+        locked = throttle.locked_for(account)
+        if locked is not None:
+            raise too_many(locked, "account_locked")
+    return per_account
+
+
+async def _authenticate(request: Request, username: str, password: str):
+    """``store.authenticate`` within the hashing slots, counting wrong passwords (lockout)
+    and recording the sign-in (``signed_in``/``sign_in_failed`` events)."""
+    throttle = throttle_of(request.app)
     account = normalize_username(username)[:64]
-    _spend(throttle, "login_per_account", account)
-    locked = throttle.locked_for(account)
-    if locked is not None:
-        raise too_many(locked, "account_locked")
     store: AccountStore = request.app.state.accounts
     try:
         async with hashing_slots_of(request.app).slot():
@@ -79,15 +113,87 @@ async def issue_token(request: Request) -> TokenOut:
     except HashingBusy:
         raise error(503, "busy", "登录人数过多，请稍后再试", "Too many sign-ins at once; "
                     "try again shortly", headers={"Retry-After": "2"}) from None
+    except PasswordChangeRequired as exc:
+        throttle.signed_in(account)
+        await run_in_threadpool(store.record_event, "signed_in", None, account,
+                                exc.account.org_code, {"password_change_required": True})
+        raise
     if principal is None:  # same answer for unknown user, wrong password, disabled account
         throttle.wrong_password(account)
+        await run_in_threadpool(store.record_event, "sign_in_failed", None, account, None, {})
         raise error(401, "invalid_credentials", "用户名或密码错误", "Wrong username or password",
                     headers={"WWW-Authenticate": "Bearer"})
     throttle.signed_in(account)
+    await run_in_threadpool(store.record_event, "signed_in", None, principal.username,
+                            principal.org_code, {})
+    return principal
+
+
+class ChangePasswordIn(BaseModel):
+    username: str
+    password: str
+    new_password: str
+
+
+@router.post(
+    "/api/v1/auth/change-password", response_model=TokenOut,
+    dependencies=[allow(Role.PUBLIC, ignore_bad_token=True)],
+    summary="Set a new password (设置新密码), e.g. after a reset; answers with a token",
+    responses={401: {"description": "wrong username or password"},
+               422: {"description": "the new password breaks a rule (`weak_password`, "
+                                    "`password_not_changed`)"},
+               429: {"description": "as sign-in: budgets and lockout"}},
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+        "schema": {"type": "object", "required": ["username", "password", "new_password"],
+                   "properties": {"username": {"type": "string"},
+                                  "password": {"type": "string",
+                                               "description": "the current (temporary) one"},
+                                  "new_password": {"type": "string"}}}}}}},
+)
+async def change_password(request: Request) -> TokenOut:
+    """With the current password (the temporary one after a reset): the new one replaces
+    it, every earlier token stops working, and the answer is a fresh token. Sign-in's
+    budgets, lockout and hashing slots apply."""
+    per_account = _guarded_sign_in(request)
+    body = await _read_json(request)
+    if not all(isinstance(body.get(k), str) and body[k]
+               for k in ("username", "password", "new_password")):
+        raise error(422, "invalid_request", "请填写用户名、当前密码和新密码",
+                    "username, password and new_password are required")
+    username, password, new = body["username"], body["password"], body["new_password"]
+    per_account(username)
+    refusal = admin.check_new_password(normalize_username(username), password, new)
+    if refusal is not None:
+        raise error(422, refusal.code, refusal.message_zh, refusal.message,
+                    field=refusal.field)
+    store: AccountStore = request.app.state.accounts
+    try:
+        principal = await _authenticate(request, username, password)
+    except PasswordChangeRequired as exc:
+        principal = exc.account.principal()
+    try:
+        async with hashing_slots_of(request.app).slot():
+            account = await run_in_threadpool(store.change_password, principal.account_id, new)
+    except HashingBusy:
+        raise error(503, "busy", "登录人数过多，请稍后再试", "Too many sign-ins at once; "
+                    "try again shortly", headers={"Retry-After": "2"}) from None
     settings = request.app.state.settings
-    token = tokens.issue(principal, settings.secret_key, settings.token_ttl_minutes)
+    token = tokens.issue(account.principal(), settings.secret_key, settings.token_ttl_minutes)
     return TokenOut(access_token=token, expires_in=settings.token_ttl_minutes * 60,
-                    role=principal.role, org_code=principal.org_code)
+                    role=account.role, org_code=account.org_code)
+
+
+async def _read_json(request: Request) -> dict:
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_LOGIN_BODY_BYTES:
+            raise error(413, "too_large", "请求内容过大", "Request body too large")
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        data = None
+    return data if isinstance(data, dict) else {}
 
 
 def _spend(throttle: Throttle, budget: str, key: str) -> None:
@@ -131,9 +237,13 @@ async def deactivate_account(username: str, request: Request,
         raise error(409, "cannot_deactivate_self", "不能停用自己的账号",
                     "An administrator cannot deactivate their own account")
     store: AccountStore = request.app.state.accounts
-    account = await run_in_threadpool(store.deactivate, username)
-    if account is None:
+    found = await run_in_threadpool(store.get_by_username, username[:64])
+    if found is None:
         raise error(404, "unknown_account", "账号不存在", "No such account")
+    refusal = admin.may_manage(principal.username, found.username, found.role)
+    if refusal is not None:
+        raise error(403, refusal.code, refusal.message_zh, refusal.message, field=refusal.field)
+    account = await run_in_threadpool(store.deactivate, found.username, principal.username)
     logger.info("account deactivated: %r by %r", account.username, principal.username)
     return AccountStatusOut(username=account.username, role=account.role, active=account.active)
 
@@ -151,7 +261,7 @@ def me(request: Request, principal: PrincipalDep) -> MeOut:
                  display_name=account.display_name)
 
 
-async def _read_credentials(request: Request) -> tuple[str, str]:
+async def _read_credentials(request: Request, per_account=None) -> tuple[str, str]:
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
@@ -175,4 +285,6 @@ async def _read_credentials(request: Request) -> tuple[str, str]:
             or not data["password"] or data.get("grant_type", "password") != "password"):
         raise error(422, "invalid_request", "请填写用户名和密码",
                     "Both username and password are required")
+    if per_account is not None:
+        per_account(data["username"])
     return data["username"], data["password"]

@@ -22,7 +22,7 @@ from starlette.datastructures import FormData
 from gateway.auth.principal import Principal
 from gateway.files import access
 from gateway.files.index import FileRecord
-from gateway.files.intake import Refused, receive_form
+from gateway.files.intake import Limits, Refused, receive_form
 from gateway.files import routes as file_routes
 from gateway.files.routes import Files, remember
 from gateway.workbench import forms
@@ -180,7 +180,10 @@ async def names_of(request: Request, principal: Principal, values: dict) -> dict
 
 
 def view(request: Request, inputs: list[forms.Input], names: dict[str, str]) -> FilesView:
-    limits = request.app.state.files.limits
+    return view_of(inputs, request.app.state.files.limits, names)
+
+
+def view_of(inputs: list[forms.Input], limits: Limits, names: dict[str, str]) -> FilesView:
     return FilesView(takes=takes_files(inputs), lists=file_lists(inputs), accept=ACCEPT,
                      limits={"image": _size(min(limits.max_image_bytes, limits.max_bytes)),
                              "other": _size(limits.max_bytes), "count": str(limits.max_files)},

@@ -110,7 +110,7 @@ def _input(name: str, info: FieldInfo, prefix: str) -> Input:
     default = None if info.is_required() else info.default
     item = Input(name=name, key=key, kind="text", required=required,
                  label=labels.field_label(key, name, description),
-                 hint=labels.field_hint(key, name), description=description,
+                 hint=labels.field_hint(key, name, description), description=description,
                  max_length=facts.get("max_length"), minimum=facts.get("ge"),
                  maximum=facts.get("le"), default=default if default not in ((), None) else None)
     if isinstance(base, type) and issubclass(base, BaseModel):

@@ -32,12 +32,29 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "seriousness": ("问题性质认定", "Seriousness"),
     "note": ("说明", "Note"),
     "on_behalf_of": ("代为办理的单位", "Acting for unit"),
-    "reason": ("代为办理的理由", "Why you act for the unit"),
+    "reason": ("理由", "Reason"),
     "findings": ("查否情况", "Findings"),
     "evidence": ("佐证材料", "Evidence"),
     "description": ("材料说明", "What it shows"),
     "sha256": ("文件", "File"),
     "milestone_done": ("已完成的阶段目标", "Milestone now done"),
+    # the supervising body's and the county office's decisions (审核与督办决定)
+    "unit": ("承办单位", "Unit"),
+    "respond_by": ("答复期限", "Answer by"),
+    "respond_days": ("办理时限（工作日）", "Working days to answer"),
+    "new_deadline": ("新的整改时限", "New deadline"),
+    "flags": ("检查发现的问题", "Findings of the check"),
+    "flag": ("问题标记", "Finding"),
+    "source": ("重新启动的来源", "Why it is reopened"),
+    "into": ("合并到（保留的问题）", "Merge into (the problem kept)"),
+    "to": ("移交至", "Transferred to"),
+    "decision": ("处理决定", "Decision"),
+}
+
+# labels of the acting inputs (代为办理), told apart by their specification's description
+ACTING_MARK = "代为办理"
+ACTING_LABELS: dict[str, tuple[str, str]] = {
+    "reason": ("代为办理的理由", "Why you act for the unit"),
 }
 
 # keys of a history entry's data (办理过程), where they differ from the actions' fields
@@ -60,13 +77,22 @@ FIELD_HINTS: dict[str, tuple[str, str]] = {
                         "At least one for a long-term plan; optional otherwise."),
     "on_behalf_of": ("县委办公室代单位办理时必填，须为该问题的承办单位。",
                      "Required when the county office acts for the unit: the problem's unit."),
-    "reason": ("代为办理时必填。", "Required when acting for the unit."),
     "evidence": ("每项写明说明，并附上文件（照片、PDF 等）。",
                  "Describe each item and attach its file (a photo, a PDF …)."),
     "sha256": ("照片、PDF、Office 文档或视频，按文件内容识别类型。",
                "A photo, PDF, Office document or video, typed by its content."),
     "milestone_done": ("填写整改计划中阶段目标的序号（从 0 开始），没有可不填。",
                        "The number of the plan's milestone now done (from 0); may be empty."),
+    "unit": ("输入单位名称，从列表中选择。", "Type the unit's name and choose it from the list."),
+    "plan.responsible_unit": ("输入单位名称，从列表中选择。",
+                              "Type the unit's name and choose it from the list."),
+    "respond_by": ("与“办理时限”二选一；都不填则按专项工作规定的时限。",
+                   "Either this or the working days; neither: the campaign's default."),
+    "respond_days": ("与“答复期限”二选一。", "Either this or the answer date."),
+    "new_deadline": ("标记问题时必填。", "Required when you flag a finding."),
+}
+ACTING_HINTS: dict[str, tuple[str, str]] = {
+    "reason": ("代为办理时必填。", "Required when acting for the unit."),
 }
 
 CHOICES: dict[type, dict[str, tuple[str, str]]] = {
@@ -146,6 +172,8 @@ def _from_description(description: str | None) -> tuple[str | None, str | None]:
 
 def field_label(path: str, name: str, description: str | None) -> tuple[str, str]:
     """(Chinese, English) label of a field; ``path`` is dotted without list indices."""
+    if ACTING_MARK in (description or "") and name in ACTING_LABELS:
+        return ACTING_LABELS[name]
     known = FIELD_LABELS.get(path) or FIELD_LABELS.get(name)
     if known:
         return known
@@ -154,7 +182,9 @@ def field_label(path: str, name: str, description: str | None) -> tuple[str, str
     return zh or en or fallback, en or fallback
 
 
-def field_hint(path: str, name: str) -> tuple[str, str] | None:
+def field_hint(path: str, name: str, description: str | None = None) -> tuple[str, str] | None:
+    if ACTING_MARK in (description or "") and name in ACTING_HINTS:
+        return ACTING_HINTS[name]
     return FIELD_HINTS.get(path) or FIELD_HINTS.get(name)
 
 

@@ -30,6 +30,14 @@ READERS = (Role.COUNTY_OFFICE, Role.SUPERVISOR, Role.UNIT_HANDLER, Role.SPOT_CHE
 NAV: tuple[tuple[str, str, frozenset[Role]], ...] = (
     ("nav.home", PREFIX, STAFF_ROLES),
     ("nav.inbox", f"{PREFIX}/problems", frozenset(READERS)),
+    ("nav.reports", f"{PREFIX}/reports", frozenset(READERS)),
+    ("nav.dashboard", f"{PREFIX}/dashboard",
+     frozenset((Role.COUNTY_OFFICE, Role.SUPERVISOR, Role.SPOT_CHECK))),
+    ("nav.accounts", f"{PREFIX}/accounts", frozenset({Role.COUNTY_OFFICE})),
+    ("nav.heads", f"{PREFIX}/principal-heads", frozenset({Role.COUNTY_OFFICE})),
+    ("nav.activity", f"{PREFIX}/activity", frozenset({Role.COUNTY_OFFICE})),
+    ("nav.notices", f"{PREFIX}/inbox", STAFF_ROLES),
+    ("nav.deliveries", f"{PREFIX}/ops/deliveries", frozenset({Role.OPS})),
     ("nav.work_plans", f"{PREFIX}/work-plans", frozenset({Role.UNIT_HANDLER})),
 )
 
@@ -80,7 +88,8 @@ def shell(request: Request, principal: Principal | None) -> dict:
     session = request.scope.get("session") or {}
     org = request.app.state.campaign.organization(principal.org_code or "")
     unit = (org.name_zh if lang == "zh" else org.name_en) if org else (principal.org_code or "")
-    nav = [{"label": text(key, lang), "href": path,
+    badges = (request.scope.get("state") or {}).get("nav_badges") or {}  # notices.InboxBadge
+    nav = [{"label": text(key, lang), "href": path, "badge": badges.get(path),
             "current": request.url.path == path or (path != PREFIX
                                                     and request.url.path.startswith(path))}
            for key, path, roles in NAV if principal.role in roles]

@@ -1,5 +1,6 @@
 """The workbench's routes: sign-in and the shell (登录与工作台), a unit's inbox (待办问题), a
-problem's page, and one form per action the unit takes, each built from its specification.
+problem's page, and one form per action (the unit's answers and the supervising body's and
+county office's decisions), each built from its specification.
 
 Every route names its roles with ``allow(...)`` (deny by default); the ledger decides scope
 (own unit, own system, all) and the rules, as it does for the API.
@@ -15,27 +16,30 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from contracts.actions import SPECS, ActionSpec
-from gateway.auth.accounts import AccountStore, normalize_username
+from contracts.vocabulary import Action
+from gateway.auth.accounts import AccountStore, PasswordChangeRequired, normalize_username
 from gateway.auth.passwords import HashingBusy
 from gateway.auth.router import hashing_slots_of
 from gateway.auth.roles import STAFF_ROLES, Role
 from gateway.broker import RemoteCallError
 from gateway.limits import client_key, throttle_of
 from gateway.routes.problems import act_on_problem, actor
-from gateway.workbench import attachments, forms, session as sessions
+from gateway.workbench import action_context, attachments, decisions, forms, session as sessions
 from gateway.workbench.guards import allow
 from gateway.workbench.pages import (
     PREFIX, READERS, PageRoute, lang_of, local_path, principal_in, render,
 )
-from gateway.workbench.texts import text
+from gateway.workbench.texts import TEXTS, text
 from kit.errors import refusal_from_reply
 
 logger = logging.getLogger("gateway.workbench")
 router = APIRouter(prefix=PREFIX, include_in_schema=False, route_class=PageRoute)
 PAGE_SIZE = 20
 ACTING_MARK = "代为办理"  # how the specs describe on_behalf_of and its reason
-# The actions a unit takes itself (the unit's answer): their forms live here.
-UNIT_ACTIONS: tuple[ActionSpec, ...] = tuple(s for s in SPECS.values() if s.unit_step)
+# Every action has its form, offered to the roles its specification names; the unit's own
+# answers (本单位办理) apart from the decisions (审核与督办决定) on the problem page.
+ACTIONS: tuple[ActionSpec, ...] = tuple(SPECS.values())
+UNIT_ACTIONS: tuple[ActionSpec, ...] = tuple(s for s in ACTIONS if s.unit_step)
 
 
 def see_other(path: str) -> RedirectResponse:
@@ -89,11 +93,21 @@ async def sign_in(request: Request):
     except HashingBusy:
         return sign_in_form(request, status=503, headers={"Retry-After": "2"},
                             errors=[("f-username", text("error.busy", lang))], **again)
+    except PasswordChangeRequired as exc:  # a reset password: set a new one first
+        from gateway.workbench.accounts import begin_password_change
+
+        throttle.signed_in(account)
+        await run_in_threadpool(store.record_event, "signed_in", None, exc.account.username,
+                                exc.account.org_code, {"password_change_required": True})
+        return begin_password_change(request, exc.account, next_path)
     if principal is None:
         throttle.wrong_password(account)
+        await run_in_threadpool(store.record_event, "sign_in_failed", None, account, None, {})
         return sign_in_form(request, status=401,
                             errors=[("f-username", text("sign_in.wrong", lang))], **again)
     throttle.signed_in(account)
+    await run_in_threadpool(store.record_event, "signed_in", None, principal.username,
+                            principal.org_code, {"via": "workbench"})
     found = await run_in_threadpool(store.get, principal.account_id)
     sessions.begin(request.scope["session"], principal,
                    found.display_name if found else principal.username)
@@ -171,9 +185,10 @@ async def problem_page(problem_id: str, request: Request):
     principal = principal_in(request)
     problem = await _problem(request, problem_id)
     flash = request.scope["session"].pop("flash", None)
+    actions = _available(problem, principal.role, principal.username)
     return render(request, "problem.html", principal=principal, problem=problem,
-                  names=_names(request), actions=_available(problem, principal.role),
-                  flash=flash)
+                  names=_names(request), actions=actions, groups=decisions.grouped(actions),
+                  irreversible=decisions.IRREVERSIBLE, flash=flash)
 
 
 async def _problem(request: Request, problem_id: str) -> dict:
@@ -181,14 +196,13 @@ async def _problem(request: Request, problem_id: str) -> dict:
         "ledger", "get_problem", problem_id=problem_id[:64], actor=actor(principal_in(request)))
 
 
-def _available(problem: dict, role: Role) -> list[ActionSpec]:
-    """The unit's actions this role may take on the problem as it stands."""
-    return [spec for spec in UNIT_ACTIONS
-            if role in spec.roles and problem["state"] in spec.from_states
-            and (not problem.get("suspended") or spec.while_suspended)]
+def _available(problem: dict, role: Role, username: str | None = None) -> list[ActionSpec]:
+    """The actions this role may take on the problem as it stands (state, outcome, timers),
+    not a decision on the person's own report (职责分离)."""
+    return decisions.available(ACTIONS, problem, role, username)
 
 
-# --- the action forms, one per unit action, built from its specification ------------------------
+# --- the action forms, one per action, built from its specification -----------------------------
 
 @dataclass
 class ActionForm:
@@ -201,6 +215,9 @@ class ActionForm:
     @classmethod
     def of(cls, spec: ActionSpec, role: Role) -> ActionForm:
         inputs = forms.form_of(spec.input)
+        for item in inputs:
+            if spec.action is Action.MERGE and item.name == "into":
+                item.kind = "merge_target"  # chosen among the duplicate suggestions
         acting = [i for i in inputs if ACTING_MARK in (i.description or "")]
         rest = [i for i in inputs if i not in acting]
         if role is Role.UNIT_HANDLER:  # the unit's own handler never acts for anyone
@@ -213,6 +230,11 @@ class ActionForm:
     def all_inputs(self) -> list[forms.Input]:
         return [*self.inputs, *self.acting]
 
+    @property
+    def confirm(self) -> bool:
+        """An irreversible step (销号 …): the form asks for an explicit confirmation."""
+        return self.spec.action in decisions.IRREVERSIBLE
+
 
 def _action_routes(spec: ActionSpec) -> None:
     path = f"/problems/{{problem_id}}/{spec.action.value}"
@@ -222,6 +244,13 @@ def _action_routes(spec: ActionSpec) -> None:
         problem = await _problem(request, problem_id)
         form = ActionForm.of(spec, principal.role)
         values = {"on_behalf_of": problem.get("unit")} if form.acting else {}
+        if spec.action is Action.DISPATCH and problem.get("unit"):
+            values["unit"] = problem["unit"]  # the unit the clue named, to keep or change
+        into = request.query_params.get("into") if spec.action is Action.MERGE else None
+        if into:
+            values["into"] = into[:64]
+        request.state.action_extras = await action_context.extras(request, spec.action,
+                                                                 problem, into=into)
         return _form_page(request, problem, form, values, [], extra_rows={})
 
     async def submit(problem_id: str, request: Request):
@@ -230,6 +259,8 @@ def _action_routes(spec: ActionSpec) -> None:
         form = ActionForm.of(spec, principal.role)
         posted = await attachments.read(request, principal, form.all_inputs)  # files stored
         data = forms.parse(posted.pairs, form.all_inputs)
+        request.state.action_extras = await action_context.extras(
+            request, spec.action, problem, into=str(data.get("into") or "") or None)
         extra = _row_changes(posted.form, data, form.all_inputs)
         attached = await attachments.names_of(request, principal, data)
         if extra is not None and not posted.errors:  # "add another"/"remove" without script
@@ -238,7 +269,7 @@ def _action_routes(spec: ActionSpec) -> None:
         for item in form.all_inputs:  # so that each missing field is named, not the whole
             if item.required and item.kind in ("group", "list"):
                 data.setdefault(item.name, {} if item.kind == "group" else [])
-        errors = _acting_errors(form, data)
+        errors = _acting_errors(form, data) + _decision_errors(request, form, posted.form, data)
         try:
             args = spec.input.model_validate(data)
         except ValidationError as exc:
@@ -294,6 +325,21 @@ def _names_of(inputs: list[forms.Input], prefix: str = "") -> set[str]:
     return names
 
 
+def _decision_errors(request: Request, form: ActionForm, posted, data: dict
+                     ) -> list[forms.FieldError]:
+    """Before the ledger is asked: units named by name become codes (an unknown name is named
+    in Chinese), a merge target typed in instead of chosen, an irreversible step confirmed."""
+    errors = decisions.resolve_units(data, form.all_inputs, request.app.state.campaign)
+    other = posted.get(decisions.MERGE_OTHER_FIELD)
+    if form.spec.action is Action.MERGE and not data.get("into") and isinstance(other, str) \
+            and other.strip():
+        data["into"] = other.strip()
+    if form.confirm and posted.get(decisions.CONFIRM_FIELD) != "yes":
+        zh, en = TEXTS["actions.confirm_required"]
+        errors.append(forms.FieldError(decisions.CONFIRM_FIELD, zh, en))
+    return errors
+
+
 def _acting_errors(form: ActionForm, data: dict) -> list[forms.FieldError]:
     """Acting for the unit (代为办理): both inputs, before the ledger is asked."""
     return [forms.FieldError(item.name, "代为办理时为必填项", "required when acting for the unit")
@@ -342,10 +388,19 @@ def _form_page(request: Request, problem: dict, form: ActionForm, values: dict,
     lang = lang_of(request)
     summary = [(_anchor(form.all_inputs, e.name), _label_for(form.all_inputs, e.name, lang),
                 e.message_en if lang == "en" else e.message_zh) for e in errors]
-    return render(request, "action.html", status=status, principal=principal_in(request),
+    principal = principal_in(request)
+    return render(request, "action.html", status=status, principal=principal,
                   problem=problem, form=form, values=values, errors=by_name, summary=summary,
                   extra_rows=extra_rows or {}, names=_names(request),
                   units=_names(request)["unit"],
+                  unit_options=decisions.unit_options(
+                      request.app.state.campaign, role=principal.role,
+                      org_code=principal.org_code, scoped=not form.spec.unit_step)
+                  if decisions.has_kind(form.all_inputs, "unit") else [],
+                  offered=decisions.offered(form.spec, problem),
+                  extras=getattr(request.state, "action_extras", None) or {},
+                  confirm_field=decisions.CONFIRM_FIELD,
+                  other_field=decisions.MERGE_OTHER_FIELD,
                   files=attachments.view(request, form.all_inputs, attached or {}))
 
 
@@ -364,7 +419,7 @@ def _find(inputs: list[forms.Input], name: str) -> tuple[forms.Input | None, int
 
 
 def _anchor(inputs: list[forms.Input], name: str) -> str:
-    if name.startswith(attachments.FILE_PREFIX):  # a refused file: its file input
+    if name in decisions.FORM_EXTRAS or name.startswith(attachments.FILE_PREFIX):
         return forms.dom_id(name)
     found, _ = _find(inputs, name)
     if found is not None and found.kind == "file":
@@ -381,6 +436,8 @@ def _anchor(inputs: list[forms.Input], name: str) -> str:
 def _label_for(inputs: list[forms.Input], name: str, lang: str) -> str:
     if name.startswith(attachments.FILE_PREFIX):  # the refusal names the file itself
         return ""
+    if name in decisions.FORM_EXTRAS:
+        return text(decisions.FORM_EXTRAS[name], lang)
     found, row = _find(inputs, name)
     if found is None:
         return ""
@@ -390,5 +447,5 @@ def _label_for(inputs: list[forms.Input], name: str, lang: str) -> str:
     return label
 
 
-for _spec in UNIT_ACTIONS:
+for _spec in ACTIONS:
     _action_routes(_spec)

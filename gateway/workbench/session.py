@@ -17,12 +17,11 @@ import hashlib
 import hmac
 import time
 
-import asgi_csrf as asgi_csrf_module
-from asgi_csrf import FileBeforeToken, asgi_csrf
-from python_multipart.multipart import MultipartParser, parse_options_header
+from asgi_csrf import asgi_csrf
 from starlette.middleware.sessions import SessionMiddleware
 
 from gateway.auth.principal import Principal
+from gateway.workbench import csrf_multipart
 from gateway.auth.roles import Role
 
 PREFIX = "/workbench"
@@ -31,6 +30,7 @@ CSRF_COOKIE = "wb_csrftoken"
 CSRF_FIELD = "csrftoken"  # asgi-csrf's form field
 ALWAYS_PROTECT = {f"{PREFIX}/sign-in", f"{PREFIX}/language"}
 TOUCH_EVERY_SECONDS = 60
+csrf_multipart.install()  # asgi-csrf 0.11's multipart check fails on python-multipart 0.0.34
 
 
 def derived_key(secret: str, purpose: str) -> str:
@@ -68,68 +68,6 @@ CSRF_FAILED_HTML = """<!doctype html><html lang="zh-CN"><head><meta charset="utf
 <p lang="en">This form could not be accepted: its security token is missing or out of date.
 Go back, reload the page and submit again.</p>
 <p><a href="/workbench">返回工作台 · Back to the workbench</a></p></main></body></html>"""
-
-
-async def _multipart_csrftoken(boundary: bytes, receive):
-    """asgi-csrf's reader of a ``multipart/form-data`` body's ``csrftoken`` field, for the
-    python-multipart this project pins: asgi-csrf 0.11 passes ``FileClass`` to
-    ``FormParser``, which python-multipart no longer takes, so every multipart post (a form
-    with files) failed with a 500. Same contract: (the token or None, a ``receive`` that
-    replays what was read); ``FileBeforeToken`` when a file comes before the token."""
-    messages: list[dict] = []
-    part = {"disposition": b"", "field": b"", "value": b"", "name": None, "data": bytearray()}
-    found: list[str] = []
-    file_first: list[bool] = []
-
-    def on_part_begin():
-        part.update(disposition=b"", name=None, data=bytearray())
-
-    def on_header_field(data, start, end):
-        part["field"] += data[start:end]
-
-    def on_header_value(data, start, end):
-        part["value"] += data[start:end]
-
-    def on_header_end():
-        if part["field"].lower() == b"content-disposition":
-            part["disposition"] = part["value"]
-        part["field"], part["value"] = b"", b""
-
-    def on_headers_finished():
-        options = parse_options_header(part["disposition"])[1]
-        part["name"] = options.get(b"name")
-        if b"filename" in options and not found:
-            file_first.append(True)
-
-    def on_part_data(data, start, end):
-        if part["name"] == CSRF_FIELD.encode() and len(part["data"]) < 1024:
-            part["data"] += data[start:end]
-
-    def on_part_end():
-        if part["name"] == CSRF_FIELD.encode() and not found:
-            found.append(part["data"].decode("utf-8", "replace"))
-
-    parser = MultipartParser(boundary, callbacks={
-        "on_part_begin": on_part_begin, "on_header_field": on_header_field,
-        "on_header_value": on_header_value, "on_header_end": on_header_end,
-        "on_headers_finished": on_headers_finished, "on_part_data": on_part_data,
-        "on_part_end": on_part_end})
-
-    async def replay_receive():
-        return messages.pop(0) if messages else await receive()
-
-    more_body = True
-    while more_body and not found and not file_first:
-        message = await receive()
-        messages.append(message)
-        parser.write(message.get("body", b""))
-        more_body = message.get("more_body", False)
-    if not found and file_first:
-        raise FileBeforeToken
-    return (found[0] if found else None), replay_receive
-
-
-asgi_csrf_module._parse_multipart_form_data = _multipart_csrftoken
 
 
 def _no_session(scope) -> bool:

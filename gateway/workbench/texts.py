@@ -74,7 +74,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "problem.linked_at": ("关联时间", "Linked"),
     "problem.timeline": ("办理过程", "Timeline"),
     "problem.actions": ("可办理的操作", "What you can do"),
-    "problem.no_actions": ("当前状态下本单位无需办理。", "Nothing for you to do in this state."),
+    "problem.no_actions": ("当前状态下您无需办理。", "Nothing for you to do in this state."),
     "problem.hash": ("记录摘要", "Entry hash"),
     "problem.by": ("操作人", "By"),
     "action.submit": ("提交", "Submit"),
@@ -105,4 +105,10 @@ def text(key: str, lang: str, **values) -> str:
     zh, en = TEXTS.get(key, (key, key))
     chosen = en if lang == "en" else zh
     return chosen.format(**values) if values else chosen
+
+from gateway.workbench.texts_accounts import TEXTS as _T_ACCOUNTS; TEXTS.update(_T_ACCOUNTS)  # noqa: E402,E702
+from gateway.workbench.texts_reports import TEXTS as _T_REPORTS; TEXTS.update(_T_REPORTS)  # noqa: E402,E702
+from gateway.workbench.texts_notices import TEXTS as _T_NOTICES; TEXTS.update(_T_NOTICES)  # noqa: E402
+from gateway.workbench.texts_dashboard import TEXTS as _T_DASHBOARD; TEXTS.update(_T_DASHBOARD)  # noqa: E402,E702
+from gateway.workbench.texts_actions import TEXTS as _T_ACTIONS; TEXTS.update(_T_ACTIONS)  # noqa: E402,E702
 from gateway.workbench.texts_files import TEXTS as _T_FILES; TEXTS.update(_T_FILES)  # noqa: E402,E702

@@ -16,6 +16,7 @@ from services.ledger.domain.access import NotPermitted
 from services.ledger.domain.actions import InvalidInput
 from services.ledger.domain.lifecycle import IllegalTransition
 from services.ledger.domain.plan import PlanInvalid
+from services.ledger.domain.reports import ReportRefused
 from services.ledger.handlers import ProblemNotFound
 
 STATE_ZH = {"registered": "已登记", "dispatched": "已交办", "verified": "已查实",
@@ -137,6 +138,9 @@ def refusal(exc: Exception) -> RemoteError | None:
         code = "duties_not_separated" if type(exc).__name__ == "DutiesNotSeparated" \
             else "not_permitted"
         return Forbidden(str(exc), zh.rstrip("。") + "。", code)
+    if isinstance(exc, ReportRefused):
+        kind = {"forbidden": Forbidden, "not_found": NotFound}.get(exc.status, Invalid)
+        return kind(str(exc), exc.message_zh.rstrip("。") + "。", exc.code, exc.field)
     if isinstance(exc, ProblemNotFound):
         return NotFound("not found: no such problem or work plan you may see",
                         "未找到该问题或工作方案,或您无权查看。", "not_found")

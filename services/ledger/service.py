@@ -2,13 +2,17 @@
 remote errors the gateway maps to HTTP statuses."""
 from __future__ import annotations
 
+import os
+
 import eventlet
 from nameko.rpc import rpc
 
 from contracts.events import ClueAccepted, ContactOpened
 from kit.errors import EXPECTED
 from kit.nameko_ext import reliable_event_handler
+from kit.schedule import ClockProvider, Scheduler, schedule_timer
 from services.ledger import bootstrap, custody, handlers
+from services.ledger.handlers import reports, schedule
 from services.ledger.domain.actions import Actor
 from services.ledger.refusals import refusals
 
@@ -24,6 +28,14 @@ class LedgerService:
     uow = bootstrap.store()
     campaign = bootstrap.campaign()
     signer = bootstrap.signer()
+    clock = ClockProvider()
+
+    @schedule_timer()
+    def tick(self):
+        """催办: the sweeps and the reporting cycle, each (job, working day) once across
+        restarts and processes (``kit.schedule``)."""
+        Scheduler(schedule.jobs(self.campaign), self.uow, schedule.CLAIMS, self.clock,
+                  owner=f"ledger-{os.getpid()}").tick()
 
     @reliable_event_handler("intake", "clue_accepted")
     def on_clue_accepted(self, bodies):
@@ -93,10 +105,69 @@ class LedgerService:
         return handlers.missing_work_plans(self.uow(), self.campaign, actor=actor_from(actor),
                                            phase=phase)
 
+    # reports (周报告, 零报告, 总结报告) and the 建章立制 register -----------------------------------
+    @rpc(expected_exceptions=EXPECTED)
+    @refusals
+    def file_report(self, actor: dict, unit: str, period: str, kind: str,
+                    figures: dict | None = None, text: str | None = None,
+                    document_sha256: str | None = None, reason: str | None = None) -> dict:
+        return reports.file_report(self.uow(), self.campaign, actor=actor_from(actor), unit=unit,
+                                   period=period, kind=kind, figures=figures, text=text,
+                                   document_sha256=document_sha256, reason=reason,
+                                   now=self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    @refusals
+    def list_reports(self, actor: dict, period: str | None = None, unit: str | None = None,
+                     contradicted: bool = False) -> dict:
+        return reports.list_reports(self.uow(), self.campaign, actor=actor_from(actor),
+                                    period=period, unit=unit, contradicted=contradicted)
+
+    @rpc(expected_exceptions=EXPECTED)
+    @refusals
+    def get_report(self, actor: dict, unit: str, period: str) -> dict:
+        return reports.get_report(self.uow(), self.campaign, actor=actor_from(actor), unit=unit,
+                                  period=period)
+
+    @rpc(expected_exceptions=EXPECTED)
+    @refusals
+    def missing_reports(self, actor: dict, period: str) -> dict:
+        return reports.missing_reports(self.uow(), self.campaign, actor=actor_from(actor),
+                                       period=period, today=_local_day(self.clock.now()))
+
+    @rpc(expected_exceptions=EXPECTED)
+    @refusals
+    def report_summary(self, actor: dict, period: str) -> dict:
+        return reports.system_summary(self.uow(), self.campaign, actor=actor_from(actor),
+                                      period=period)
+
+    @rpc(expected_exceptions=EXPECTED)
+    @refusals
+    def forward_report_summary(self, actor: dict, period: str) -> dict:
+        return reports.forward_summary(self.uow(), self.campaign, actor=actor_from(actor),
+                                       period=period, now=self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    @refusals
+    def register_institution(self, actor: dict, title: str, status: str,
+                             on: str | None = None) -> dict:
+        return reports.register_measure(self.uow(), self.campaign, actor=actor_from(actor),
+                                        title=title, status=status, on=on, now=self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    @refusals
+    def list_institutions(self, actor: dict) -> dict:
+        return reports.list_measures(self.uow(), self.campaign, actor=actor_from(actor))
+
     @rpc
     def health(self) -> dict:
         with self.uow() as uow:
             return {"service": self.name, "problems": uow.problems.count()}
+
+
+def _local_day(now):
+    from services.ledger.domain import LOCAL_TZ
+    return now.astimezone(LOCAL_TZ).date()
 
 
 SERVICE = LedgerService

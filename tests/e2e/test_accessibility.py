@@ -23,9 +23,9 @@ from axe_selenium_python import Axe
 
 from gateway.auth.demo import DEMO_ACCOUNTS
 from gateway.auth.roles import STAFF_ROLES, Role
-from tests.e2e.test_workbench import PASSWORDS, api, dispatched_problem, plan_form
 from tests.support.browser import DESKTOP, PHONE, SHOTS, Browser, browser_session
 from tests.support.stack import Stack
+from tests.support.workbench import PASSWORDS, api, dispatched_problem, plan_form
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 

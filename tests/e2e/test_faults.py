@@ -97,7 +97,7 @@ def test_killing_a_service_mid_flow_loses_and_doubles_nothing(victim, amqp_uri, 
         data = stack.data_dir
         problems = lambda: rows(data / "ledger.db", "SELECT clue_id FROM problems")  # noqa: E731
         wait_until(lambda: len(problems()) >= CLUES
-                   and rows(data / "notify.db", "SELECT count(*) FROM notifications")[0][0] >= CLUES
+                   and rows(data / "notify.db", "SELECT count(*) FROM notices")[0][0] >= CLUES
                    and rows(data / "intake.db", "SELECT count(*) FROM clues WHERE status = "
                             "'registered'")[0][0] >= CLUES)
         registered = [r[0] for r in problems()]
@@ -106,7 +106,7 @@ def test_killing_a_service_mid_flow_loses_and_doubles_nothing(victim, amqp_uri, 
         assert rows(data / "intake.db", "SELECT count(*), sum(status = 'registered') "
                                         "FROM clues")[0] == (CLUES, CLUES)
         assert rows(data / "notify.db", "SELECT count(*), count(DISTINCT ref) "
-                                        "FROM notifications")[0] == (CLUES, CLUES)
+                                        "FROM notices")[0] == (CLUES, CLUES)
         wait_until(lambda: rows(data / "audit.db", "SELECT count(*) FROM observations")[0][0]
                    >= 2 * CLUES, timeout=60)
         assert dict(rows(data / "audit.db", "SELECT event_type, count(*) FROM observations "

@@ -18,103 +18,23 @@ import pytest
 from itsdangerous import TimestampSigner
 
 from gateway.app import create_app
-from gateway.auth.demo import DEMO_ACCOUNTS
 from gateway.auth.guards import route_roles
 from gateway.auth.roles import STAFF_ROLES, Role
 from kit.settings import DEV_SECRET, Settings
 from gateway.workbench.session import SESSION_COOKIE, derived_key
-from tests.support.stack import Stack
 from tests.e2e.test_pages import csp_directives, references
-from tests.support.browser import browser_session, fill, press, shoot, wait_until
+from tests.support.browser import browser_session, fill, press, shoot
+from tests.support.workbench import (
+    ONE_PER_ROLE, PASSWORDS, SCHOOL, Staff, api, dispatched_problem, plan_form, state_of,
+    workbench_stack,
+)
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def stack(amqp_uri, tmp_path_factory):
-    """The real processes; these tests sign in far more often than a person would (the
-    per-account budget is raised; the lockout after wrong passwords is not)."""
-    running = Stack(amqp_uri=amqp_uri, data_dir=tmp_path_factory.mktemp("stack"),
-                    extra_env={"LOGIN_RATE_PER_ACCOUNT": "100000/minute"})
-    try:
-        running.start_all()
-        yield running
-    finally:
-        running.stop_all()
-
-PASSWORDS = {d.username: d.password for d in DEMO_ACCOUNTS}
-ONE_PER_ROLE = {d.role: d.username for d in reversed(DEMO_ACCOUNTS)}  # first of each role
-SCHOOL = "org_sch_yanshan_high"
-
-
-class Staff:
-    """One person's browser, without the browser: cookies, CSRF token, no redirects followed."""
-
-    def __init__(self, stack, username: str | None = None):
-        self.stack = stack
-        self.http = httpx.Client(base_url=stack.base_url, timeout=30, follow_redirects=False)
-        if username:
-            self.sign_in(username)
-
-    def token(self, path: str = "/workbench/sign-in") -> str:
-        page = self.http.get(path)
-        return re.search(r'name="csrftoken" value="([^"]+)"', page.text).group(1)
-
-    def sign_in(self, username: str, password: str | None = None) -> httpx.Response:
-        reply = self.http.post("/workbench/sign-in", data={
-            "csrftoken": self.token(), "username": username,
-            "password": password or PASSWORDS[username], "next": "/workbench"})
-        assert reply.status_code == 303, reply.text
-        return reply
-
-    def get(self, path: str) -> httpx.Response:
-        return self.http.get(path)
-
-    def post(self, path: str, data: dict | list, *, csrf: bool = True) -> httpx.Response:
-        pairs = list(data.items()) if isinstance(data, dict) else list(data)
-        if csrf:
-            pairs.insert(0, ("csrftoken", self.token("/workbench")))
-        fields: dict[str, list[str]] = {}
-        for key, value in pairs:
-            fields.setdefault(key, []).append(value)
-        return self.http.post(path, data=fields)
-
-
-def api(stack, username: str) -> dict:
-    return {"Authorization": f"Bearer {stack.token(username, PASSWORDS[username])}"}
-
-
-def dispatched_problem(stack, title: str) -> str:
-    """A report on the school, registered and dispatched by the county office; its id."""
-    filed = httpx.post(f"{stack.base_url}/api/v1/clues", timeout=10, json={
-        "channel": "public_report_platform", "title": title, "kind": "inaction",
-        "description": "学校食堂卫生问题多次反映无人处理", "subject_unit": SCHOOL}).json()
-    county = api(stack, "county")
-
-    def problem_id():
-        items = httpx.get(f"{stack.base_url}/api/v1/problems?limit=200", timeout=10,
-                          headers=county).json()["items"]
-        return next((p["id"] for p in items if p["clue_id"] == filed["clue_id"]), None)
-
-    pid = wait_until(problem_id)
-    reply = httpx.post(f"{stack.base_url}/api/v1/problems/{pid}/dispatch", timeout=30,
-                       headers=county, json={"respond_days": 5})
-    assert reply.status_code == 200, reply.text
-    return pid
-
-
-def state_of(stack, pid: str) -> str:
-    return httpx.get(f"{stack.base_url}/api/v1/problems/{pid}", timeout=10,
-                     headers=api(stack, "county")).json()["state"]
-
-
-def plan_form(deadline: date, **changes) -> dict:
-    form = {"plan.measures": "立即整改食堂卫生，建立每日检查制度", "plan.target": "食堂卫生达标",
-            "plan.deadline": deadline.isoformat(), "plan.lead_official": "王校长",
-            "plan.responsible_unit": SCHOOL, "plan.responsible_person": "李主任",
-            "plan.handling": "time_limited", "seriousness": "ordinary"}
-    form.update(changes)
-    return {k: v for k, v in form.items() if v is not None}
+    yield from workbench_stack(amqp_uri, tmp_path_factory)
 
 
 # --- pages, headers, cookies ------------------------------------------------------------------

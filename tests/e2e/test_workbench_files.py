@@ -18,11 +18,11 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.e2e.test_workbench import (
-    PASSWORDS, SCHOOL, Staff, api, dispatched_problem, plan_form, state_of,
-)
 from tests.support.browser import browser_session, fill, shoot
 from tests.support.stack import Stack
+from tests.support.workbench import (
+    PASSWORDS, SCHOOL, Staff, api, dispatched_problem, plan_form, state_of,
+)
 
 pytestmark = pytest.mark.e2e
 

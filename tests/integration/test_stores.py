@@ -44,7 +44,7 @@ def intake_url(database_url):
 
 
 @pytest.mark.parametrize("service,table", [
-    ("intake", "clues"), ("ledger", "problems"), ("notify", "notifications"),
+    ("intake", "clues"), ("ledger", "problems"), ("notify", "notices"),
     ("audit", "observations")])
 def test_migrations_create_each_services_tables_on_this_backend(new_database, service, table):
     url = new_database(service)

@@ -50,9 +50,12 @@ class Stack:
             return [sys.executable, "-m", "gateway.main"]
         return [sys.executable, "-m", "kit.run", name]
 
-    def start(self, name: str) -> None:
-        log = open(self.logs / f"{name}.log", "ab")
-        self.procs[name] = subprocess.Popen(self.command(name), cwd=ROOT, env=self.env,
+    def start(self, name: str, label: str | None = None) -> None:
+        """Start ``name``'s process, known as ``label`` (default: the name): a second
+        process of one service runs beside the first under a label of its own."""
+        label = label or name
+        log = open(self.logs / f"{label}.log", "ab")
+        self.procs[label] = subprocess.Popen(self.command(name), cwd=ROOT, env=self.env,
                                             stdout=log, stderr=subprocess.STDOUT,
                                             start_new_session=True)
         log.close()

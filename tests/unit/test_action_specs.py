@@ -178,11 +178,9 @@ def test_dates_are_iso_dates_only():
 # ── Notify and intake speak the same words ──────────────────────────────────────────────────
 
 def test_notify_knows_every_event_it_routes_by_its_vocabulary_name():
-    routed = notify.TO_UNIT | notify.TO_SUPERVISOR | notify.TO_COUNTY
-    assert all(isinstance(name, EventName) for name in routed | set(notify.SUBJECTS))
-    assert routed <= set(notify.SUBJECTS)
-    notices = notify.on_problem_transitioned("struck_off", "p1", "u1", "s1")
-    assert [n.recipient for n in notices] == [notify.COUNTY_OFFICE]
+    lifecycle = {name for name in notify.RULES if name in set(EventName)}
+    assert {EventName.DISPATCHED, EventName.VERIFIED, EventName.STRUCK_OFF} <= lifecycle
+    assert all(rule.audience for rule in notify.RULES.values())
 
 
 def test_intake_follows_the_ledgers_states_and_outcomes():

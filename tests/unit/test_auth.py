@@ -389,3 +389,22 @@ def test_demo_seeding_covers_every_staff_role_once(store, settings):
     county = store.authenticate("county", "dev-county-2017!")
     assert county is not None and county.role is Role.COUNTY_OFFICE
     assert demo_accounts_usable(store) == created
+
+
+@pytest.mark.parametrize("header, expected", [
+    (None, None), ("", None), ("Bearer", None), ("Bearer ", None), ("Basic dXNlcjpwdw==", None),
+    ("Bearer abc.def", "abc.def"), ("bearer abc.def", "abc.def"), ("BEARER x", "x"),
+])
+def test_bearer_credentials_are_read_as_fastapis_http_bearer_reads_them(header, expected):
+    from fastapi.security import HTTPBearer
+    from starlette.requests import Request
+
+    from gateway.auth.guards import bearer_credentials
+
+    headers = [] if header is None else [(b"authorization", header.encode())]
+    request = Request({"type": "http", "method": "GET", "path": "/", "headers": headers})
+    ours = bearer_credentials(request)
+    assert (ours.credentials if ours else None) == expected
+    import asyncio
+    theirs = asyncio.run(HTTPBearer(auto_error=False)(request))
+    assert (theirs.credentials if theirs else None) == expected

@@ -181,6 +181,19 @@ def test_a_case_runs_to_strike_off_and_its_timeline_shows_every_step(uow):
         "register", "dispatch", "verify", "approve_plan", "report_rectified", "strike_off"]
 
 
+def test_a_problem_gives_the_reasons_of_its_severity_advice_once_verified(uow):
+    pid = registered(uow)
+    act(uow, pid, "dispatch", EDU)
+    assert handlers.get_problem(uow(), CAMPAIGN, problem_id=pid,
+                                actor=COUNTY)["severity_reasons"] is None
+    act(uow, pid, "verify", SCHOOL, plan=PLAN, seriousness="serious")
+    full = handlers.get_problem(uow(), CAMPAIGN, problem_id=pid, actor=EDU)
+    why = full["severity_reasons"]
+    assert why["level"] == full["severity_advice"] == "stricter"
+    assert "比较严重的典型问题:严肃查处" in why["reasons_zh"]
+    assert len(why["reasons"]) == len(why["reasons_zh"])
+
+
 def test_every_step_binds_the_problems_row_and_an_edit_behind_its_back_is_named(uow, store):
     pid = registered(uow)
     act(uow, pid, "dispatch", EDU)

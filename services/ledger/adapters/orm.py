@@ -6,9 +6,10 @@ from datetime import datetime, timezone
 
 from sqlalchemy import (
     JSON, BigInteger, Boolean, Column, Date, DateTime, Index, Integer, MetaData, String, Table,
-    Text, and_, literal_column,
+    Text, UniqueConstraint, and_, literal_column,
 )
 
+from kit.schedule import add_schedule_claims
 from kit.store import add_outbox_and_inbox
 
 metadata = MetaData()
@@ -135,6 +136,67 @@ work_plans = Table(
     Column("acknowledged_by", String(128)),
     Column("acknowledged_at", DateTime(timezone=True)),
 )
+
+# Weekly reports (周报告), zero reports (零报告) and the summary report (总结报告): every filing
+# and every amendment is a row of its own (``version`` 1, 2, …), never an overwrite; the
+# current report of a (unit, period) is its highest version. Each row has its chain entry.
+reports = Table(
+    "reports", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("unit", String(64), nullable=False),
+    Column("supervisor", String(64), nullable=False),
+    Column("period", String(16), nullable=False),     # 2017-W40 | summary
+    Column("version", Integer, nullable=False),
+    Column("kind", String(16), nullable=False),       # weekly | zero | summary
+    Column("figures", JSON, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("document_sha256", String(64)),
+    Column("filed_by", String(128), nullable=False),  # the person filing signs it
+    Column("filed_at", DateTime(timezone=True), nullable=False),
+    Column("due_on", Date),
+    Column("late", Boolean, nullable=False, default=False),
+    Column("reason", Text),                           # an amendment's reason (更正说明)
+    Column("contradiction", JSON),                    # a contradicted zero report: why
+    Column("history_seq", BigInteger, nullable=False),
+    UniqueConstraint("unit", "period", "version", name="uq_reports_unit_period_version"),
+    Index("ix_reports_period_unit", "period", "unit"),
+    Index("ix_reports_supervisor_period", "supervisor", "period"),
+)
+
+# Summaries a supervising body forwarded to the county office (汇总上报), as its chain entry holds.
+forwarded_summaries = Table(
+    "forwarded_summaries", metadata,
+    Column("period", String(16), primary_key=True),
+    Column("supervisor", String(64), primary_key=True),
+    Column("history_seq", BigInteger, primary_key=True),
+    Column("forwarded_by", String(128), nullable=False),
+    Column("forwarded_at", DateTime(timezone=True), nullable=False),
+    Column("summary", JSON, nullable=False),
+)
+
+# 建章立制: the institutions each unit issues or plans (phase four), one row per measure.
+institutions = Table(
+    "institutions", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("unit", String(64), nullable=False, index=True),
+    Column("supervisor", String(64), nullable=False, index=True),
+    Column("title", String(200), nullable=False),
+    Column("status", String(16), nullable=False),     # issued | planned
+    Column("on_date", Date, nullable=False),          # issued on, or planned for
+    Column("registered_by", String(128), nullable=False),
+    Column("registered_at", DateTime(timezone=True), nullable=False),
+)
+
+# One row per problem per threshold crossing (催办): the sweep publishes only what it writes.
+clock_alerts = Table(
+    "clock_alerts", metadata,
+    Column("problem_id", String(64), primary_key=True),
+    Column("name", String(16), primary_key=True),     # due_soon | overdue | stalled
+    Column("basis", Date, primary_key=True),          # the due date or last progress crossed
+    Column("swept_on", Date, nullable=False),
+)
+
+schedule_claims = add_schedule_claims(metadata)
 
 outbox_table, inbox_table = add_outbox_and_inbox(metadata)
 

@@ -3,6 +3,7 @@ nesting, write-behind) with the ledger's repositories built on its session."""
 from __future__ import annotations
 
 from kit.uow import UnitOfWork
+from services.ledger.adapters.reports import ReportRepository
 from services.ledger.adapters.repository import (
     HistoryRepository, LedgerViews, ProblemRepository, WorkPlanRepository,
 )
@@ -17,6 +18,7 @@ class LedgerUnitOfWork(UnitOfWork):
     history: HistoryRepository
     work_plans: WorkPlanRepository
     views: LedgerViews
+    reports: ReportRepository
 
     def __enter__(self) -> "LedgerUnitOfWork":
         opening = self._depth == 0
@@ -27,9 +29,10 @@ class LedgerUnitOfWork(UnitOfWork):
             self.history = HistoryRepository(session)
             self.work_plans = WorkPlanRepository(session)
             self.views = LedgerViews(session)
+            self.reports = ReportRepository(session)
         return self
 
     def __exit__(self, exc_type, exc, tb):
         super().__exit__(exc_type, exc, tb)
         if not self._depth:
-            self.problems = self.history = self.work_plans = self.views = None
+            self.problems = self.history = self.work_plans = self.views = self.reports = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from services.ledger.adapters.uow import LedgerUnitOfWork
-from services.ledger.domain import timers
+from services.ledger.domain import severity, timers
 from services.ledger.domain.access import NotPermitted, visible_units
 from services.ledger.domain.actions import Actor
 from services.ledger.domain.lifecycle import Problem
@@ -50,7 +50,17 @@ def get_problem(uow: LedgerUnitOfWork, campaign, *, problem_id: str, actor: Acto
         problem = load_visible(uow, campaign, problem_id, actor)
         return view(problem, local_today(), rules_of(campaign),
                     timeline=uow.history.timeline(problem_id),
-                    clues=uow.problems.clues_of(problem_id))
+                    clues=uow.problems.clues_of(problem_id),
+                    severity_reasons=severity_reasons(problem, campaign))
+
+
+def severity_reasons(problem: Problem, campaign) -> dict | None:
+    """Why the ledger advises the level it recorded (宽严相济的理由), for the person who
+    decides beside it; None before verification, when there is no advice yet."""
+    if problem.severity_advice is None:
+        return None
+    advice = severity.advise(problem, campaign, actively_rectified=problem.plan is not None)
+    return {"level": advice.level, "reasons": advice.reasons, "reasons_zh": advice.reasons_zh}
 
 
 def _scope(campaign, actor: Actor) -> tuple[list[str] | None, str | None]:
@@ -122,6 +132,10 @@ def _unit_rates(unit: str | None, tally: dict, late: dict, campaign) -> dict:
         "stalled_rate": _rate(stalled, tally["open"]),
         "unfounded_rate": _rate(tally["unfounded"], tally["closed"]),
         "self_found_rate": _rate(tally["self_found"], tally["total"]),
+        # 整改率: closed problems struck off as rectified, of all closed
+        "rectified_rate": _rate(tally["struck_off"], tally["closed"]),
+        # 按期率: open problems within their clock, of all open; none open gives no rate
+        "on_time_rate": _rate(tally["open"] - overdue, tally["open"]) if tally["open"] else None,
     }
 
 
