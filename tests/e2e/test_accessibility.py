@@ -81,6 +81,16 @@ def pattern(url: str) -> str:
     return path + ("?…" if parse_qsl(parts.query, keep_blank_values=True) else "")
 
 
+def same_page(key: str, other: str) -> bool:
+    """Two patterns that differ in one inner path segment only draw the same page for
+    different things (``/accounts/media/reset`` and ``/accounts/ops/reset``), within one
+    area of the workbench."""
+    a, b = key.split("/"), other.split("/")
+    differ = [i for i, (x, y) in enumerate(zip(a, b)) if x != y]
+    return key == other or (len(a) == len(b) and len(differ) == 1
+                            and 3 <= differ[0] < len(a) - 1)
+
+
 def links_of(browser: Browser, base: str) -> list[str]:
     """Same-origin workbench links of the page (anchors are GET), without fragments."""
     hrefs = browser.js("return Array.from(document.querySelectorAll('a[href]'),"
@@ -131,19 +141,20 @@ def crawl(browser: Browser, axe: Axe, base: str, role: Role, start: list[str]
     while queue and len(checked) < MAX_PAGES_PER_ROLE:
         path, always = queue.popleft()
         key = pattern(path)
-        if path in visited or (key in checked and not always):
+        known = any(same_page(key, other) for other in checked)
+        if path in visited or (known and not always):
             continue
         visited.add(path)
         browser.open(base + path)
         browser.wait("return document.readyState === 'complete'")
         if browser.js("return document.contentType") != "text/html":
             continue
-        if key not in checked:
+        if not known:
             checked[key] = path
             name = f"{role.value}-{re.sub(r'[^A-Za-z0-9]+', '-', key).strip('-') or 'home'}"
             found += check(browser, axe, f"{path} ({role.value})", name)
         queue.extend((link, False) for link in links_of(browser, base)
-                     if pattern(link) not in checked)
+                     if not any(same_page(pattern(link), other) for other in checked))
     return list(checked.values()), found
 
 
