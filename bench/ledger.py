@@ -36,7 +36,9 @@ throw-away database each), we:
    state this loader does not build, the benchmark fails instead of timing an empty table.
 3. Measure through the real handlers (``services.ledger.handlers``) after a warm-up, N samples
    each: ``list_problems`` first page (limit 50) for a random unit handler, the largest unit's
-   handler (info) and a random supervising body; ``rollup`` for a random supervising body and
+   handler (info) and a random supervising body; the workbench's lists (info): the county
+   office's and a supervising body's in deadline order, the county office's overdue and
+   stalled lists; ``rollup`` for a random supervising body and
    for the county office; one ``act`` dispatch on a registered problem (p50 of 50); then
    ``verify_chain`` over the whole history once, every problem's row checked against the
    state its latest entry binds (it must say ok). The whole machine's busy
@@ -991,9 +993,9 @@ def measure(url: str, campaign, units: list[str], largest_unit: str | None, *, s
         code = rng.choice(bodies)
         return Actor(f"supervisor-{code[4:]}", "supervisor", code)
 
-    def listing(actor_fn):
-        return lambda: handlers.list_problems(uow(), campaign, actor=actor_fn(), filters={},
-                                              limit=50, offset=0)
+    def listing(actor_fn, **filters):
+        return lambda: handlers.list_problems(uow(), campaign, actor=actor_fn(),
+                                              filters=filters, limit=50, offset=0)
 
     warm = max(5, min(20, samples // 10))
     figures = {
@@ -1001,6 +1003,13 @@ def measure(url: str, campaign, units: list[str], largest_unit: str | None, *, s
         "list_largest_unit": timed(listing(lambda: unit_actor(largest_unit or units[0])),
                                    samples, warm),
         "list_supervisor": timed(listing(body_actor), samples, warm),
+        # the workbench's ledger pages (one call each): deadline order, overdue, stalled
+        "list_county_due": timed(listing(lambda: county, sort="due"), samples, warm),
+        "list_supervisor_due": timed(listing(body_actor, sort="due"), samples, warm),
+        "list_county_overdue": timed(listing(lambda: county, overdue=True, sort="due"),
+                                     samples, warm),
+        "list_county_stalled": timed(listing(lambda: county, stalled=True, sort="progress"),
+                                     samples, warm),
         "rollup_supervisor": timed(lambda: handlers.rollup(uow(), campaign, actor=body_actor()),
                                    samples, warm),
         "rollup_county": timed(lambda: handlers.rollup(uow(), campaign, actor=county),
@@ -1142,6 +1151,10 @@ ROWS = [  # (label, key, field, unit)
     ("list, largest unit p99 (info)", "list_largest_unit", "p99_ms", "ms"),
     ("list, supervising body p50", "list_supervisor", "p50_ms", "ms"),
     ("list, supervising body p99", "list_supervisor", "p99_ms", "ms"),
+    ("due order, county p99 (info)", "list_county_due", "p99_ms", "ms"),
+    ("due order, system p99 (info)", "list_supervisor_due", "p99_ms", "ms"),
+    ("overdue, county p99 (info)", "list_county_overdue", "p99_ms", "ms"),
+    ("stalled, county p99 (info)", "list_county_stalled", "p99_ms", "ms"),
     ("rollup, supervising body p50", "rollup_supervisor", "p50_ms", "ms"),
     ("rollup, supervising body p99", "rollup_supervisor", "p99_ms", "ms"),
     ("rollup, county office p50", "rollup_county", "p50_ms", "ms"),

@@ -26,8 +26,10 @@ from gateway.routes import accounts as accounts_api, reports as reports_api
 from gateway.routes import clues, custody, docs, notifications, ops, pages, problems, public
 from gateway.workbench import accounts as workbench_accounts, notices
 from gateway.workbench import reports as workbench_reports
-from gateway.workbench import attachments as workbench_files, routes as workbench, work_plans
+from gateway.workbench import attachments as workbench_files, plan_filing, routes as workbench
 from gateway.workbench import dashboard as workbench_dashboard
+from gateway.workbench import ledger as workbench_ledger
+from gateway.workbench import work_plans as workbench_plans
 from gateway.workbench.session import WorkbenchMiddleware
 from kit.settings import Settings
 from kit import logs
@@ -82,8 +84,10 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
     for module in routers:
         app.include_router(module)
     app.include_router(workbench.router)
+    app.include_router(workbench_ledger.router)  # the ledger, overdue/stalled, work plans
+    app.include_router(workbench_plans.router)
     app.include_router(workbench_files.router)  # evidence files on the workbench's forms
-    app.include_router(work_plans.router)  # a unit's work plan (清理工作方案)
+    app.include_router(plan_filing.router)  # a unit files its work plan (清理工作方案)
     app.include_router(workbench_accounts.router)  # accounts and people (账号与人员)
     app.include_router(accounts_api.router)
     app.include_router(workbench_reports.router)  # 周报告 pages

@@ -22,7 +22,7 @@ class BodyTooLarge(Exception):
 STREAMED_UPLOADS = frozenset({"/api/v1/files"})
 # The workbench's forms that take files (gateway.workbench.attachments): a multipart post
 # is read by ``gateway.files.intake.receive_form``, fields and files each under its limit.
-STREAMED_FORMS = re.compile(r"^/workbench/(problems/[^/]{1,64}/[a-z_]{1,32}|work-plans)$")
+STREAMED_FORMS = re.compile(r"^/workbench/(problems/[^/]{1,64}/[a-z_]{1,32}|work-plan)$")
 
 
 def _streamed_form(scope) -> bool:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.actions import SPECS, ActionSpec, describe
+from contracts.listing import ProblemSort
 from gateway.auth.guards import PrincipalDep, allow
 from gateway.auth.principal import Principal
 from gateway.auth.roles import Role
@@ -65,10 +66,15 @@ ProblemFilters = Annotated[dict, Depends(problem_filters)]
 async def list_problems(
         request: Request, principal: PrincipalDep, filters: ProblemFilters,
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
-        offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> dict:
-    """The problems this caller may see, newest first, filtered and paginated."""
+        offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+        sort: Annotated[ProblemSort | None, Query(description=(
+            "newest (default), oldest, due (deadline soonest first), progress (last progress "
+            "longest ago first)"))] = None) -> dict:
+    """The problems this caller may see, filtered, sorted (newest first unless ``sort``
+    says otherwise) and paginated."""
     return await request.app.state.broker.call(
-        "ledger", "list_problems", actor=actor(principal), filters=filters, limit=limit,
+        "ledger", "list_problems", actor=actor(principal),
+        filters={**filters, "sort": sort.value} if sort else filters, limit=limit,
         offset=offset)
 
 

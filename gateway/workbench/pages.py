@@ -29,7 +29,11 @@ READERS = (Role.COUNTY_OFFICE, Role.SUPERVISOR, Role.UNIT_HANDLER, Role.SPOT_CHE
 # (text key, path, roles): the shell's navigation, by role.
 NAV: tuple[tuple[str, str, frozenset[Role]], ...] = (
     ("nav.home", PREFIX, STAFF_ROLES),
-    ("nav.inbox", f"{PREFIX}/problems", frozenset(READERS)),
+    ("nav.inbox", f"{PREFIX}/problems", frozenset({Role.UNIT_HANDLER})),
+    ("nav.ledger", f"{PREFIX}/problems", frozenset(READERS) - {Role.UNIT_HANDLER}),
+    ("nav.overdue", f"{PREFIX}/overdue", frozenset({Role.COUNTY_OFFICE, Role.SUPERVISOR})),
+    ("nav.stalled", f"{PREFIX}/stalled", frozenset({Role.COUNTY_OFFICE, Role.SUPERVISOR})),
+    ("nav.work_plans", f"{PREFIX}/work-plans", frozenset({Role.COUNTY_OFFICE, Role.SUPERVISOR})),
     ("nav.reports", f"{PREFIX}/reports", frozenset(READERS)),
     ("nav.dashboard", f"{PREFIX}/dashboard",
      frozenset((Role.COUNTY_OFFICE, Role.SUPERVISOR, Role.SPOT_CHECK))),
@@ -38,7 +42,7 @@ NAV: tuple[tuple[str, str, frozenset[Role]], ...] = (
     ("nav.activity", f"{PREFIX}/activity", frozenset({Role.COUNTY_OFFICE})),
     ("nav.notices", f"{PREFIX}/inbox", STAFF_ROLES),
     ("nav.deliveries", f"{PREFIX}/ops/deliveries", frozenset({Role.OPS})),
-    ("nav.work_plans", f"{PREFIX}/work-plans", frozenset({Role.UNIT_HANDLER})),
+    ("nav.my_work_plan", f"{PREFIX}/work-plan", frozenset({Role.UNIT_HANDLER})),
 )
 
 

@@ -1,6 +1,6 @@
-"""The workbench's routes: sign-in and the shell (登录与工作台), a unit's inbox (待办问题), a
-problem's page, and one form per action (the unit's answers and the supervising body's and
-county office's decisions), each built from its specification.
+"""The workbench's routes: sign-in and the shell (登录与工作台), a problem's page, and one
+form per action (the unit's answers and the supervising body's and county office's
+decisions), each built from its specification (the list, 台账, is ``gateway.workbench.ledger``).
 
 Every route names its roles with ``allow(...)`` (deny by default); the ledger decides scope
 (own unit, own system, all) and the rules, as it does for the API.
@@ -34,7 +34,6 @@ from kit.errors import refusal_from_reply
 
 logger = logging.getLogger("gateway.workbench")
 router = APIRouter(prefix=PREFIX, include_in_schema=False, route_class=PageRoute)
-PAGE_SIZE = 20
 ACTING_MARK = "代为办理"  # how the specs describe on_behalf_of and its reason
 # Every action has its form, offered to the roles its specification names; the unit's own
 # answers (本单位办理) apart from the decisions (审核与督办决定) on the problem page.
@@ -143,28 +142,7 @@ def home(request: Request):
                   is_unit=principal.role is Role.UNIT_HANDLER)
 
 
-# --- a unit's inbox and a problem --------------------------------------------------------------
-
-@router.get("/problems", dependencies=[allow(*READERS)])
-async def inbox(request: Request, state: str | None = None, page: int = 1):
-    """待办问题: the problems the caller may see (a unit: its own), with deadline and light."""
-    principal = principal_in(request)
-    page = max(1, min(page, 50_000))
-    state = state if state in {s.value for s in _states()} else None
-    listing = await request.app.state.broker.call(
-        "ledger", "list_problems", actor=actor(principal),
-        filters={"state": state} if state else {}, limit=PAGE_SIZE,
-        offset=(page - 1) * PAGE_SIZE)
-    return render(request, "inbox.html", principal=principal, listing=listing, page=page,
-                  state=state, states=[s.value for s in _states()], names=_names(request),
-                  is_unit=principal.role is Role.UNIT_HANDLER, page_size=PAGE_SIZE)
-
-
-def _states():
-    from contracts.vocabulary import State
-
-    return list(State)
-
+# --- a problem ------------------------------------------------------------------------------
 
 def _names(request: Request) -> dict:
     """Chinese/English names of the campaign's codes, for the pages."""

@@ -18,7 +18,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "files.label": ("附件", "Attachment"),
 }
 TEXTS.update({
-    "nav.work_plans": ("工作方案", "Work plan"),
+    "nav.my_work_plan": ("工作方案", "Work plan"),
     "plans.title": ("清理工作方案", "Work plan"),
     "plans.lead": ("本单位的专项清理工作方案报主管部门备案；请附上方案正文。",
                    "File your unit's campaign work plan with its supervising body, with the "

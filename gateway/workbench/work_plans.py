@@ -1,103 +1,100 @@
-"""A unit's work plan (清理工作方案) on the workbench: the plans it filed, and filing one with
-its document as a real file (``POST /api/v1/work-plans``'s logic, ``file_plan``).
+"""Work plans on the workbench (清理工作方案备案): for the county office and the supervising
+bodies, the units that have not filed a work plan by the phase's end, those that filed late,
+and the plans filed, each with its document and, until it is done, an acknowledge button.
 
-The form is built from ``WorkPlanIn`` as the action forms are built from their specs; the
-document's digest is a file input (``gateway.workbench.attachments``), so the form is
-``multipart/form-data`` and works without script.
+The lists are the ledger's (``services/ledger/handlers/work_plans.py``) and its scope: a
+supervising body sees its own system, the county office every unit. The document is served
+by the files API's own download (``gateway.files.routes.download``) and its access rules.
 """
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request
-from pydantic import ValidationError
+import re
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Request
 
 from gateway.auth.roles import Role
-from gateway.broker import RemoteCallError
-from gateway.routes.problems import WorkPlanIn, actor, file_plan
-from gateway.workbench import attachments, forms
+from gateway.errors import problem
+from gateway.excel.routes import export_missing_work_plans, export_work_plans
+from gateway.files.routes import download
+from gateway.routes.problems import actor
 from gateway.workbench.guards import allow
+from gateway.workbench.ledger_query import Ignored
 from gateway.workbench.pages import PREFIX, PageRoute, lang_of, principal_in, render
-from gateway.workbench.routes import _door_refusal, see_other
-from kit.errors import refusal_from_reply
+from gateway.workbench.routes import _names, see_other
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False, route_class=PageRoute)
+SUPERVISING = (Role.COUNTY_OFFICE, Role.SUPERVISOR)
 PATH = f"{PREFIX}/work-plans"
-# WorkPlanIn's fields as the page names them (the shared labels name other fields so).
-LABELS = {"title": ("方案标题", "Title"), "summary": ("内容摘要", "Summary"),
-          "document_sha256": ("方案文件", "The plan's document")}
-HINTS = {"summary": ("工作方案的主要内容。", "What the plan says, in short."),
-         "document_sha256": ("工作方案正文，Word 或 PDF。", "The plan itself, as Word or PDF.")}
+SHA256 = re.compile(r"[0-9a-f]{64}")
+Fmt = Annotated[Literal["xlsx", "csv"], Path()]
 
 
-def plan_inputs() -> list[forms.Input]:
-    inputs = forms.form_of(WorkPlanIn)
-    for item in inputs:
-        item.label = LABELS.get(item.name, item.label)
-        item.hint = HINTS.get(item.name, item.hint)
-    return inputs
+def phase_of(value: str | None, phases) -> tuple[str | None, Ignored | None]:
+    """The phase asked for (its code), or None for the ledger's default (the first phase);
+    an unknown one is left out and named."""
+    value = (value or "").strip()
+    if not value:
+        return None, None
+    if any(p.code == value for p in phases):
+        return value, None
+    shown = value[:64]
+    return None, Ignored("phase", shown, f"工作阶段“{shown}”无法识别，已显示第一阶段",
+                         f"phase '{shown}' is not known; the first phase is shown")
 
 
-async def _page(request: Request, values: dict, errors: list[forms.FieldError], *,
-                status: int = 200, attached: dict | None = None):
+@router.get("/work-plans", dependencies=[allow(*SUPERVISING)])
+async def work_plans_page(request: Request):
+    """未报送、逾期报送和已报送的工作方案, for the caller's scope."""
     principal = principal_in(request)
-    listing = await request.app.state.broker.call("ledger", "list_work_plans",
-                                                  actor=actor(principal))
-    inputs = plan_inputs()
+    campaign = request.app.state.campaign
+    phase, ignored = phase_of(request.query_params.get("phase"), campaign.phases)
+    broker, who = request.app.state.broker, actor(principal)
+    missing = await broker.call("ledger", "missing_work_plans", actor=who, phase=phase)
+    filed = await broker.call("ledger", "list_work_plans", actor=who)
     lang = lang_of(request)
-    by_name = {e.name: e for e in errors}
-    summary = [(_anchor(inputs, e.name), _label(inputs, e.name, lang),
-                e.message_en if lang == "en" else e.message_zh) for e in errors]
-    flash = request.scope["session"].pop("flash_plan", None)
-    return render(request, "work_plans.html", status=status, principal=principal,
-                  plans=listing["items"], inputs=inputs, values=values, errors=by_name,
-                  summary=summary, extra_rows={}, units={}, flash=flash,
-                  files=attachments.view(request, inputs, attached or {}))
+    chosen = next(p for p in campaign.phases if p.code == missing["phase"])
+    suffix = f"?phase={phase}" if phase else ""
+    return render(request, "work_plans.html", principal=principal, missing=missing,
+                  plans=sorted(filed["items"], key=lambda p: p["filed_at"], reverse=True),
+                  phases=[(p.code, p.name_en if lang == "en" else p.name_zh)
+                          for p in campaign.phases],
+                  phase=missing["phase"],
+                  phase_name=chosen.name_en if lang == "en" else chosen.name_zh,
+                  ignored=[ignored] if ignored else [], names=_names(request),
+                  done=request.scope["session"].pop("flash_plan", None),
+                  exports={"missing": {f: f"{PATH}/missing.{f}{suffix}" for f in ("xlsx", "csv")},
+                           "filed": {f: f"{PATH}.{f}" for f in ("xlsx", "csv")}})
 
 
-def _anchor(inputs: list[forms.Input], name: str) -> str:
-    found = next((i for i in inputs if i.name == name), None)
-    if name.startswith(attachments.FILE_PREFIX) or (found is not None and found.kind == "file"):
-        return forms.dom_id(name if name.startswith(attachments.FILE_PREFIX)
-                            else attachments.FILE_PREFIX + name)
-    return forms.dom_id(name) if found is not None else "plan-form"
-
-
-def _label(inputs: list[forms.Input], name: str, lang: str) -> str:
-    found = next((i for i in inputs if i.name == name), None)
-    return (found.label[1] if lang == "en" else found.label[0]) if found else ""
-
-
-@router.get("/work-plans", dependencies=[allow(Role.UNIT_HANDLER)])
-async def work_plans(request: Request):
-    """清理工作方案: the unit's filed plans and the form to file one."""
-    return await _page(request, {}, [])
-
-
-@router.post("/work-plans", dependencies=[allow(Role.UNIT_HANDLER)])
-async def file_work_plan(request: Request):
-    """File the unit's work plan with its document (备案)."""
-    principal = principal_in(request)
-    inputs = plan_inputs()
-    posted = await attachments.read(request, principal, inputs)
-    data = forms.parse(posted.pairs, inputs)
-    attached = await attachments.names_of(request, principal, data)
-    errors: list[forms.FieldError] = []
-    try:
-        plan = WorkPlanIn.model_validate(data)
-    except ValidationError as exc:
-        errors = forms.field_errors(exc)
-    if posted.errors or errors:
-        return await _page(request, data, posted.errors + errors, attached=attached,
-                           status=posted.status if posted.errors else 422)
-    try:
-        await file_plan(request, principal, plan)
-    except (RemoteCallError, HTTPException) as exc:
-        refusal = refusal_from_reply(exc.error) if isinstance(exc, RemoteCallError) \
-            else _door_refusal(exc)
-        if refusal is None:
-            raise
-        name = refusal.field if refusal.field in {i.name for i in inputs} else "_form"
-        return await _page(request, data, [forms.FieldError(
-            name, refusal.message_zh, refusal.message)], status=refusal.status,
-            attached=attached)
-    request.scope["session"]["flash_plan"] = True
+@router.post("/work-plans/{plan_id}/acknowledge", dependencies=[allow(*SUPERVISING)])
+async def acknowledge(plan_id: Annotated[str, Path(max_length=64)], request: Request):
+    """确认备案: the supervising body (or the county office) acknowledges a filed plan; the
+    ledger refuses a plan outside the caller's system (404) or one acknowledged already."""
+    await request.app.state.broker.call("ledger", "acknowledge_work_plan",
+                                        actor=actor(principal_in(request)), plan_id=plan_id)
+    request.scope["session"]["flash_plan"] = plan_id
     return see_other(PATH)
+
+
+@router.get("/work-plans/documents/{sha256}", dependencies=[allow(*SUPERVISING)])
+async def plan_document(sha256: Annotated[str, Path(max_length=64)], request: Request):
+    """A plan's document, through the files API's download and its access rules."""
+    if not SHA256.fullmatch(sha256):
+        raise problem(404, "not_found", "No such file, or not visible to you.",
+                      "未找到该文件或无权查看。")
+    return await download(sha256, request, principal_in(request))
+
+
+@router.get("/work-plans.{fmt}", dependencies=[allow(*SUPERVISING)])
+async def export_filed(fmt: Fmt, request: Request):
+    """已报送的工作方案, as the API exports them."""
+    return await export_work_plans(fmt, request, principal_in(request))
+
+
+@router.get("/work-plans/missing.{fmt}", dependencies=[allow(*SUPERVISING)])
+async def export_missing(fmt: Fmt, request: Request):
+    """未按时报送工作方案的单位, as the API exports them (the page's phase)."""
+    phase, _ = phase_of(request.query_params.get("phase"),
+                        request.app.state.campaign.phases)
+    return await export_missing_work_plans(fmt, request, principal_in(request), phase)

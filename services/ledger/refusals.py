@@ -42,7 +42,7 @@ FIELD_ZH = {
     "flag": "问题标记", "source": "重新启动来源", "into": "合并到的问题", "decision": "处理决定",
     "action": "操作", "plan_id": "工作方案", "phase": "工作阶段", "reason": "理由",
     "note": "说明", "new_deadline": "新的整改时限", "document_sha256": "文件摘要",
-    "on_behalf_of": "代为办理的单位", "args": "操作内容",
+    "on_behalf_of": "代为办理的单位", "args": "操作内容", "sort": "排序方式",
 }
 REASON_ZH: tuple[tuple[re.Pattern, str], ...] = tuple((re.compile(p), zh) for p, zh in (
     (r"^required, as a date YYYY-MM-DD$", "为必填项,日期格式应为 YYYY-MM-DD"),

@@ -191,5 +191,5 @@ def test_every_page_has_no_critical_or_serious_accessibility_violation(stack, pr
     assert not found, "\n".join(["critical or serious accessibility violations:", *found])
     handler = checked[Role.UNIT_HANDLER.value]
     for form in ("/verify", "/report_unfounded", "/record_progress", "/report_rectified",
-                 "/work-plans"):
+                 "/work-plan"):
         assert any(p.endswith(form) for p in handler), (form, checked)  # the crawl found it

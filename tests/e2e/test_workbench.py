@@ -374,7 +374,7 @@ def test_a_handler_signs_in_fills_the_plan_wrongly_then_rightly_and_the_problem_
         assert "已提交" in browser.wait_text("#flash")
         shoot(browser, "verified")
         browser.open(f"{stack.base_url}/workbench/problems")
-        browser.wait_text("#inbox")
+        browser.wait_text("#ledger")
         shoot(browser, "inbox")
         assert browser.console_errors() == []
     assert state_of(stack, pid) == "verified"

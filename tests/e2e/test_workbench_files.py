@@ -144,26 +144,26 @@ def test_a_file_over_the_limit_is_refused_with_a_chinese_error(stack):
 
 def test_a_unit_files_its_work_plan_with_its_document(stack):
     handler = Staff(stack, "handler-school1")
-    page = handler.get("/workbench/work-plans")
+    page = handler.get("/workbench/work-plan")
     assert page.status_code == 200 and "清理工作方案" in page.text
     assert 'name="file:document_sha256"' in page.text
-    assert 'href="/workbench/work-plans"' in handler.get("/workbench").text  # in the shell
+    assert 'href="/workbench/work-plan"' in handler.get("/workbench").text  # in the shell
     document = PDF + b"work plan"
-    wrong = send(handler, "/workbench/work-plans", {"title": "方", "summary": ""},
+    wrong = send(handler, "/workbench/work-plan", {"title": "方", "summary": ""},
                  [("file:document_sha256", ("方案.pdf", document, "application/pdf"))])
     assert wrong.status_code == 422 and 'href="#f-title"' in wrong.text
     assert 'href="#f-summary"' in wrong.text and "为必填项" in wrong.text
     assert f'name="document_sha256" value="{sha(document)}"' in wrong.text  # kept
-    filed = send(handler, "/workbench/work-plans", {
+    filed = send(handler, "/workbench/work-plan", {
         "title": "盐山中学专项清理工作方案", "summary": "成立领导小组，开展自查自纠。",
         "document_sha256": sha(document)}, [])
     assert filed.status_code == 303, filed.text
     plans = httpx.get(f"{stack.base_url}/api/v1/work-plans", timeout=10,
                       headers=api(stack, "supervisor-edu")).json()["items"]
     assert any(p["document_sha256"] == sha(document) and p["unit"] == SCHOOL for p in plans)
-    listed = handler.get("/workbench/work-plans").text
+    listed = handler.get("/workbench/work-plan").text
     assert 'id="flash"' in listed and "盐山中学专项清理工作方案" in listed
-    assert Staff(stack, "county").get("/workbench/work-plans").status_code == 403
+    assert Staff(stack, "county").get("/workbench/work-plan").status_code == 403
 
 
 # --- in headless Chromium ------------------------------------------------------------------

@@ -221,7 +221,12 @@ class FakeViews:
         if filters.get("stalled"):
             found = [p for p in found if self._stalled(p, stall_before)]
         found.sort(key=lambda p: p.id)
-        found.sort(key=lambda p: p.registered_at, reverse=True)
+        sort = "newest" if filters.get("after") else (filters.get("sort") or "newest")
+        if sort in ("newest", "oldest"):
+            found.sort(key=lambda p: p.registered_at, reverse=sort == "newest")
+        else:  # due / progress: soonest (longest ago) first, none last
+            day = due_on if sort == "due" else (lambda p: p.last_progress_on)
+            found.sort(key=lambda p: (day(p) is None, day(p) or date.min))
         return len(found), [copy.deepcopy(p) for p in found[offset:offset + limit]]
 
     def _tallies(self, names: tuple, supervisor):

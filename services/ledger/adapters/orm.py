@@ -51,6 +51,10 @@ problems = Table(
     Index("ix_problems_state_due", "state", "due_on"),
     Index("ix_problems_registered_at", "registered_at"),
     Index("ix_problems_state_progress", "state", "last_progress_on"),
+    # the list in deadline order (contracts.listing: due) for a unit, a system, everyone
+    Index("ix_problems_unit_due", "unit", "due_on"),
+    Index("ix_problems_supervisor_due", "supervisor", "due_on"),
+    Index("ix_problems_due", "due_on"),
 )
 
 # Every open problem has a clock (timers.py); it runs unless the problem is suspended. The

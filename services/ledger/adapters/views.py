@@ -6,6 +6,7 @@ from datetime import date, datetime
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from contracts.listing import DEFAULT_SORT, ProblemSort
 from services.ledger.adapters.orm import (
     CLOCK_RUNS, PROGRESS_CLOCK_RUNS, problems, topic_counts, unit_tallies,
 )
@@ -30,13 +31,29 @@ def list_problems(session: Session, *, units, supervisor, filters: dict, today: 
     if filters.get("stalled"):
         query = query.where(*stalled_clause(stall_before))
     total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    if filters.get("after"):  # keyset page: the rows after (registered_at, id) in list order
+    order = ORDERS[ProblemSort(filters.get("sort") or DEFAULT_SORT)]
+    if filters.get("after"):  # keyset page: the rows after (registered_at, id), newest first
         at, last_id = datetime.fromisoformat(filters["after"][0]), filters["after"][1]
         query = query.where(or_(problems.c.registered_at < at, and_(
             problems.c.registered_at == at, problems.c.id > last_id)))
-    rows = session.execute(query.order_by(problems.c.registered_at.desc(), problems.c.id)
-                           .limit(limit).offset(offset)).all()
-    return total, rows
+        order = ORDERS[ProblemSort.NEWEST]
+    # The page's ids first, then their rows: ordering carries the id alone, never whole rows
+    # (a sort that no index serves, e.g. by last progress over a system, stays cheap).
+    ids = [row.id for row in session.execute(
+        query.with_only_columns(problems.c.id).order_by(*order).limit(limit).offset(offset))]
+    found = {row.id: row for row in session.execute(
+        select(problems).where(problems.c.id.in_(ids)))} if ids else {}
+    return total, [found[i] for i in ids if i in found]
+
+
+# The list's orders (``contracts.listing``); ``id`` last, so that a page never repeats or
+# skips a row among equals. A problem without a clock (closed) has no deadline: last.
+ORDERS = {
+    ProblemSort.NEWEST: (problems.c.registered_at.desc(), problems.c.id),
+    ProblemSort.OLDEST: (problems.c.registered_at, problems.c.id),
+    ProblemSort.DUE: (problems.c.due_on.nulls_last(), problems.c.id),
+    ProblemSort.PROGRESS: (problems.c.last_progress_on.nulls_last(), problems.c.id),
+}
 
 
 def overdue_clause(today: date):

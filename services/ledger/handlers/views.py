@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
+from contracts.listing import ProblemSort
 from services.ledger.adapters.uow import LedgerUnitOfWork
 from services.ledger.domain import severity, timers
 from services.ledger.domain.access import NotPermitted, visible_units
-from services.ledger.domain.actions import Actor
+from services.ledger.domain.actions import Actor, InvalidInput
 from services.ledger.domain.lifecycle import Problem
 from services.ledger.domain.timers import Rules
 from services.ledger.handlers.common import RULES, load_visible, local_today, rules_of
@@ -72,7 +73,11 @@ def _scope(campaign, actor: Actor) -> tuple[list[str] | None, str | None]:
 
 def list_problems(uow: LedgerUnitOfWork, campaign, *, actor: Actor, filters: dict, limit: int,
                   offset: int) -> dict:
+    """The problems the actor may see, filtered, in the order ``filters["sort"]`` names
+    (``contracts.listing``; newest first by default); ``as_of`` is the ledger's today, against
+    which overdue and stalled were judged."""
     today, rules = local_today(), rules_of(campaign)
+    _check_sort(filters.get("sort"))
     units, supervisor = _scope(campaign, actor)
     with uow:
         total, problems = uow.views.list_problems(
@@ -84,7 +89,14 @@ def list_problems(uow: LedgerUnitOfWork, campaign, *, actor: Actor, filters: dic
             item = view(problem, today, rules)
             item.pop("details")
             items.append(item)
-        return {"total": total, "limit": limit, "offset": offset, "items": items}
+        return {"total": total, "limit": limit, "offset": offset, "as_of": today.isoformat(),
+                "items": items}
+
+
+def _check_sort(sort) -> None:
+    if sort is not None and sort not in {s.value for s in ProblemSort}:
+        names = ", ".join(s.value for s in ProblemSort)
+        raise InvalidInput("sort", f"one of {names}", f"应为 {names} 之一")
 
 
 def rollup(uow: LedgerUnitOfWork, campaign, *, actor: Actor) -> dict:
