@@ -20,6 +20,7 @@ from fastapi import APIRouter, Request
 from starlette.datastructures import FormData
 
 from gateway.auth.principal import Principal
+from gateway.errors import problem
 from gateway.files import access
 from gateway.files.index import FileRecord
 from gateway.files.intake import Limits, Refused, receive_form
@@ -44,7 +45,8 @@ async def download(sha256: str, request: Request, copy: str | None = None):
     (digest-checked, the redacted copy for anyone but the county office and the custodian,
     404 to whoever may not see it), with the workbench's session."""
     if not re.fullmatch(r"[0-9a-f]{64}", sha256):
-        return await file_routes.download("0" * 64, request, principal_in(request))  # 404
+        raise problem(404, "not_found", "No such file, or not visible to you.",
+                      "未找到该文件或无权查看。")
     return await file_routes.download(sha256, request, principal_in(request),
                                       copy if copy in ("original", "redacted") else None)
 

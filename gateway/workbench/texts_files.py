@@ -19,17 +19,17 @@ TEXTS: dict[str, tuple[str, str]] = {
 }
 TEXTS.update({
     "nav.my_work_plan": ("工作方案", "Work plan"),
-    "plans.title": ("清理工作方案", "Work plan"),
-    "plans.lead": ("本单位的专项清理工作方案报主管部门备案；请附上方案正文。",
+    "filing.title": ("清理工作方案", "Work plan"),
+    "filing.lead": ("本单位的专项清理工作方案报主管部门备案；请附上方案正文。",
                    "File your unit's campaign work plan with its supervising body, with the "
                    "plan's document."),
-    "plans.filed_list": ("已备案的方案", "Plans filed"),
-    "plans.none": ("尚未备案工作方案。", "No work plan filed yet."),
-    "plans.file": ("备案新的工作方案", "File a work plan"),
-    "plans.submit": ("提交备案", "File the plan"),
-    "plans.filed": ("工作方案已提交备案。", "The work plan is filed."),
-    "plans.filed_at": ("备案时间", "Filed"),
-    "plans.acknowledged": ("主管部门已确认", "Acknowledged"),
-    "plans.waiting": ("等待主管部门确认", "Awaiting acknowledgement"),
-    "plans.document": ("方案文件", "Document"),
+    "filing.filed_list": ("已备案的方案", "Plans filed"),
+    "filing.none": ("尚未备案工作方案。", "No work plan filed yet."),
+    "filing.file": ("备案新的工作方案", "File a work plan"),
+    "filing.submit": ("提交备案", "File the plan"),
+    "filing.filed": ("工作方案已提交备案。", "The work plan is filed."),
+    "filing.filed_at": ("备案时间", "Filed"),
+    "filing.acknowledged": ("主管部门已确认", "Acknowledged"),
+    "filing.waiting": ("等待主管部门确认", "Awaiting acknowledgement"),
+    "filing.document": ("方案文件", "Document"),
 })
