@@ -25,6 +25,7 @@ run: $(VENV_STAMP) ## start the four services and the gateway (needs RabbitMQ; C
 
 test: $(VENV_STAMP) ## run all tests (PYTEST_ARGS="-k ..." to narrow)
 	bash infra/ensure_browser.sh
+	bash infra/ensure_pdf.sh
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-unit: $(VENV_STAMP) ## run the unit tests only (no broker, no database)

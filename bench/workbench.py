@@ -29,6 +29,7 @@ under 200 ms at 100,000 problems for the ledger list page and the dashboard.
 from __future__ import annotations
 
 import argparse
+import os
 import json
 import random
 import re
@@ -159,6 +160,7 @@ def run(args) -> dict:
                                      "SERVICE_NICE": str(args.service_nice)})
             stack.start_all(timeout=180)
             make_handler(urls["gateway"], shape["largest_unit"])
+            wait_quiet(args.wait_quiet)
             people = {name: sign_in(stack.base_url, name, password)
                       for name, password in (*PEOPLE.items(), HANDLER)}
             check_dashboard(people["county"], loaded["problems"])
@@ -186,6 +188,16 @@ def run(args) -> dict:
             if stack is not None:
                 stack.stop_all()
             dbs.drop_all()
+
+
+def wait_quiet(at_most: float, below: float = 1.0) -> None:
+    """Before measuring, wait (at most ``at_most`` s) until the machine's 1-minute load
+    average is under ``below``: loading 100,000 problems takes minutes, and on a shared
+    machine the measurement can then start when others have finished."""
+    deadline = time.monotonic() + at_most
+    while os.getloadavg()[0] >= below and time.monotonic() < deadline:
+        time.sleep(10)
+    print(f"  load average before measuring: {os.getloadavg()[0]:.2f}", flush=True)
 
 
 def report(result: dict) -> dict:
@@ -227,6 +239,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--pg-url", default=ledger_bench.DEFAULT_PG)
     parser.add_argument("--seed", type=int, default=2017)
+    parser.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
+                        help="after loading, wait up to SECONDS for a 1-minute load average "
+                             "under 1.0 before measuring")
     parser.add_argument("--service-nice", type=int, default=0, choices=range(0, 20),
                         metavar="0-19", help="the services' CPU priority (SERVICE_NICE); 0 "
                         "here: a page waits on the ledger, and niced services measure the "

@@ -24,7 +24,7 @@ from pydantic_core import PydanticCustomError
 
 from contracts.vocabulary import (
     Action, EventName, HandlingClass, Outcome, Party, ProgressFlag, ReopenSource, Role,
-    Seriousness, SeverityLevel, State,
+    Satisfaction, Seriousness, SeverityLevel, State,
 )
 
 
@@ -56,6 +56,12 @@ OnBehalfOf = Annotated[UnitCode | None, Field(description=(
     "handler"))]
 ActingReason = Annotated[Reason | None, Field(description=(
     "why you act for the unit (代为办理的理由), required with on_behalf_of"))]
+# Shown to the reporter on the follow-up page: no names, no internal detail. Left empty, the
+# reporter reads a standard sentence, never the internal findings or notes.
+PublicFindings = Annotated[_text(2000, "") | None, Field(description=(
+    "the findings in words meant for the reporter, no names (向举报人公开的办理情况)"))]
+SUPPLEMENT_PHOTOS_MAX = 5
+"""Photos a reporter may add to an open case in one supplement (补充材料)."""
 
 
 class ActionInput(BaseModel):
@@ -132,12 +138,20 @@ class VerifyInput(ActionInput):
 class ReportUnfoundedInput(ActionInput):
     findings: _text(5000, "查否情况")
     evidence: tuple[Evidence, ...] = Field(min_length=1, max_length=50)
+    public_findings: PublicFindings = None
     on_behalf_of: OnBehalfOf = None
     reason: ActingReason = None
 
 
 class NoteInput(ActionInput):
     note: Note | None = None
+
+
+class DecisionInput(NoteInput):
+    """A closing decision (认可查否, 销号): the deciding body may rewrite the words the
+    reporter sees."""
+
+    public_findings: PublicFindings = None
 
 
 class SendBackInput(ActionInput):
@@ -167,6 +181,7 @@ class CheckProgressInput(ActionInput):
 class ReportRectifiedInput(ActionInput):
     evidence: tuple[Evidence, ...] = Field(min_length=1, max_length=50)
     note: Note | None = None
+    public_findings: PublicFindings = None
     on_behalf_of: OnBehalfOf = None
     reason: ActingReason = None
 
@@ -199,6 +214,25 @@ class TransferOutInput(ActionInput):
 class DecideSeverityInput(ActionInput):
     decision: SeverityLevel
     note: Note
+
+
+class ReporterSupplementInput(ActionInput):
+    """补充材料: what the reporter adds to an open case, with photos already stored by the
+    gateway's file pipeline (sniffed, limited, a redacted copy for staff)."""
+
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5,
+                                           max_length=2000),
+                    Field(description="补充的情况, 5-2000 characters")]
+    photos: tuple[Sha256, ...] = Field(default=(), max_length=SUPPLEMENT_PHOTOS_MAX,
+                                       description="SHA-256 of each photo's sealed original")
+
+
+class RateSatisfactionInput(ActionInput):
+    """回访满意度: satisfied, basically satisfied, or not satisfied (then with a reason)."""
+
+    satisfaction: Satisfaction = Field(description="满意 / 基本满意 / 不满意")
+    reason: Annotated[_text(2000, "") | None, Field(description=(
+        "理由, required when not satisfied"))] = None
 
 
 # ── The specifications ──────────────────────────────────────────────────────────────────────
@@ -240,6 +274,7 @@ class ActionSpec:
 
 A, S, O, R = Action, State, Outcome, Role
 OPEN_AFTER_DISPATCH = (S.DISPATCHED, S.VERIFIED, S.UNFOUNDED, S.RECTIFYING, S.RECTIFIED)
+OPEN = (S.REGISTERED, *OPEN_AFTER_DISPATCH)
 SUPERVISING = (R.COUNTY_OFFICE, R.SUPERVISOR)
 UNIT = (R.COUNTY_OFFICE, R.UNIT_HANDLER)
 REOPENERS = (R.COUNTY_OFFICE, R.SUPERVISOR, R.SPOT_CHECK, Party.REPORTER)
@@ -261,7 +296,7 @@ _SPECS = (
                SUPERVISING, SendBackInput, "退回整改计划", "send the plan back",
                decides=A.VERIFY),
     ActionSpec(A.ACCEPT_UNFOUNDED, (S.UNFOUNDED,), S.CLOSED, EventName.UNFOUNDED_ACCEPTED,
-               SUPERVISING, NoteInput, "认可查否", "accept unfounded",
+               SUPERVISING, DecisionInput, "认可查否", "accept unfounded",
                closes_as=O.UNFOUNDED, decides=A.REPORT_UNFOUNDED),
     ActionSpec(A.REJECT_UNFOUNDED, (S.UNFOUNDED,), S.DISPATCHED, EventName.UNFOUNDED_REJECTED,
                SUPERVISING, SendBackInput, "退回查否", "send the unfounded finding back",
@@ -278,7 +313,7 @@ _SPECS = (
                EventName.RECTIFICATION_REJECTED, SUPERVISING, RejectRectificationInput,
                "退回整改", "send rectification back", decides=A.REPORT_RECTIFIED),
     ActionSpec(A.STRIKE_OFF, (S.RECTIFIED,), S.CLOSED, EventName.STRUCK_OFF, SUPERVISING,
-               NoteInput, "销号", "strike off", closes_as=O.RECTIFIED,
+               DecisionInput, "销号", "strike off", closes_as=O.RECTIFIED,
                decides=A.REPORT_RECTIFIED),
     ActionSpec(A.REOPEN, (S.CLOSED,), S.REGISTERED, EventName.REOPENED, REOPENERS,
                ReopenInput, "重新启动", "reopen (spot-check, look-back, dispute)",
@@ -298,6 +333,15 @@ _SPECS = (
                EventName.SEVERITY_DECIDED, SUPERVISING, DecideSeverityInput, "宽严相济",
                "record the severity decision", requires_outcome=(None, O.RECTIFIED),
                while_suspended=True),
+    # The reporter's own steps, reached by receipt code through the follow-up page only.
+    ActionSpec(A.REPORTER_SUPPLEMENT, OPEN, None, EventName.REPORTER_SUPPLEMENTED,
+               (Party.REPORTER,), ReporterSupplementInput, "举报人补充材料",
+               "the reporter adds information and photos to an open case",
+               while_suspended=True),
+    ActionSpec(A.RATE_SATISFACTION, (S.RECTIFIED, S.CLOSED), None,
+               EventName.SATISFACTION_RATED, (Party.REPORTER,), RateSatisfactionInput,
+               "回访满意度评价", "the reporter says whether the outcome satisfies them",
+               requires_outcome=(None, O.RECTIFIED, O.UNFOUNDED), while_suspended=True),
 )
 SPECS: dict[Action, ActionSpec] = {spec.action: spec for spec in _SPECS}
 if len(SPECS) != len(_SPECS) or set(SPECS) != set(Action):
@@ -308,7 +352,8 @@ CALLERS_DOC: dict[Role | Party, tuple[str, str]] = {
     R.SUPERVISOR: ("a supervising body of the unit's system", "本系统分管部门"),
     R.COUNTY_OFFICE: ("the county office", "县委办公室"),
     R.SPOT_CHECK: ("the spot-check team", "抽查组"),
-    Party.REPORTER: ("the reporter, through the receipt's dispute", "举报人(通过回执异议)"),
+    Party.REPORTER: ("the reporter, by receipt code on the follow-up page",
+                     "举报人(凭回执码在进度查询页办理)"),
 }
 
 

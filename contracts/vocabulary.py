@@ -56,6 +56,8 @@ class Action(StrEnum):
     SUSPEND = "suspend"                            # 中止计时
     RESUME = "resume"                              # 恢复计时
     DECIDE_SEVERITY = "decide_severity"            # 宽严相济处理决定
+    REPORTER_SUPPLEMENT = "reporter_supplement"    # 举报人补充材料 (the reporter, by receipt)
+    RATE_SATISFACTION = "rate_satisfaction"        # 回访满意度评价 (the reporter, by receipt)
 
 
 class EventName(StrEnum):
@@ -81,6 +83,8 @@ class EventName(StrEnum):
     SUSPENDED = "suspended"
     RESUMED = "resumed"
     SEVERITY_DECIDED = "severity_decided"
+    REPORTER_SUPPLEMENTED = "reporter_supplemented"
+    SATISFACTION_RATED = "satisfaction_rated"
 
 
 class ClockAlert(StrEnum):
@@ -128,8 +132,10 @@ class Party(StrEnum):
 
     ``REPORTER``: the reporter of the problem's clue (举报人), who reaches exactly the
     problem their receipt code (回执码) leads to. The gateway finds that problem by the code
-    and asks the ledger to act as this party; the reporter's only action is to dispute a
-    closure (异议, ``reopen`` with source ``reporter_dispute``)."""
+    and asks the ledger to act as this party; the reporter's actions are to dispute a
+    closure (异议, ``reopen`` with source ``reporter_dispute``), to add information and
+    photos to an open case (补充材料, ``reporter_supplement``) and to say whether the
+    outcome satisfies them (回访满意度, ``rate_satisfaction``)."""
 
     REPORTER = "reporter"
 
@@ -201,6 +207,52 @@ class ReopenSource(StrEnum):
     SPOT_CHECK = "spot_check"              # 抽查
     LOOK_BACK = "look_back"                # 回头看
     REPORTER_DISPUTE = "reporter_dispute"  # 举报人异议
+
+
+class Satisfaction(StrEnum):
+    """The reporter's answer to the return visit (回访满意度)."""
+
+    SATISFIED = "satisfied"                      # 满意
+    BASICALLY_SATISFIED = "basically_satisfied"  # 基本满意
+    NOT_SATISFIED = "not_satisfied"              # 不满意 (a reason is required)
+
+
+SATISFACTION_LABELS: dict[Satisfaction, tuple[str, str]] = {
+    Satisfaction.SATISFIED: ("满意", "Satisfied"),
+    Satisfaction.BASICALLY_SATISFIED: ("基本满意", "Basically satisfied"),
+    Satisfaction.NOT_SATISFIED: ("不满意", "Not satisfied"),
+}
+
+
+class PublicStage(StrEnum):
+    """A stage of a case the reporter may see on the follow-up page (举报人可见的办理环节).
+    Derived from the history by ``services.ledger.domain.public``; never a name, a note or
+    anything else internal."""
+
+    REGISTERED = "registered"      # 已登记
+    DISPATCHED = "dispatched"      # 已交办
+    VERIFIED = "verified"          # 已核实 (查实, a rectification plan is made)
+    UNFOUNDED = "unfounded"        # 查否 (accepted by the supervising body)
+    RECTIFIED = "rectified"        # 已整改 (reported, awaiting strike-off)
+    STRUCK_OFF = "struck_off"      # 已销号
+    REOPENED = "reopened"          # 重新办理
+    MERGED = "merged"              # 合并办理
+    TRANSFERRED = "transferred"    # 已移交
+    SUPPLEMENTED = "supplemented"  # 您补充了材料 (the reporter's own)
+
+
+PUBLIC_STAGE_LABELS: dict[PublicStage, tuple[str, str]] = {
+    PublicStage.REGISTERED: ("已登记", "Registered"),
+    PublicStage.DISPATCHED: ("已交办", "Dispatched to the responsible unit"),
+    PublicStage.VERIFIED: ("已核实", "Verified; a rectification plan is made"),
+    PublicStage.UNFOUNDED: ("查否", "Found unfounded"),
+    PublicStage.RECTIFIED: ("已整改", "Rectified"),
+    PublicStage.STRUCK_OFF: ("已销号", "Struck off"),
+    PublicStage.REOPENED: ("重新办理", "Reopened"),
+    PublicStage.MERGED: ("合并办理", "Merged with another report"),
+    PublicStage.TRANSFERRED: ("已移交", "Transferred"),
+    PublicStage.SUPPLEMENTED: ("您补充了材料", "You added information"),
+}
 
 
 STATE_LABELS_ZH: dict[State, str] = {

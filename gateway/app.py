@@ -23,11 +23,16 @@ from gateway.metrics import Metrics, MetricsMiddleware
 from gateway.openapi import install_openapi
 from gateway.timing import ServerTiming
 from gateway.routes import accounts as accounts_api, reports as reports_api
-from gateway.routes import clues, custody, docs, notifications, ops, pages, problems, public
+from gateway.routes import (
+    clues, custody, docs, followup, notifications, ops, pages, problems, public,
+)
+from gateway.routes.not_found import install_not_found
 from gateway.workbench import accounts as workbench_accounts, notices
 from gateway.workbench import reports as workbench_reports
 from gateway.workbench import attachments as workbench_files, plan_filing, routes as workbench
 from gateway.workbench import dashboard as workbench_dashboard
+from gateway.workbench import bulletins as workbench_bulletins
+from gateway.routes import bulletins as bulletins_api
 from gateway.workbench import ledger as workbench_ledger
 from gateway.workbench import work_plans as workbench_plans
 from gateway.workbench.session import WorkbenchMiddleware
@@ -79,8 +84,8 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
         settings.login_lockout_after, settings.receipt_rate_per_client))
     # The clue route first: every request is matched against the routes in this order,
     # and submitting clues is the busiest path.
-    routers = (clues.router, auth_router, public.router, problems.router, custody.router,
-               ops.router, pages.router, docs.router)
+    routers = (clues.router, followup.router, auth_router, public.router, problems.router,
+               custody.router, ops.router, pages.router, docs.router)
     for module in routers:
         app.include_router(module)
     app.include_router(workbench.router)
@@ -95,8 +100,11 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
     app.include_router(notices.router)  # the workbench's notices pages
     app.include_router(notifications.router)  # inbox, preferences, dead list (notify)
     app.include_router(workbench_dashboard.router)  # the roll-up as charts (统计看板)
+    app.include_router(workbench_bulletins.router)  # 月通报 pages
+    app.include_router(bulletins_api.router)        # 月通报 API
     app.include_router(files_router)  # evidence files; its lifespan opens the blob store
     install_error_handlers(app)
+    install_not_found(app)  # 404 and 405: a Chinese page for a browser, JSON for the API
     app.include_router(excel.router)
     enforce_declared_roles(app)
     install_openapi(app)

@@ -19,7 +19,7 @@ class BodyTooLarge(Exception):
 
 
 # Routes that stream their body to disk under limits of their own (gateway.files).
-STREAMED_UPLOADS = frozenset({"/api/v1/files"})
+STREAMED_UPLOADS = frozenset({"/api/v1/files", "/api/v1/receipts/supplement"})
 # The workbench's forms that take files (gateway.workbench.attachments): a multipart post
 # is read by ``gateway.files.intake.receive_form``, fields and files each under its limit.
 STREAMED_FORMS = re.compile(r"^/workbench/(problems/[^/]{1,64}/[a-z_]{1,32}|work-plan)$")

@@ -19,7 +19,7 @@ from gateway.auth.roles import ROLE_LABELS_ZH, Role
 from gateway.errors import ErrorBody
 from kit.errors import CODES
 
-SERVICE_ROUTES = ("gateway.routes.problems", "gateway.routes.clues")
+SERVICE_ROUTES = ("gateway.routes.problems", "gateway.routes.clues", "gateway.routes.followup")
 LIMITED_PATHS = ("/api/v1/auth/token", "/api/v1/receipts")  # rate-limited (issue 8, hole 12)
 WHY = {
     "400": "Bad request 请求有误",

@@ -23,6 +23,8 @@ from gateway.files.store import BlobStore, BlobWriter, TooLarge
 
 MAX_FILENAME = 255
 MAX_PART_HEADERS = 16 * 1024
+MAX_FIELD_BYTES = 16 * 1024   # a plain form field beside the files (a receipt code, a text)
+MAX_FIELDS = 10
 FLUSH_BYTES = 1 << 20
 
 
@@ -39,6 +41,7 @@ class Limits:
     max_bytes: int        # any file
     max_image_bytes: int  # images (decoded in memory to be re-encoded)
     max_files: int        # files in one request
+    kinds: frozenset[str] | None = None  # the kinds taken (image, document, video); None: all
 
     def for_type(self, kind: FileType) -> int:
         return min(self.max_bytes, self.max_image_bytes) if kind.is_image else self.max_bytes
@@ -90,6 +93,10 @@ class Incoming:
                           "Word, Excel, PowerPoint, MP4, MOV), whatever its name says.",
                           "文件内容不属于允许的类型(JPEG、PNG、WebP、PDF、Word、Excel、"
                           "PowerPoint、MP4、MOV),与文件名无关。")
+        if self.limits.kinds is not None and self.type.kind not in self.limits.kinds:
+            raise Refused(415, "unsupported_file_type",
+                          "Only photos are taken here (JPEG, PNG, WebP).",
+                          "此处只接受照片(JPEG、PNG、WebP 格式)。")
         self.limit = self.limits.for_type(self.type)
         self.writer = self.store.writer(max_bytes=self.limit)
 
@@ -141,11 +148,15 @@ class Incoming:
             self.writer = None
 
 
-async def receive(headers, body: AsyncIterator[bytes], store: BlobStore, limits: Limits
-                  ) -> list[FileRecord]:
+async def receive(headers, body: AsyncIterator[bytes], store: BlobStore, limits: Limits, *,
+                  fields: dict[str, str] | None = None, before_files=None,
+                  require_file: bool = True) -> list[FileRecord]:
     """Every file of a request body, stored. A raw body is one file named by the
     ``X-Filename`` header (percent-encoded UTF-8); ``multipart/form-data`` gives one file per
-    part with a filename (other fields are skipped). Whatever fails, no partial file stays."""
+    part with a filename (other fields are skipped, or, given ``fields``, kept there: at most
+    ``MAX_FIELDS`` of ``MAX_FIELD_BYTES`` each). ``before_files(fields)``, awaited before
+    the first file is stored, may refuse the request on the fields that came before.
+    Whatever fails, no partial file stays."""
     content_type, options = parse_options_header(headers.get("content-type"))
     if content_type != b"multipart/form-data":
         name = urllib.parse.unquote(headers.get("x-filename", ""), errors="replace")
@@ -160,45 +171,12 @@ async def receive(headers, body: AsyncIterator[bytes], store: BlobStore, limits:
     if not boundary:
         raise Refused(422, "invalid_request", "The multipart body has no boundary.",
                       "多部分表单缺少分隔符(boundary)。")
-    return await _multipart(boundary, body, store, limits)
+    return await _multipart(boundary, body, store, limits, fields, before_files, require_file)
 
 
-@dataclass
-class FormParts:
-    """A form posted with its files (``multipart/form-data``), read by ``receive_form``:
-    the plain fields, the files stored (by the name of their input) and the files refused
-    (input name, file name, refusal): a refused file does not stop the rest of the form."""
-
-    fields: list[tuple[str, str]]
-    files: list[tuple[str, FileRecord]]
-    refused: list[tuple[str, str, Refused]]
-
-
-MAX_FIELDS = 1000
-MAX_FIELD_BYTES = 64 * 1024      # one field
-MAX_FIELDS_BYTES = 1_000_000     # all of a form's fields together (as MAX_BODY_BYTES)
-
-
-async def receive_form(headers, body: AsyncIterator[bytes], store: BlobStore, limits: Limits,
-                       *, takes_files: bool = True) -> FormParts:
-    """A ``multipart/form-data`` form: its fields (at most ``MAX_FIELDS``, each at most
-    ``MAX_FIELD_BYTES``) and its files, each streamed through ``Incoming`` as an upload is
-    (sniffed, limited, hashed, an image's copy redacted); all fields together at most
-    ``MAX_FIELDS_BYTES``. An input left without a file (an
-    empty part) is skipped; with ``takes_files`` false every file is skipped unread."""
-    content_type, options = parse_options_header(headers.get("content-type"))
-    boundary = options.get(b"boundary")
-    if content_type != b"multipart/form-data" or not boundary:
-        raise Refused(422, "invalid_request", "The form is not multipart/form-data.",
-                      "表单不是 multipart/form-data 格式。")
-    form = FormParts([], [], [])
-    await _multipart(boundary, body, store, limits, form, takes_files)
-    return form
-
-
-async def _multipart(boundary: bytes, body: AsyncIterator[bytes], store: BlobStore,
-                     limits: Limits, form: FormParts | None = None,
-                     takes_files: bool = True) -> list[FileRecord]:
+def _part_parser(boundary: bytes):
+    """python-multipart's streaming parser whose callbacks queue (kind, data) events: each
+    part's begin, content-disposition header, headers' end, data and end."""
     events: list[tuple[str, bytes]] = []
     header = {"field": b"", "value": b"", "size": 0}
 
@@ -222,16 +200,111 @@ async def _multipart(boundary: bytes, body: AsyncIterator[bytes], store: BlobSto
         "on_header_end": on_header_end,
         "on_headers_finished": lambda: events.append(("headers", b"")),
     })
+    return parser, events, header
+
+
+async def _multipart(boundary: bytes, body: AsyncIterator[bytes], store: BlobStore,
+                     limits: Limits, fields: dict[str, str] | None = None, before_files=None,
+                     require_file: bool = True) -> list[FileRecord]:
+    parser, events, header = _part_parser(boundary)
     records: list[FileRecord] = []
     current: Incoming | None = None
-    value: bytearray | None = None  # a plain field's value, when ``form`` collects them
+    disposition = b""
+    field: str | None = None
+    value = bytearray()
+    files_started = False
+    try:
+        async for chunk in body:
+            try:
+                parser.write(chunk)
+            except Exception:
+                raise Refused(422, "invalid_request", "The multipart body cannot be read.",
+                              "无法解析多部分表单内容。") from None
+            if header["size"] > MAX_PART_HEADERS:
+                raise Refused(422, "invalid_request", "A part's headers are too long.",
+                              "表单分段的头部过长。")
+            for kind, data in events:
+                if kind == "begin":
+                    disposition, header["size"] = b"", 0
+                elif kind == "header" and data.startswith(b"content-disposition\0"):
+                    disposition = data.split(b"\0", 1)[1]
+                elif kind == "headers":
+                    if _is_file(disposition) and not files_started:
+                        files_started = True
+                        if before_files is not None:
+                            await before_files(dict(fields or {}))
+                    current = _open_part(disposition, store, limits, len(records))
+                    field = _field_name(disposition, fields) if current is None else None
+                    value.clear()
+                elif kind == "data" and current is not None:
+                    await current.feed(data)
+                elif kind == "data" and field is not None:
+                    value += data
+                    if len(value) > MAX_FIELD_BYTES:
+                        raise Refused(413, "body_too_large",
+                                      f"A form field exceeds {MAX_FIELD_BYTES} bytes.",
+                                      f"表单字段超过 {MAX_FIELD_BYTES} 字节上限。")
+                elif kind == "end" and current is not None:
+                    records.append(await current.finish())
+                    current = None
+                elif kind == "end" and field is not None:
+                    fields[field] = value.decode("utf-8", "replace")
+                    field = None
+            events.clear()
+        if current is not None:
+            raise Refused(422, "invalid_request", "The body ended in the middle of a file.",
+                          "请求内容在文件中途结束。")
+    finally:
+        if current is not None:
+            current.abort()
+    if not records and require_file:
+        raise Refused(422, "invalid_request", "The form holds no file.", "表单中没有文件。")
+    return records
+
+
+@dataclass
+class FormParts:
+    """A form posted with its files (``multipart/form-data``), read by ``receive_form``:
+    the plain fields, the files stored (by the name of their input) and the files refused
+    (input name, file name, refusal): a refused file does not stop the rest of the form."""
+
+    fields: list[tuple[str, str]]
+    files: list[tuple[str, FileRecord]]
+    refused: list[tuple[str, str, Refused]]
+
+
+FORM_MAX_FIELDS = 1000
+FORM_MAX_FIELD_BYTES = 64 * 1024      # one field
+FORM_MAX_FIELDS_BYTES = 1_000_000     # all of a form's fields together (as MAX_BODY_BYTES)
+
+
+async def receive_form(headers, body: AsyncIterator[bytes], store: BlobStore, limits: Limits,
+                       *, takes_files: bool = True) -> FormParts:
+    """A ``multipart/form-data`` form: its fields (at most ``FORM_MAX_FIELDS``, each at most
+    ``FORM_MAX_FIELD_BYTES``) and its files, each streamed through ``Incoming`` as an upload is
+    (sniffed, limited, hashed, an image's copy redacted); all fields together at most
+    ``FORM_MAX_FIELDS_BYTES``. An input left without a file (an
+    empty part) is skipped; with ``takes_files`` false every file is skipped unread."""
+    content_type, options = parse_options_header(headers.get("content-type"))
+    boundary = options.get(b"boundary")
+    if content_type != b"multipart/form-data" or not boundary:
+        raise Refused(422, "invalid_request", "The form is not multipart/form-data.",
+                      "表单不是 multipart/form-data 格式。")
+    form = FormParts([], [], [])
+    await _form_parts(boundary, body, store, limits, form, takes_files)
+    return form
+
+
+async def _form_parts(boundary: bytes, body: AsyncIterator[bytes], store: BlobStore,
+                      limits: Limits, form: FormParts, takes_files: bool) -> None:
+    parser, events, header = _part_parser(boundary)
+    current: Incoming | None = None
+    value: bytearray | None = None  # a plain field's value
     field_bytes = 0
     disposition, name = b"", ""
 
     def refuse(exc: Refused) -> None:
         nonlocal current
-        if form is None:
-            raise exc
         form.refused.append((name, current.filename if current else "", exc))
         if current is not None:
             current.abort()
@@ -253,13 +326,10 @@ async def _multipart(boundary: bytes, body: AsyncIterator[bytes], store: BlobSto
                 elif kind == "header" and data.startswith(b"content-disposition\0"):
                     disposition = data.split(b"\0", 1)[1]
                 elif kind == "headers":
-                    if form is None:
-                        current = _open_part(disposition, store, limits, len(records))
-                        continue
                     current, value, name = None, None, _part_name(disposition)
                     filename = parse_options_header(disposition)[1].get(b"filename")
                     if filename is None:
-                        if len(form.fields) >= MAX_FIELDS:
+                        if len(form.fields) >= FORM_MAX_FIELDS:
                             raise Refused(413, "too_large", "The form has too many fields.",
                                           "表单字段过多。")
                         value = bytearray()
@@ -278,7 +348,7 @@ async def _multipart(boundary: bytes, body: AsyncIterator[bytes], store: BlobSto
                 elif kind == "data" and value is not None:
                     value += data
                     field_bytes += len(data)
-                    if len(value) > MAX_FIELD_BYTES or field_bytes > MAX_FIELDS_BYTES:
+                    if len(value) > FORM_MAX_FIELD_BYTES or field_bytes > FORM_MAX_FIELDS_BYTES:
                         raise Refused(413, "too_large", "A form field is too long.",
                                       "表单字段内容过长。")
                 elif kind == "end" and current is not None:
@@ -287,9 +357,7 @@ async def _multipart(boundary: bytes, body: AsyncIterator[bytes], store: BlobSto
                     except Refused as exc:
                         refuse(exc)
                     else:
-                        records.append(record)
-                        if form is not None:
-                            form.files.append((name, record))
+                        form.files.append((name, record))
                         current = None
                 elif kind == "end" and value is not None:
                     form.fields.append((name, value.decode("utf-8", "replace")))
@@ -301,13 +369,27 @@ async def _multipart(boundary: bytes, body: AsyncIterator[bytes], store: BlobSto
     finally:
         if current is not None:
             current.abort()
-    if not records and form is None:
-        raise Refused(422, "invalid_request", "The form holds no file.", "表单中没有文件。")
-    return records
 
 
 def _part_name(disposition: bytes) -> str:
     return parse_options_header(disposition)[1].get(b"name", b"").decode("utf-8", "replace")
+
+
+def _is_file(disposition: bytes) -> bool:
+    return parse_options_header(disposition)[1].get(b"filename") is not None
+
+
+def _field_name(disposition: bytes, fields: dict[str, str] | None) -> str | None:
+    """The name of a plain field to keep, when fields are kept."""
+    if fields is None:
+        return None
+    name = parse_options_header(disposition)[1].get(b"name")
+    if name is None:
+        return None
+    if len(fields) >= MAX_FIELDS:
+        raise Refused(422, "invalid_request", f"At most {MAX_FIELDS} form fields.",
+                      f"表单字段最多 {MAX_FIELDS} 个。")
+    return name.decode("utf-8", "replace")[:64]
 
 
 def _open_part(disposition: bytes, store: BlobStore, limits: Limits, done: int

@@ -234,14 +234,6 @@ class ReceiptIn(BaseModel):
     receipt_code: str = Field(min_length=8, max_length=40, description="回执码")
 
 
-@router.post("/receipts/lookup", dependencies=[allow(Role.PUBLIC)])
-async def follow_receipt(receipt: ReceiptIn, request: Request) -> dict:
-    """进度查询: what a reporter may see of their clue: its progress, nothing else. The
-    code goes in the body, so it stays out of URLs, logs and browser history."""
-    return await request.app.state.broker.call("intake", "get_receipt",
-                                                receipt_code=receipt.receipt_code)
-
-
 class DisputeIn(ReceiptIn):
     reason: str = Field(min_length=5, max_length=2000, description="异议理由")
 

@@ -103,6 +103,8 @@ def _action_endpoint(spec: ActionSpec):
 
 
 for _spec in SPECS.values():
+    if not _spec.roles:  # the reporter's own steps: by receipt code (gateway.routes.followup)
+        continue
     router.add_api_route(f"/problems/{{problem_id}}/{_spec.action.value}",
                          _action_endpoint(_spec), methods=["POST"],
                          dependencies=[allow(*_spec.roles)], summary=_spec.summary,

@@ -16,7 +16,8 @@ from starlette.responses import Response
 
 WEB_DIR = Path(__file__).resolve().parent
 STATIC_DIR = WEB_DIR / "static"
-PAGES = {"report": "index.html", "receipt": "receipt.html"}
+PAGES = {"report": "index.html", "receipt": "receipt.html", "not_found": "not_found.html",
+         "not_allowed": "not_allowed.html"}
 
 CONTENT_TYPES = {
     ".css": "text/css; charset=utf-8",

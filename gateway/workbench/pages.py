@@ -42,6 +42,8 @@ NAV: tuple[tuple[str, str, frozenset[Role]], ...] = (
     ("nav.activity", f"{PREFIX}/activity", frozenset({Role.COUNTY_OFFICE})),
     ("nav.notices", f"{PREFIX}/inbox", STAFF_ROLES),
     ("nav.deliveries", f"{PREFIX}/ops/deliveries", frozenset({Role.OPS})),
+    ("nav.bulletins", f"{PREFIX}/bulletins",
+     frozenset((Role.COUNTY_OFFICE, Role.SUPERVISOR, Role.SPOT_CHECK))),
     ("nav.my_work_plan", f"{PREFIX}/work-plan", frozenset({Role.UNIT_HANDLER})),
 )
 

@@ -37,7 +37,9 @@ router = APIRouter(prefix=PREFIX, include_in_schema=False, route_class=PageRoute
 ACTING_MARK = "代为办理"  # how the specs describe on_behalf_of and its reason
 # Every action has its form, offered to the roles its specification names; the unit's own
 # answers (本单位办理) apart from the decisions (审核与督办决定) on the problem page.
-ACTIONS: tuple[ActionSpec, ...] = tuple(SPECS.values())
+# Staff actions only: the reporter's own steps (补充材料, 回访满意度) have no account role and
+# are taken by receipt code on the public follow-up page (gateway.routes.followup).
+ACTIONS: tuple[ActionSpec, ...] = tuple(s for s in SPECS.values() if s.roles)
 UNIT_ACTIONS: tuple[ActionSpec, ...] = tuple(s for s in ACTIONS if s.unit_step)
 
 

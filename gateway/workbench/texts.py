@@ -111,5 +111,6 @@ from gateway.workbench.texts_reports import TEXTS as _T_REPORTS; TEXTS.update(_T
 from gateway.workbench.texts_notices import TEXTS as _T_NOTICES; TEXTS.update(_T_NOTICES)  # noqa: E402
 from gateway.workbench.texts_dashboard import TEXTS as _T_DASHBOARD; TEXTS.update(_T_DASHBOARD)  # noqa: E402,E702
 from gateway.workbench.texts_actions import TEXTS as _T_ACTIONS; TEXTS.update(_T_ACTIONS)  # noqa: E402,E702
+from gateway.workbench.texts_bulletins import TEXTS as _T_BULLETINS; TEXTS.update(_T_BULLETINS)  # noqa: E402,E702
 from gateway.workbench.texts_ledger import TEXTS as _T_LEDGER; TEXTS.update(_T_LEDGER)  # noqa: E402,E702
 from gateway.workbench.texts_files import TEXTS as _T_FILES; TEXTS.update(_T_FILES)  # noqa: E402,E702

@@ -81,6 +81,18 @@ def follow_transition(uow: UnitOfWork, msg: ProblemTransitioned) -> None:
         uow.commit()
 
 
+def receipt_and_problem(uow: UnitOfWork, receipt_code: str) -> dict:
+    """The receipt's view and the problem it follows (the survivor, for a merged clue), for
+    the gateway to ask the ledger about the case's public stages; the problem id stays at
+    the gateway, never in an answer to the reporter."""
+    with uow:
+        row = orm.find_by_receipt(uow.session, domain.receipt_digest(receipt_code))
+        if row is None:
+            raise domain.UnknownReceipt(receipt_code)
+        return {"receipt": _view(row).to_dict(),
+                "problem_id": row.merged_into or row.problem_id}
+
+
 def problem_for_receipt(uow: UnitOfWork, receipt_code: str) -> str:
     """The problem a reporter's dispute (举报人异议) reopens: the one the receipt follows
     (the survivor, for a merged clue), and only once it is closed as rectified or

@@ -64,6 +64,15 @@ class IntakeService:
             raise NotFound("no clue has this receipt code", "未找到该回执码对应的线索。",
                            "unknown_receipt") from None
 
+    @rpc(expected_exceptions=EXPECTED, sensitive_arguments=("receipt_code",))
+    def receipt_and_problem(self, receipt_code: str) -> dict:
+        """The receipt's view and the problem it follows, for the gateway only."""
+        try:
+            return handlers.receipt_and_problem(self.uow(), receipt_code)
+        except domain.UnknownReceipt:
+            raise NotFound("no clue has this receipt code", "未找到该回执码对应的线索。",
+                           "unknown_receipt") from None
+
     @rpc(expected_exceptions=EXPECTED)
     def open_contact(self, clue_id: str, reason: str, opened_by: dict) -> dict:
         """For the custodian only (the gateway checks the role); every opening is recorded."""

@@ -11,11 +11,13 @@ from __future__ import annotations
 import functools
 import re
 
+from kit.bulletin import BulletinRefused
 from kit.errors import Conflict, Forbidden, Invalid, NotFound, RemoteError
 from services.ledger.domain.access import NotPermitted
 from services.ledger.domain.actions import InvalidInput
 from services.ledger.domain.lifecycle import IllegalTransition
 from services.ledger.domain.plan import PlanInvalid
+from services.ledger.domain.public import AlreadyRated
 from services.ledger.domain.reports import ReportRefused
 from services.ledger.handlers import ProblemNotFound
 
@@ -30,7 +32,8 @@ ACTION_ZH = {
     "report_rectified": "报告整改完成", "reject_rectification": "退回整改",
     "strike_off": "销号", "reopen": "重新启动", "merge": "合并重复线索", "unmerge": "撤销合并",
     "transfer_out": "移交", "suspend": "中止计时", "resume": "恢复计时",
-    "decide_severity": "宽严相济处理决定"}
+    "decide_severity": "宽严相济处理决定", "reporter_supplement": "补充材料",
+    "rate_satisfaction": "回访满意度评价"}
 FIELD_ZH = {
     "plan": "整改计划", "measures": "整改措施", "target": "整改目标", "deadline": "整改时限",
     "lead_official": "牵头领导", "responsible_unit": "责任单位",
@@ -43,6 +46,8 @@ FIELD_ZH = {
     "action": "操作", "plan_id": "工作方案", "phase": "工作阶段", "reason": "理由",
     "note": "说明", "new_deadline": "新的整改时限", "document_sha256": "文件摘要",
     "on_behalf_of": "代为办理的单位", "args": "操作内容", "sort": "排序方式",
+    "text": "补充的情况", "photos": "照片", "satisfaction": "满意度",
+    "public_findings": "向举报人公开的办理情况",
 }
 REASON_ZH: tuple[tuple[re.Pattern, str], ...] = tuple((re.compile(p), zh) for p, zh in (
     (r"^required, as a date YYYY-MM-DD$", "为必填项,日期格式应为 YYYY-MM-DD"),
@@ -138,8 +143,12 @@ def refusal(exc: Exception) -> RemoteError | None:
         code = "duties_not_separated" if type(exc).__name__ == "DutiesNotSeparated" \
             else "not_permitted"
         return Forbidden(str(exc), zh.rstrip("。") + "。", code)
-    if isinstance(exc, ReportRefused):
-        kind = {"forbidden": Forbidden, "not_found": NotFound}.get(exc.status, Invalid)
+    if isinstance(exc, AlreadyRated):
+        return Conflict("this receipt has rated this outcome already; the first answer stands",
+                        "您已对本次办理结果作出评价,以首次评价为准。", "already_rated")
+    if isinstance(exc, (ReportRefused, BulletinRefused)):
+        kind = {"forbidden": Forbidden, "not_found": NotFound,
+                "conflict": Conflict}.get(exc.status, Invalid)
         return kind(str(exc), exc.message_zh.rstrip("。") + "。", exc.code, exc.field)
     if isinstance(exc, ProblemNotFound):
         return NotFound("not found: no such problem or work plan you may see",

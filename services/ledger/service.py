@@ -12,7 +12,7 @@ from kit.errors import EXPECTED
 from kit.nameko_ext import reliable_event_handler
 from kit.schedule import ClockProvider, Scheduler, schedule_timer
 from services.ledger import bootstrap, custody, handlers
-from services.ledger.handlers import reports, schedule
+from services.ledger.handlers import bulletins, reports, schedule
 from services.ledger.domain.actions import Actor
 from services.ledger.refusals import refusals
 
@@ -52,6 +52,12 @@ class LedgerService:
     def act(self, problem_id: str, action: str, actor: dict, args: dict | None = None) -> dict:
         return handlers.act(self.uow(), self.campaign, problem_id=problem_id, action=action,
                             actor=actor_from(actor), args=args or {})
+
+    @rpc(expected_exceptions=EXPECTED)
+    @refusals
+    def public_progress(self, problem_id: str, reporter: str) -> dict:
+        """For the gateway's follow-up page only: it found the problem by receipt code."""
+        return handlers.public_progress(self.uow(), problem_id=problem_id, reporter=reporter)
 
     @rpc(expected_exceptions=EXPECTED)
     @refusals
@@ -158,6 +164,30 @@ class LedgerService:
     @refusals
     def list_institutions(self, actor: dict) -> dict:
         return reports.list_measures(self.uow(), self.campaign, actor=actor_from(actor))
+
+    @rpc(expected_exceptions=EXPECTED)
+    @refusals
+    def bulletin_figures(self, actor: dict, month: str) -> dict:
+        return bulletins.figures(self.uow(), self.campaign, actor=actor_from(actor), month=month,
+                                 today=_local_day(self.clock.now()))
+
+    @rpc(expected_exceptions=EXPECTED)
+    @refusals
+    def publish_bulletin(self, actor: dict, month: str, pdf_sha256: str, pdf_size: int,
+                         figures: dict, head: dict) -> dict:
+        return bulletins.publish(self.uow(), self.campaign, actor=actor_from(actor), month=month,
+                                 pdf_sha256=pdf_sha256, pdf_size=pdf_size, figures=figures,
+                                 head=head, now=self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    @refusals
+    def list_bulletins(self, actor: dict) -> dict:
+        return bulletins.listing(self.uow(), self.campaign, actor=actor_from(actor))
+
+    @rpc(expected_exceptions=EXPECTED)
+    @refusals
+    def get_bulletin(self, actor: dict, month: str) -> dict:
+        return bulletins.get(self.uow(), self.campaign, actor=actor_from(actor), month=month)
 
     @rpc
     def health(self) -> dict:

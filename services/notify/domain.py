@@ -84,6 +84,10 @@ RULES: dict[str, Rule] = {
     E.STRUCK_OFF: Rule((A,), "问题已销号", "Problem struck off"),
     E.UNFOUNDED_ACCEPTED: Rule((A,), "查否结论已认可", "Unfounded finding accepted"),
     E.TRANSFERRED: Rule((C,), "问题已移交", "Problem transferred"),
+    # the reporter's own steps (by receipt code): the unit and its body hear of new
+    # information; the body of an answer to the return visit (回访满意度)
+    E.REPORTER_SUPPLEMENTED: Rule((A, S), "举报人补充了情况或照片", "The reporter added information"),
+    E.SATISFACTION_RATED: Rule((S,), "举报人作出回访满意度评价", "The reporter rated the outcome"),
     # scheduled (催办), published by the sweeps: one entry per event name
     "problem_due_soon": Rule((A,), "问题即将到期，请按期办理", "A problem is due soon",
                              escalates=True, reminder=True),

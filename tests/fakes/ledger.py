@@ -72,6 +72,10 @@ class FakeProblems:
                 self.counts[after] += 1
         return row_digest(problem, supervisor)
 
+    def count_satisfaction(self, unit: str | None, supervisor: str | None,
+                           satisfaction: str) -> None:
+        self.counts[(unit or "", supervisor or "", satisfaction)] += 1
+
     def link_clue(self, problem_id: str, clue_id: str, channel: str, via: str) -> None:
         self.links.append({"problem_id": problem_id, "clue_id": clue_id, "channel": channel,
                            "via": via,
@@ -185,6 +189,7 @@ class FakeWorkPlans:
 
 UNIT_KEY = ("unit", "supervisor", "state", "outcome", "self_found")
 TOPIC_KEY = ("supervisor", "category", "kind", "channel")
+SATISFACTION_KEY = ("unit", "supervisor", "satisfaction")
 
 
 class FakeViews:
@@ -260,6 +265,13 @@ class FakeViews:
         return [SimpleNamespace(unit=unit, **{k: tally[k] for k in (
             "total", "open", "closed", "struck_off", "unfounded", "self_found")})
             for unit, tally in per.items() if tally["total"]]
+
+    def satisfaction_counts(self, *, supervisor: str | None) -> dict:
+        found: dict = {}
+        for row, n in self._tallies(SATISFACTION_KEY, supervisor):
+            counts = found.setdefault(row["unit"] or None, {})
+            counts[row["satisfaction"]] = counts.get(row["satisfaction"], 0) + n
+        return found
 
     def late_per_unit(self, *, units, supervisor, today: date,
                       stall_before: date) -> dict[str, dict]:

@@ -9,7 +9,7 @@ import os
 import httpx
 from PIL import Image
 
-from gateway.files.intake import MAX_FIELDS, Limits, Refused, receive_form
+from gateway.files.intake import FORM_MAX_FIELDS, Limits, Refused, receive_form
 from gateway.files.store import FolderStore
 
 GPS = 0x8825
@@ -82,7 +82,7 @@ def test_a_form_that_takes_no_files_skips_them_unread(tmp_path):
 def test_too_many_or_too_long_fields_are_refused(tmp_path):
     store = FolderStore(tmp_path)
     try:
-        post(store, [("a", "x")] * (MAX_FIELDS + 1), [("f", ("x.pdf", PDF, "application/pdf"))])
+        post(store, [("a", "x")] * (FORM_MAX_FIELDS + 1), [("f", ("x.pdf", PDF, "application/pdf"))])
     except Refused as exc:
         assert exc.code == "too_large"
     else:

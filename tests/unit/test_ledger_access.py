@@ -16,6 +16,9 @@ from services.ledger.domain.lifecycle import Action, Problem
 
 A = Action
 ALL_ACTIONS = list(Action)
+# The reporter's own steps (补充材料, 回访满意度): by receipt code, for no account role.
+REPORTER_STEPS = {Action.REPORTER_SUPPLEMENT, Action.RATE_SATISFACTION}
+STAFF_ACTIONS = [a for a in ALL_ACTIONS if a not in REPORTER_STEPS]
 
 
 class FakeCampaign:
@@ -78,9 +81,10 @@ def test_a_unit_handler_without_a_unit_may_do_nothing():
 
 @pytest.mark.parametrize("action", ALL_ACTIONS, ids=[a.value for a in ALL_ACTIONS])
 def test_a_supervisor_acts_within_its_system_only_and_leaves_unit_actions_to_units(action):
-    assert permitted(EDU, action, problem("sch_1")) == (action not in UNIT_ACTIONS)
+    staff_step = action not in UNIT_ACTIONS and action not in REPORTER_STEPS
+    assert permitted(EDU, action, problem("sch_1")) == staff_step
     assert not permitted(EDU, action, problem("gd_1"))
-    assert permitted(GOV, action, problem("gd_1")) == (action not in UNIT_ACTIONS)
+    assert permitted(GOV, action, problem("gd_1")) == staff_step
     assert not permitted(GOV, action, problem("sch_1"))
 
 
@@ -104,10 +108,16 @@ def test_a_supervisor_does_not_act_on_the_supervising_bodies_themselves():
     assert not permitted(EDU, A.DISPATCH, problem("sup_gov"))
 
 
-@pytest.mark.parametrize("action", ALL_ACTIONS, ids=[a.value for a in ALL_ACTIONS])
+@pytest.mark.parametrize("action", STAFF_ACTIONS, ids=[a.value for a in STAFF_ACTIONS])
 def test_the_county_office_may_do_anything_anywhere(action):
     for unit in ("sch_1", "gd_2", "sup_edu", None):
         assert permitted(OFFICE, action, problem(unit), {"unit": "gd_1"})
+
+
+@pytest.mark.parametrize("action", sorted(REPORTER_STEPS))
+def test_no_staff_account_takes_the_reporters_own_steps(action):
+    for actor in (OFFICE, EDU, GOV, HANDLER, SPOT):
+        assert not permitted(actor, action, problem("sch_1"), {"unit": "sch_1"}), actor
 
 
 @pytest.mark.parametrize("action", ALL_ACTIONS, ids=[a.value for a in ALL_ACTIONS])
@@ -132,9 +142,10 @@ def test_everyone_else_is_refused_everything(actor):
     assert not may_see(CAMPAIGN, actor, problem("sch_1"))
 
 
-def test_a_reporter_may_reopen_but_nothing_else():
+def test_a_reporter_may_reopen_add_information_and_rate_but_nothing_else():
     for action in ALL_ACTIONS:
-        assert permitted(REPORTER, action, problem("sch_1")) == (action is A.REOPEN), action
+        assert permitted(REPORTER, action, problem("sch_1")) == (
+            action is A.REOPEN or action in REPORTER_STEPS), action
 
 
 def test_what_each_role_sees():

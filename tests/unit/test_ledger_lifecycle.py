@@ -54,6 +54,13 @@ EXPECTED = {
     (S.CLOSED, A.UNMERGE): S.REGISTERED,
     (S.CLOSED, A.DECIDE_SEVERITY): S.CLOSED,
 }
+# The reporter's own steps leave the state as it is: information while the case is open
+# (补充材料), the return visit once it is rectified or closed as rectified or unfounded.
+EXPECTED.update({(state, A.REPORTER_SUPPLEMENT): state for state in State
+                 if state is not S.CLOSED})
+EXPECTED.update({(S.RECTIFIED, A.RATE_SATISFACTION): S.RECTIFIED,
+                 (S.CLOSED, A.RATE_SATISFACTION): S.CLOSED})
+REPORTER_STEPS = (A.REPORTER_SUPPLEMENT, A.RATE_SATISFACTION)
 ALL_PAIRS = list(itertools.product(State, Action))
 ALLOWED_PAIRS = [pair for pair in ALL_PAIRS if pair in EXPECTED]
 REFUSED_PAIRS = [pair for pair in ALL_PAIRS if pair not in EXPECTED]
@@ -199,7 +206,7 @@ SUSPENDABLE_PAIRS = [(s, a) for (s, a) in ALLOWED_PAIRS if (s, A.SUSPEND) in EXP
                          ids=[f"{s.value}-{a.value}" for s, a in SUSPENDABLE_PAIRS])
 def test_suspension_blocks_everything_but_resume_transfer_and_severity(state, action):
     problem = bare(state, suspended=True)
-    if action in (A.RESUME, A.TRANSFER_OUT, A.DECIDE_SEVERITY):
+    if action in (A.RESUME, A.TRANSFER_OUT, A.DECIDE_SEVERITY, *REPORTER_STEPS):
         assert check_allowed(problem, action) is EXPECTED[(state, action)]
     else:
         with pytest.raises(IllegalTransition, match="suspended") as caught:
@@ -208,8 +215,19 @@ def test_suspension_blocks_everything_but_resume_transfer_and_severity(state, ac
         assert f"'{state.value}'" in str(caught.value)
 
 
-def test_only_resume_transfer_and_severity_are_allowed_while_suspended():
-    assert ALLOWED_WHILE_SUSPENDED == {A.RESUME, A.TRANSFER_OUT, A.DECIDE_SEVERITY}
+def test_only_resume_transfer_severity_and_the_reporters_steps_are_allowed_while_suspended():
+    assert ALLOWED_WHILE_SUSPENDED == {A.RESUME, A.TRANSFER_OUT, A.DECIDE_SEVERITY,
+                                       *REPORTER_STEPS}
+
+
+@pytest.mark.parametrize("outcome", list(Outcome))
+def test_an_outcome_is_rated_only_when_rectified_or_unfounded(outcome):
+    problem = bare(S.CLOSED, outcome)
+    if outcome in (O.RECTIFIED, O.UNFOUNDED):
+        assert check_allowed(problem, A.RATE_SATISFACTION) is S.CLOSED
+    else:
+        with pytest.raises(IllegalTransition, match="rate_satisfaction"):
+            check_allowed(problem, A.RATE_SATISFACTION)
 
 
 @pytest.mark.parametrize("state", [S.DISPATCHED, S.VERIFIED, S.UNFOUNDED, S.RECTIFYING,

@@ -84,6 +84,8 @@ def test_every_error_status_has_the_one_error_shape(described):
     ("GET", "/api/v1/problems/{problem_id}", {"401", "403", "404", "422", "503"}),
     ("POST", "/api/v1/clues", {"413", "415", "422", "503"}),
     ("POST", "/api/v1/receipts/lookup", {"413", "422", "429", "503"}),
+    ("POST", "/api/v1/receipts/supplement", {"404", "409", "413", "415", "422", "429", "503"}),
+    ("POST", "/api/v1/receipts/satisfaction", {"404", "409", "413", "422", "429", "503"}),
     ("POST", "/api/v1/auth/token", {"429"}),
     ("POST", "/api/v1/work-plans", {"401", "403", "413", "422", "503"}),
     ("GET", "/readyz", {"503"}),

@@ -22,7 +22,10 @@ def problem(state="registered", outcome=None, suspended=False):
     return {"id": "p1", "state": state, "outcome": outcome, "suspended": suspended}
 
 
-@pytest.mark.parametrize("spec", list(SPECS.values()), ids=lambda s: s.action.value)
+# Every staff action: the reporter's own steps (no account role) are taken on the public
+# follow-up page, not in the workbench.
+@pytest.mark.parametrize("spec", [s for s in SPECS.values() if s.roles],
+                         ids=lambda s: s.action.value)
 def test_every_action_has_a_form_with_an_input_for_every_field_of_its_specification(spec):
     assert names(forms.form_of(spec.input)) == model_names(spec.input)
 
@@ -114,7 +117,7 @@ def test_a_reason_is_labelled_as_a_reason_except_when_acting_for_the_unit():
     verify = forms.form_of(SPECS[A.VERIFY].input)
     acting = next(i for i in verify if i.name == "reason")
     assert acting.label[0] == "代为办理的理由" and acting.hint[0] == "代为办理时必填。"
-    for spec in SPECS.values():
+    for spec in (s for s in SPECS.values() if s.roles):  # staff actions have forms
         for item in forms.form_of(spec.input):
             assert labels.CJK.search(item.label[0]), (spec.action, item.name, item.label)
 

@@ -1,6 +1,8 @@
-/* The follow-up page (进度查询): looks a receipt code up (POST /api/v1/receipts/lookup) and,
-   once a case is closed, lets the reporter dispute the outcome (POST
-   /api/v1/receipts/dispute). The code travels only in request bodies, never in a URL
+/* The follow-up page (进度查询): looks a receipt code up (POST /api/v1/receipts/lookup) and
+   shows the case's stages with their dates; while it is open, lets the reporter add
+   information and photos (POST /api/v1/receipts/supplement, multipart); once it has an
+   outcome, asks whether it satisfies them (POST /api/v1/receipts/satisfaction, 回访满意度);
+   once it is closed, lets them dispute the outcome (POST /api/v1/receipts/dispute). The code travels only in request bodies, never in a URL
    (server logs, browser history); the report page hands it over through this tab's
    sessionStorage, read once and removed. */
 (function () {
@@ -80,7 +82,207 @@
       note.textContent = explain;
       card.appendChild(note);
     }
+    renderStages(card, data.stages || []);
     el.result.appendChild(card);
+  }
+
+  /* ---- the stages the reporter may see (办理进程), oldest first ------------------------------ */
+
+  function renderStages(card, stages) {
+    var heading = document.createElement('h3');
+    heading.className = 'stages-heading';
+    heading.textContent = Site.t('stages.heading');
+    card.appendChild(heading);
+    if (!stages.length) {
+      var none = document.createElement('p');
+      none.className = 'stage-words';
+      none.textContent = Site.t('stages.none');
+      card.appendChild(none);
+      return;
+    }
+    var list = document.createElement('ol');
+    list.className = 'timeline';
+    list.id = 'stages';
+    stages.forEach(function (stage) {
+      var item = document.createElement('li');
+      item.setAttribute('data-stage', stage.stage);
+      var label = document.createElement('span');
+      label.className = 'stage-label';
+      label.textContent = Site.lang() === 'en' ? stage.label_en : stage.label_zh;
+      var when = document.createElement('time');
+      when.className = 'stage-time';
+      when.setAttribute('datetime', stage.at);
+      when.textContent = Site.formatDateTime(stage.at);
+      var words = document.createElement('p');
+      words.className = 'stage-words';
+      words.textContent = stage.public_findings
+        ? Site.t('stages.public_words') + stage.public_findings
+        : (Site.lang() === 'en' ? stage.standard_en : stage.standard_zh)
+          + (stage.photos ? (Site.lang() === 'en' ? ' ' : '')
+            + Site.t('stages.photos', { n: stage.photos }) : '');
+      item.appendChild(label);
+      item.appendChild(when);
+      item.appendChild(words);
+      list.appendChild(item);
+    });
+    card.appendChild(list);
+  }
+
+  /* ---- a refusal in the reader's language ------------------------------------------------ */
+
+  function refusalOf(reply) {
+    var detail = reply.body && reply.body.detail;
+    if (reply.status === 404) return { key: 'dispute.not_found' };
+    if (reply.status === 429) return { key: 'follow.unavailable' };
+    if (reply.status >= 500) return { key: 'follow.unavailable' };
+    if (Array.isArray(detail) && detail[0] && detail[0].message_zh) {
+      return { zh: detail[0].message_zh, en: detail[0].msg };
+    }
+    if (detail && detail.message_zh) return { zh: detail.message_zh, en: detail.message };
+    return { key: 'follow.unexpected', vars: { status: reply.status } };
+  }
+
+  function showField(input, errorNode, message) {
+    errorNode.textContent = text(message);
+    errorNode.hidden = !message;
+    input.closest('.field').classList.toggle('has-error', Boolean(message));
+    if (message) input.setAttribute('aria-invalid', 'true');
+    else input.removeAttribute('aria-invalid');
+  }
+
+  function showBox(node, message, ok) {
+    Site.clear(node);
+    if (!message) return;
+    var box = document.createElement('p');
+    box.className = 'alert ' + (ok ? 'alert-success' : 'alert-error');
+    box.textContent = text(message);
+    node.appendChild(box);
+  }
+
+  /* ---- 补充材料: information and photos for an open case ------------------------------------ */
+
+  var PHOTOS_MAX = 5;
+  var supplement = { state: 'idle', error: null, textError: null, photosError: null };
+
+  function renderSupplement() {
+    var data = result && result.data;
+    el.supplement.hidden = !(data && data.may_supplement) && supplement.state !== 'done';
+    el.supplementSubmit.disabled = supplement.state === 'sending';
+    el.supplementSubmit.textContent = Site.t(supplement.state === 'sending'
+      ? 'supplement.sending' : 'supplement.submit');
+    el.photosHint.textContent = Site.t('supplement.photos_hint', { n: PHOTOS_MAX });
+    showField(el.supplementText, el.supplementTextError, supplement.textError);
+    showField(el.photos, el.photosError, supplement.photosError);
+    showBox(el.supplementResult, supplement.state === 'done' ? { key: 'supplement.done' }
+      : supplement.error, supplement.state === 'done');
+  }
+
+  function sendSupplement(event) {
+    event.preventDefault();
+    if (supplement.state === 'sending' || !currentCode) return;
+    var words = el.supplementText.value.trim();
+    var have = Array.from(words).length;
+    var photos = Array.from(el.photos.files || []);
+    supplement = { state: 'idle', error: null, photosError: null,
+      textError: !have ? { key: 'err.required' }
+        : have < 5 ? { key: 'err.too_short', vars: { n: 5, have: have } }
+          : have > 2000 ? { key: 'err.too_long', vars: { n: 2000, have: have } } : null };
+    if (photos.length > PHOTOS_MAX) {
+      supplement.photosError = { key: 'supplement.too_many', vars: { n: PHOTOS_MAX } };
+    }
+    if (supplement.textError || supplement.photosError) {
+      renderSupplement();
+      (supplement.textError ? el.supplementText : el.photos).focus();
+      return;
+    }
+    var form = new FormData();  /* the code and the words before the photos */
+    form.append('receipt_code', currentCode);
+    form.append('text', words);
+    photos.forEach(function (file) { form.append('photo', file, file.name); });
+    supplement.state = 'sending';
+    renderSupplement();
+    Site.requestJSON('/api/v1/receipts/supplement', { method: 'POST', body: form }, 120000)
+      .then(function (reply) {
+        if (reply.status === 200) {
+          supplement = { state: 'done', error: null, textError: null, photosError: null };
+          el.supplementText.value = '';
+          el.photos.value = '';
+          lookUp(null, currentCode);
+          return;
+        }
+        supplement.state = 'idle';
+        supplement.error = refusalOf(reply);
+      }, function (failure) {
+        supplement.state = 'idle';
+        supplement.error = { key: failure.kind === 'timeout' ? 'follow.unavailable'
+          : 'follow.network' };
+      }).then(renderSupplement);
+  }
+
+  /* ---- 回访满意度: the return visit ------------------------------------------------------------ */
+
+  var rating = { state: 'idle', error: null, choiceError: null, reasonError: null };
+
+  function chosen() {
+    var picked = el.ratingForm.querySelector('input[name="satisfaction"]:checked');
+    return picked ? picked.value : '';
+  }
+
+  function renderRating() {
+    var data = result && result.data;
+    var given = data && data.rating;
+    el.rating.hidden = !(data && (data.may_rate || given)) && rating.state !== 'done';
+    el.ratingForm.hidden = !(data && data.may_rate) || rating.state === 'done';
+    el.ratingLead.hidden = el.ratingForm.hidden;
+    el.ratingGiven.hidden = !given;
+    el.ratingGiven.textContent = given ? Site.t('rate.given', {
+      label: Site.lang() === 'en' ? given.label_en : given.label_zh,
+      on: Site.formatDate(given.on) }) : '';
+    el.ratingSubmit.disabled = rating.state === 'sending';
+    el.ratingSubmit.textContent = Site.t(rating.state === 'sending' ? 'rate.sending'
+      : 'rate.submit');
+    el.satisfactionError.textContent = text(rating.choiceError);
+    el.satisfactionError.hidden = !rating.choiceError;
+    showField(el.ratingReason, el.ratingReasonError, rating.reasonError);
+    showBox(el.ratingResult, rating.state === 'done' ? { key: 'rate.done' } : rating.error,
+      rating.state === 'done');
+  }
+
+  function sendRating(event) {
+    event.preventDefault();
+    if (rating.state === 'sending' || !currentCode) return;
+    var value = chosen();
+    var reason = el.ratingReason.value.trim();
+    var have = Array.from(reason).length;
+    rating = { state: 'idle', error: null,
+      choiceError: value ? null : { key: 'rate.choose' },
+      reasonError: value === 'not_satisfied' && !have ? { key: 'err.required' }
+        : have > 2000 ? { key: 'err.too_long', vars: { n: 2000, have: have } } : null };
+    if (rating.choiceError || rating.reasonError) {
+      renderRating();
+      (rating.choiceError ? el.ratingForm.querySelector('input[name="satisfaction"]')
+        : el.ratingReason).focus();
+      return;
+    }
+    rating.state = 'sending';
+    renderRating();
+    Site.requestJSON('/api/v1/receipts/satisfaction', {
+      method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ receipt_code: currentCode, satisfaction: value,
+        reason: reason || null })
+    }, 30000).then(function (reply) {
+      if (reply.status === 200) {
+        rating = { state: 'done', error: null, choiceError: null, reasonError: null };
+        el.ratingReason.value = '';
+        lookUp(null, currentCode);
+        return;
+      }
+      rating.state = 'idle';
+      rating.error = refusalOf(reply);
+    }, function (failure) {
+      rating.state = 'idle';
+      rating.error = { key: failure.kind === 'timeout' ? 'follow.unavailable' : 'follow.network' };
+    }).then(renderRating);
   }
 
   /* ---- dispute of a closed case --------------------------------------------------------- */
@@ -169,7 +371,11 @@
 
   function answered(reply, code) {
     var detail = reply.body && reply.body.detail;
-    if (code !== currentCode) dispute = { state: 'idle', error: null, fieldError: null };
+    if (code !== currentCode) {
+      dispute = { state: 'idle', error: null, fieldError: null };
+      supplement = { state: 'idle', error: null, textError: null, photosError: null };
+      rating = { state: 'idle', error: null, choiceError: null, reasonError: null };
+    }
     currentCode = null;
     if (reply.status === 200 && reply.body && reply.body.status) {
       result = { data: reply.body };
@@ -197,6 +403,8 @@
       currentCode = null;
       renderResult();
       renderDispute();
+      renderSupplement();
+      renderRating();
       el.code.focus();
       return;
     }
@@ -213,6 +421,8 @@
         setBusy(false);
         renderResult();
         renderDispute();
+        renderSupplement();
+        renderRating();
       });
   }
 
@@ -239,6 +449,8 @@
     renderCodeError();
     renderResult();
     renderDispute();
+    renderSupplement();
+    renderRating();
     if (!inFlight) el.submit.textContent = Site.t('follow.submit');
   }
 
@@ -255,6 +467,26 @@
     el.disputeResult = document.getElementById('dispute-result');
     el.reason = document.getElementById('reason');
     el.reasonError = document.getElementById('reason-error');
+    el.supplement = document.getElementById('supplement');
+    el.supplementText = document.getElementById('supplement-text');
+    el.supplementTextError = document.getElementById('supplement-text-error');
+    el.photos = document.getElementById('supplement-photos');
+    el.photosHint = document.getElementById('supplement-photos-hint');
+    el.photosError = document.getElementById('supplement-photos-error');
+    el.supplementSubmit = document.getElementById('supplement-submit');
+    el.supplementResult = document.getElementById('supplement-result');
+    el.rating = document.getElementById('rating');
+    el.ratingForm = document.getElementById('rating-form');
+    el.ratingLead = document.getElementById('rating-lead');
+    el.ratingGiven = document.getElementById('rating-given');
+    el.ratingReason = document.getElementById('rating-reason');
+    el.ratingReasonError = document.getElementById('rating-reason-error');
+    el.satisfactionError = document.getElementById('satisfaction-error');
+    el.ratingSubmit = document.getElementById('rating-submit');
+    el.ratingResult = document.getElementById('rating-result');
+    el.supplementForm = document.getElementById('supplement-form');
+    el.supplementForm.addEventListener('submit', sendSupplement);
+    el.ratingForm.addEventListener('submit', sendRating);
     el.form.addEventListener('submit', lookUp);
     el.disputeForm.addEventListener('submit', sendDispute);
     el.reason.addEventListener('input', function () {

@@ -5,8 +5,10 @@
 
   var Site = window.Site;
   var CHANNEL = 'public_report_platform';
+  /* the organization types a report may be about (被反映单位), in this order: the units,
+     then the supervising bodies (县教育局, 县监察局 …) of the campaign file */
   var UNIT_GROUPS = ['township', 'party_department', 'government_department', 'school',
-    'enterprise'];
+    'enterprise', 'supervisor'];
   var LIMITS = { title: [2, 200], description: [5, 5000], place: [0, 200], name: [0, 50] };
   var PHONE = /^\+?[0-9][0-9\- ]{5,19}$/;
   var EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;

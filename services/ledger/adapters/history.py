@@ -84,6 +84,17 @@ def head(session: Session) -> dict:
     return {"seq": row.seq, "hash": row.hash}
 
 
+def lock_head(session: Session) -> dict:
+    row = session.execute(HEAD_FOR_UPDATE).one()
+    return {"seq": row.seq, "hash": row.hash}
+
+
+def entries(session: Session, action: str) -> list[dict]:
+    rows = session.execute(select(history.c.seq, history.c.hash, history.c.content)
+                           .where(history.c.action == action).order_by(history.c.seq.desc()))
+    return [{"seq": r.seq, "hash": r.hash, **json.loads(r.content)} for r in rows]
+
+
 # verification reads ---------------------------------------------------------------------------
 def snapshot(session: Session) -> None:
     """Make the verification's reads one snapshot (PostgreSQL: repeatable read; SQLite's

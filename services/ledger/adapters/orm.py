@@ -103,6 +103,14 @@ topic_counts = Table(      # per supervising body: by category, kind and channel
     Column("n", Integer, nullable=False),
 )
 
+satisfaction_tallies = Table(  # 回访满意度: answers per unit, kept in step like the others
+    "satisfaction_tallies", metadata,
+    Column("unit", String(64), primary_key=True),
+    Column("supervisor", String(64), primary_key=True),
+    Column("satisfaction", String(32), primary_key=True),
+    Column("n", Integer, nullable=False),
+)
+
 history = Table(
     "history", metadata,
     Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,

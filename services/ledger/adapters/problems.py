@@ -10,7 +10,9 @@ from sqlalchemy.orm import Session
 
 from kit import deferred
 from services.ledger.adapters import history
-from services.ledger.adapters.orm import problem_clues, problems, topic_counts, unit_tallies, utcnow
+from services.ledger.adapters.orm import (
+    problem_clues, problems, satisfaction_tallies, topic_counts, unit_tallies, utcnow,
+)
 from services.ledger.domain.lifecycle import Outcome, Problem, State
 from services.ledger.domain.plan import plan_from_dict
 from services.ledger.domain.timers import due_on
@@ -73,6 +75,29 @@ def _upsert(table, dialect: str):
 
 BUMP = {(table, dialect): _upsert(table, dialect) for table in COUNTED
         for dialect in ("postgresql", "sqlite")}
+SATISFACTION_KEY = ("unit", "supervisor", "satisfaction")
+
+
+def _satisfaction_upsert(dialect: str):
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as upsert
+    statement = upsert(satisfaction_tallies)
+    return statement.on_conflict_do_update(
+        index_elements=list(SATISFACTION_KEY),
+        set_={"n": satisfaction_tallies.c.n + statement.excluded.n})
+
+
+BUMP_SATISFACTION = {d: _satisfaction_upsert(d) for d in ("postgresql", "sqlite")}
+
+
+def count_satisfaction(session: Session, unit: str | None, supervisor: str | None,
+                       satisfaction: str) -> None:
+    """One more answer to the return visit (回访满意度) for the unit, written at the commit."""
+    deferred.accumulate(session, BUMP_SATISFACTION[session.get_bind().dialect.name],
+                        {"unit": unit or "", "supervisor": supervisor or "",
+                         "satisfaction": satisfaction}, "n", 1)
 INSERT_PROBLEM = insert(problems)
 INSERT_CLUE_LINK = insert(problem_clues)
 

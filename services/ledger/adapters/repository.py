@@ -67,6 +67,11 @@ class ProblemRepository:
     def count(self) -> int:
         return problems.count_problems(self.session)
 
+    def count_satisfaction(self, unit: str | None, supervisor: str | None,
+                           satisfaction: str) -> None:
+        """回访满意度: one more answer of this value for the unit."""
+        problems.count_satisfaction(self.session, unit, supervisor, satisfaction)
+
 
 class HistoryRepository:
     """The one hash-chained history (留痕): append, a problem's timeline, the chain, its head."""
@@ -90,6 +95,15 @@ class HistoryRepository:
 
     def head(self) -> dict:
         return history.head(self.session)
+
+    def lock_head(self) -> dict:
+        """Lock the head for this transaction (serializes a check-then-append, e.g. a month's
+        bulletin published once); returns it."""
+        return history.lock_head(self.session)
+
+    def entries(self, action: str) -> list[dict]:
+        """Every entry of ``action`` (not about a problem), latest first, as hashed."""
+        return history.entries(self.session, action)
 
     def snapshot(self) -> None:
         """The verification's reads as one snapshot."""
@@ -177,10 +191,16 @@ class LedgerViews:
     def unit_totals(self, *, supervisor: str | None) -> list:
         return views.unit_totals(self.session, supervisor=supervisor)
 
+    def registered_between(self, start: datetime, end: datetime) -> dict[str | None, int]:
+        return views.registered_between(self.session, start, end)
+
     def late_per_unit(self, *, units, supervisor, today: date,
                       stall_before: date) -> dict[str, dict]:
         return views.late_per_unit(self.session, units=units, supervisor=supervisor,
                                    today=today, stall_before=stall_before)
+
+    def satisfaction_counts(self, *, supervisor: str | None) -> dict[str | None, dict]:
+        return views.satisfaction_counts(self.session, supervisor=supervisor)
 
     def attention_list(self, *, units, supervisor, today: date, stall_before: date) -> dict:
         return views.attention_list(self.session, units=units, supervisor=supervisor,

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from contracts.listing import DEFAULT_SORT, ProblemSort
 from services.ledger.adapters.orm import (
-    CLOCK_RUNS, PROGRESS_CLOCK_RUNS, problems, topic_counts, unit_tallies,
+    CLOCK_RUNS, PROGRESS_CLOCK_RUNS, problems, satisfaction_tallies, topic_counts, unit_tallies,
 )
 from services.ledger.domain.lifecycle import State
 
@@ -110,6 +110,14 @@ def unit_totals(session: Session, *, supervisor: str | None) -> list:
     return session.execute(query).all()
 
 
+def registered_between(session: Session, start: datetime, end: datetime) -> dict:
+    """Per unit: problems registered in [start, end) (a month's new problems, 本月新增)."""
+    query = (select(problems.c.unit, func.count().label("n"))
+             .where(problems.c.registered_at >= start, problems.c.registered_at < end)
+             .group_by(problems.c.unit))
+    return {row.unit: int(row.n) for row in session.execute(query)}
+
+
 def late_per_unit(session: Session, *, units, supervisor, today: date,
                   stall_before: date) -> dict[str, dict]:
     """Overdue and stalled counts per unit; both depend on today, so they are counted from
@@ -134,3 +142,16 @@ def attention_list(session: Session, *, units, supervisor, today: date, stall_be
                               .order_by(problems.c.last_progress_on).limit(limit)).all()
     return {"overdue": overdue, "stalled": stalled}
 
+
+
+def satisfaction_counts(session: Session, *, supervisor: str | None) -> dict[str | None, dict]:
+    """回访满意度: answers by unit and value, from the maintained tallies."""
+    t = satisfaction_tallies.c
+    query = select(t.unit, t.satisfaction, func.sum(t.n)).group_by(t.unit, t.satisfaction)
+    if supervisor is not None:
+        query = query.where(t.supervisor == supervisor)
+    found: dict[str | None, dict] = {}
+    for unit, value, n in session.execute(query):
+        if n:
+            found.setdefault(unit or None, {})[value] = int(n)
+    return found

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ValidationError
 
 from contracts import actions as contract
 from contracts.vocabulary import FLAG_LABELS_ZH
-from services.ledger.domain import timers
+from services.ledger.domain import public, timers
 from services.ledger.domain.lifecycle import (
     CLOSING_OUTCOME, EVENT_NAMES, Action, IllegalTransition, Problem, State, check_allowed,
 )
@@ -83,7 +83,9 @@ def perform(problem: Problem, action: Action, actor: Actor, args, ctx: Context) 
     inp = parse_input(action, args)
     before = problem.state
     target = check_allowed(problem, action)
-    recorded = HANDLERS[action](problem, inp, ctx) or {}
+    handler = HANDLERS[action]
+    recorded = (handler(problem, inp, ctx, actor) if action in REPORTER_STEPS
+                else handler(problem, inp, ctx)) or {}
     recorded.update(_acting_for(inp))
     if action in REPORTED_STEPS:
         problem.details[REPORTED_BY] = {"action": action.value, "by": actor.username}
@@ -172,8 +174,15 @@ def _verify(p: Problem, args, ctx: Context) -> dict:
             "severity_advice": p.severity_advice, "note": note, **_attached(args)}
 
 
+def _public(args) -> dict:
+    """向举报人公开的办理情况, when given (``domain.public``)."""
+    words = getattr(args, "public_findings", None)
+    return {"public_findings": words} if words else {}
+
+
 def _report_unfounded(p: Problem, args, ctx: Context) -> dict:
-    findings = {"findings": args.findings, "evidence": _evidence(args.evidence)}
+    findings = {"findings": args.findings, "evidence": _evidence(args.evidence),
+                **_public(args)}
     p.details["unfounded"] = findings
     p.last_progress_on = ctx.today
     return dict(findings)
@@ -198,7 +207,7 @@ def _send_back(p: Problem, args, ctx: Context) -> dict:
 
 
 def _accept_unfounded(p: Problem, args, ctx: Context) -> dict:
-    return {"note": args.note}
+    return {"note": args.note, **_public(args)}
 
 
 def _record_progress(p: Problem, args, ctx: Context) -> dict:
@@ -230,7 +239,7 @@ def _check_progress(p: Problem, args, ctx: Context) -> dict:
 
 
 def _report_rectified(p: Problem, args, ctx: Context) -> dict:
-    record = {"evidence": _evidence(args.evidence), "note": args.note}
+    record = {"evidence": _evidence(args.evidence), "note": args.note, **_public(args)}
     p.details["rectification"] = record
     p.last_progress_on = ctx.today
     return dict(record)
@@ -246,7 +255,7 @@ def _reject_rectification(p: Problem, args, ctx: Context) -> dict:
 
 
 def _strike_off(p: Problem, args, ctx: Context) -> dict:
-    return {"note": args.note}
+    return {"note": args.note, **_public(args)}
 
 
 def _reopen(p: Problem, args, ctx: Context) -> dict:
@@ -337,6 +346,25 @@ def _decide_severity(p: Problem, args, ctx: Context) -> dict:
     return {"decision": decision, "advice": p.severity_advice, "note": note}
 
 
+def _reporter_supplement(p: Problem, args, ctx: Context, actor: Actor) -> dict:
+    """补充材料: the reporter's words and photos (their sealed originals' digests)."""
+    record = {"text": args.text, "photos": list(args.photos)}
+    p.details.setdefault("supplements", []).append(
+        {**record, "by": actor.username, "on": ctx.today.isoformat()})
+    return record
+
+
+def _rate_satisfaction(p: Problem, args, ctx: Context, actor: Actor) -> dict:
+    """回访满意度: one answer per receipt per outcome (``domain.public.rate``)."""
+    try:
+        record = public.rate(p.details, by=actor.username, satisfaction=args.satisfaction,
+                             reason=args.reason, on=ctx.today.isoformat())
+    except public.ReasonRequired:
+        raise InvalidInput("reason", "required when not satisfied",
+                           "选择“不满意”时为必填项,请说明理由") from None
+    return {key: record[key] for key in ("satisfaction", "satisfaction_zh", "reason", "round")}
+
+
 HANDLERS = {
     A.DISPATCH: _dispatch, A.REASSIGN: _reassign, A.VERIFY: _verify,
     A.REPORT_UNFOUNDED: _report_unfounded, A.APPROVE_PLAN: _approve_plan,
@@ -346,7 +374,10 @@ HANDLERS = {
     A.REJECT_RECTIFICATION: _reject_rectification, A.STRIKE_OFF: _strike_off,
     A.REOPEN: _reopen, A.MERGE: _merge, A.UNMERGE: _unmerge, A.TRANSFER_OUT: _transfer_out,
     A.SUSPEND: _suspend, A.RESUME: _resume, A.DECIDE_SEVERITY: _decide_severity,
+    A.REPORTER_SUPPLEMENT: _reporter_supplement, A.RATE_SATISFACTION: _rate_satisfaction,
 }
+# The reporter's own steps: their handlers are told who (the receipt's pseudonym) acts.
+REPORTER_STEPS = {A.REPORTER_SUPPLEMENT, A.RATE_SATISFACTION}
 assert set(HANDLERS) == set(Action), "every action needs a handler"
 REPORTED_STEPS = {spec.decides for spec in contract.SPECS.values() if spec.decides is not None}
 __all__ = ["REPORTED_BY", "Actor", "Change", "Context", "IllegalTransition", "InvalidInput",

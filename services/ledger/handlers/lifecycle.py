@@ -30,6 +30,9 @@ def act(uow: LedgerUnitOfWork, campaign, *, problem_id: str, action: str, actor:
         change = perform(problem, chosen, actor, inp, ctx)
         supervisor = supervisor_code(campaign, problem.unit)
         state = uow.problems.save(problem, supervisor, counted_as)
+        if chosen is Action.RATE_SATISFACTION:  # 回访满意度, counted for the roll-up
+            uow.problems.count_satisfaction(problem.unit, supervisor,
+                                            change.data["satisfaction"])
         _move_provenance(uow, problem, chosen, target, change)
         seq = uow.history.append(problem_id=problem.id, action=chosen.value,
                                  actor=actor.username, at=ctx.now, state=state, data={

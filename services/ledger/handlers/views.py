@@ -115,9 +115,12 @@ def rollup(uow: LedgerUnitOfWork, campaign, *, actor: Actor) -> dict:
         by["unit"] = {(row.unit or "none"): int(row.total) for row in totals}
         late = uow.views.late_per_unit(today=today, stall_before=stall_before, **scope)
         attention = uow.views.attention_list(today=today, stall_before=stall_before, **scope)
+        satisfaction = uow.views.satisfaction_counts(supervisor=supervisor)
+    by["satisfaction"] = satisfaction_totals(satisfaction)
     per_unit = {row.unit or None: {name: int(getattr(row, name) or 0) for name in (
         "total", "open", "closed", "struck_off", "unfounded", "self_found")} for row in totals}
-    units_out = [_unit_rates(unit, tally, late.get(unit, {}), campaign)
+    units_out = [{**_unit_rates(unit, tally, late.get(unit, {}), campaign),
+                  **_unit_satisfaction(satisfaction.get(unit, {}))}
                  for unit, tally in per_unit.items()]
     return {
         "as_of": today.isoformat(), "scope": supervisor or ("all" if units is None else units),
@@ -149,6 +152,23 @@ def _unit_rates(unit: str | None, tally: dict, late: dict, campaign) -> dict:
         # 按期率: open problems within their clock, of all open; none open gives no rate
         "on_time_rate": _rate(tally["open"] - overdue, tally["open"]) if tally["open"] else None,
     }
+
+
+def satisfaction_totals(per_unit: dict[str | None, dict]) -> dict[str, int]:
+    """回访满意度 by value over every unit in scope."""
+    totals: dict[str, int] = {}
+    for counts in per_unit.values():
+        for value, n in counts.items():
+            totals[value] = totals.get(value, 0) + n
+    return totals
+
+
+def _unit_satisfaction(counts: dict[str, int]) -> dict:
+    """A unit's return-visit answers by value, and the share satisfied or basically so."""
+    answered = sum(counts.values())
+    content = counts.get("satisfied", 0) + counts.get("basically_satisfied", 0)
+    return {"satisfaction": dict(counts), "satisfaction_answers": answered,
+            "satisfaction_rate": _rate(content, answered)}
 
 
 def _brief(row) -> dict:
