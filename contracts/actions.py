@@ -129,6 +129,8 @@ class VerifyInput(ActionInput):
     plan: Plan
     seriousness: Seriousness = Seriousness.ORDINARY
     note: Note | None = None
+    evidence: tuple[Evidence, ...] = Field(default=(), max_length=50, description=(
+        "evidence attached to the step (佐证材料), e.g. photos of the scene"))
     on_behalf_of: OnBehalfOf = None
     reason: ActingReason = None
 
@@ -164,6 +166,8 @@ class RecordProgressInput(ActionInput):
     note: Note
     milestone_done: StrictInt | None = Field(None, ge=0, le=49, description=(
         "index of the plan's milestone now done"))
+    evidence: tuple[Evidence, ...] = Field(default=(), max_length=50, description=(
+        "evidence attached to the step (佐证材料)"))
     on_behalf_of: OnBehalfOf = None
     reason: ActingReason = None
 

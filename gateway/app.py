@@ -29,7 +29,7 @@ from gateway.routes import (
 from gateway.routes.not_found import install_not_found
 from gateway.workbench import accounts as workbench_accounts, notices
 from gateway.workbench import reports as workbench_reports
-from gateway.workbench import routes as workbench
+from gateway.workbench import attachments as workbench_files, plan_filing, routes as workbench
 from gateway.workbench import dashboard as workbench_dashboard
 from gateway.workbench import bulletins as workbench_bulletins
 from gateway.routes import bulletins as bulletins_api
@@ -91,6 +91,8 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
     app.include_router(workbench.router)
     app.include_router(workbench_ledger.router)  # the ledger, overdue/stalled, work plans
     app.include_router(workbench_plans.router)
+    app.include_router(workbench_files.router)  # evidence files on the workbench's forms
+    app.include_router(plan_filing.router)  # a unit files its work plan (清理工作方案)
     app.include_router(workbench_accounts.router)  # accounts and people (账号与人员)
     app.include_router(accounts_api.router)
     app.include_router(workbench_reports.router)  # 周报告 pages

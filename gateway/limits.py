@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from dataclasses import dataclass, fields
 
@@ -19,6 +20,16 @@ class BodyTooLarge(Exception):
 
 # Routes that stream their body to disk under limits of their own (gateway.files).
 STREAMED_UPLOADS = frozenset({"/api/v1/files", "/api/v1/receipts/supplement"})
+# The workbench's forms that take files (gateway.workbench.attachments): a multipart post
+# is read by ``gateway.files.intake.receive_form``, fields and files each under its limit.
+STREAMED_FORMS = re.compile(r"^/workbench/(problems/[^/]{1,64}/[a-z_]{1,32}|work-plan)$")
+
+
+def _streamed_form(scope) -> bool:
+    if scope["method"] != "POST" or not STREAMED_FORMS.match(scope["path"]):
+        return False
+    content_type = dict(scope["headers"]).get(b"content-type", b"")
+    return content_type.startswith(b"multipart/form-data")
 
 
 class MaxBodySize:
@@ -31,7 +42,8 @@ class MaxBodySize:
 
     async def __call__(self, scope, receive, send):
         if (scope["type"] != "http" or scope["path"].startswith(self.exempt_prefixes)
-                or (scope["path"] in self.streamed and scope["method"] == "POST")):
+                or (scope["path"] in self.streamed and scope["method"] == "POST")
+                or _streamed_form(scope)):
             return await self.app(scope, receive, send)
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:

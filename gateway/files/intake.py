@@ -174,9 +174,9 @@ async def receive(headers, body: AsyncIterator[bytes], store: BlobStore, limits:
     return await _multipart(boundary, body, store, limits, fields, before_files, require_file)
 
 
-async def _multipart(boundary: bytes, body: AsyncIterator[bytes], store: BlobStore,
-                     limits: Limits, fields: dict[str, str] | None = None, before_files=None,
-                     require_file: bool = True) -> list[FileRecord]:
+def _part_parser(boundary: bytes):
+    """python-multipart's streaming parser whose callbacks queue (kind, data) events: each
+    part's begin, content-disposition header, headers' end, data and end."""
     events: list[tuple[str, bytes]] = []
     header = {"field": b"", "value": b"", "size": 0}
 
@@ -200,6 +200,13 @@ async def _multipart(boundary: bytes, body: AsyncIterator[bytes], store: BlobSto
         "on_header_end": on_header_end,
         "on_headers_finished": lambda: events.append(("headers", b"")),
     })
+    return parser, events, header
+
+
+async def _multipart(boundary: bytes, body: AsyncIterator[bytes], store: BlobStore,
+                     limits: Limits, fields: dict[str, str] | None = None, before_files=None,
+                     require_file: bool = True) -> list[FileRecord]:
+    parser, events, header = _part_parser(boundary)
     records: list[FileRecord] = []
     current: Incoming | None = None
     disposition = b""
@@ -253,6 +260,119 @@ async def _multipart(boundary: bytes, body: AsyncIterator[bytes], store: BlobSto
     if not records and require_file:
         raise Refused(422, "invalid_request", "The form holds no file.", "表单中没有文件。")
     return records
+
+
+@dataclass
+class FormParts:
+    """A form posted with its files (``multipart/form-data``), read by ``receive_form``:
+    the plain fields, the files stored (by the name of their input) and the files refused
+    (input name, file name, refusal): a refused file does not stop the rest of the form."""
+
+    fields: list[tuple[str, str]]
+    files: list[tuple[str, FileRecord]]
+    refused: list[tuple[str, str, Refused]]
+
+
+FORM_MAX_FIELDS = 1000
+FORM_MAX_FIELD_BYTES = 64 * 1024      # one field
+FORM_MAX_FIELDS_BYTES = 1_000_000     # all of a form's fields together (as MAX_BODY_BYTES)
+
+
+async def receive_form(headers, body: AsyncIterator[bytes], store: BlobStore, limits: Limits,
+                       *, takes_files: bool = True) -> FormParts:
+    """A ``multipart/form-data`` form: its fields (at most ``FORM_MAX_FIELDS``, each at most
+    ``FORM_MAX_FIELD_BYTES``) and its files, each streamed through ``Incoming`` as an upload is
+    (sniffed, limited, hashed, an image's copy redacted); all fields together at most
+    ``FORM_MAX_FIELDS_BYTES``. An input left without a file (an
+    empty part) is skipped; with ``takes_files`` false every file is skipped unread."""
+    content_type, options = parse_options_header(headers.get("content-type"))
+    boundary = options.get(b"boundary")
+    if content_type != b"multipart/form-data" or not boundary:
+        raise Refused(422, "invalid_request", "The form is not multipart/form-data.",
+                      "表单不是 multipart/form-data 格式。")
+    form = FormParts([], [], [])
+    await _form_parts(boundary, body, store, limits, form, takes_files)
+    return form
+
+
+async def _form_parts(boundary: bytes, body: AsyncIterator[bytes], store: BlobStore,
+                      limits: Limits, form: FormParts, takes_files: bool) -> None:
+    parser, events, header = _part_parser(boundary)
+    current: Incoming | None = None
+    value: bytearray | None = None  # a plain field's value
+    field_bytes = 0
+    disposition, name = b"", ""
+
+    def refuse(exc: Refused) -> None:
+        nonlocal current
+        form.refused.append((name, current.filename if current else "", exc))
+        if current is not None:
+            current.abort()
+        current = None
+
+    try:
+        async for chunk in body:
+            try:
+                parser.write(chunk)
+            except Exception:
+                raise Refused(422, "invalid_request", "The multipart body cannot be read.",
+                              "无法解析多部分表单内容。") from None
+            if header["size"] > MAX_PART_HEADERS:
+                raise Refused(422, "invalid_request", "A part's headers are too long.",
+                              "表单分段的头部过长。")
+            for kind, data in events:
+                if kind == "begin":
+                    disposition, header["size"] = b"", 0
+                elif kind == "header" and data.startswith(b"content-disposition\0"):
+                    disposition = data.split(b"\0", 1)[1]
+                elif kind == "headers":
+                    current, value, name = None, None, _part_name(disposition)
+                    filename = parse_options_header(disposition)[1].get(b"filename")
+                    if filename is None:
+                        if len(form.fields) >= FORM_MAX_FIELDS:
+                            raise Refused(413, "too_large", "The form has too many fields.",
+                                          "表单字段过多。")
+                        value = bytearray()
+                    elif filename and takes_files:
+                        try:
+                            current = _open_part(disposition, store, limits,
+                                                 len(form.files) + len(form.refused))
+                        except Refused as exc:
+                            form.refused.append((name, clean_filename(
+                                filename.decode("utf-8", "replace")), exc))
+                elif kind == "data" and current is not None:
+                    try:
+                        await current.feed(data)
+                    except Refused as exc:
+                        refuse(exc)
+                elif kind == "data" and value is not None:
+                    value += data
+                    field_bytes += len(data)
+                    if len(value) > FORM_MAX_FIELD_BYTES or field_bytes > FORM_MAX_FIELDS_BYTES:
+                        raise Refused(413, "too_large", "A form field is too long.",
+                                      "表单字段内容过长。")
+                elif kind == "end" and current is not None:
+                    try:
+                        record = await current.finish()
+                    except Refused as exc:
+                        refuse(exc)
+                    else:
+                        form.files.append((name, record))
+                        current = None
+                elif kind == "end" and value is not None:
+                    form.fields.append((name, value.decode("utf-8", "replace")))
+                    value = None
+            events.clear()
+        if current is not None:
+            raise Refused(422, "invalid_request", "The body ended in the middle of a file.",
+                          "请求内容在文件中途结束。")
+    finally:
+        if current is not None:
+            current.abort()
+
+
+def _part_name(disposition: bytes) -> str:
+    return parse_options_header(disposition)[1].get(b"name", b"").decode("utf-8", "replace")
 
 
 def _is_file(disposition: bytes) -> bool:

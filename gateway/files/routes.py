@@ -123,12 +123,19 @@ async def take_upload(request: Request, principal: Principal,
         records = await receive(request.headers, request.stream(), files.store, files.limits)
     except Refused as exc:
         raise _refusal(exc) from None
+    await remember(request, principal, records, problem_id)
+    return [describe(r, problem_id) for r in records]
+
+
+async def remember(request: Request, principal: Principal, records: list[FileRecord],
+                   problem_id: str | None = None) -> None:
+    """Index stored files as the uploader's (and their unit's, and the problem's, if any)."""
+    files: Files = request.app.state.files
     refs = [(UPLOADER, principal.username)]
     refs += [(UNIT, principal.org_code)] if principal.org_code else []
     refs += [(PROBLEM, problem_id)] if problem_id else []
     for record in records:
         await run_in_threadpool(files.index.record, record, refs)
-    return [describe(r, problem_id) for r in records]
 
 
 @router.get("/files/{sha256}", dependencies=[allow(*READERS)],

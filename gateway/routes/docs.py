@@ -26,7 +26,7 @@ router = APIRouter(include_in_schema=False)
 DOCS_DIR = Path(__file__).resolve().parent.parent / "web" / "docs"
 PACKAGE_ASSETS = ("swagger-ui-bundle.js", "swagger-ui.css", "redoc.standalone.js",
                   "favicon.png")
-OWN_ASSETS = ("swagger-init.js", "redoc-init.js")
+OWN_ASSETS = ("swagger-init.js", "redoc-init.js", "swagger-a11y.css")
 DOCS_CSP = web.CONTENT_SECURITY_POLICY.replace("img-src 'self'", "img-src 'self' data:")
 DOCS_HEADERS = {**web.PAGE_HEADERS, "Content-Security-Policy": DOCS_CSP}
 REDOC_HEADERS = {**web.PAGE_HEADERS, "Content-Security-Policy": DOCS_CSP.replace(

@@ -173,6 +173,12 @@ class WorkPlanIn(BaseModel):
 @router.post("/work-plans", status_code=201, dependencies=[allow(R.UNIT_HANDLER)])
 async def file_work_plan(request: Request, principal: PrincipalDep, plan: WorkPlanIn) -> dict:
     """清理工作方案备案: a unit files its work plan with its supervising body."""
+    return await file_plan(request, principal, plan)
+
+
+async def file_plan(request: Request, principal: Principal, plan: WorkPlanIn) -> dict:
+    """Filing a work plan, for the API and the workbench alike: its document must be a stored
+    file the caller may see (422 ``unknown_file``), tied to the unit once filed."""
     named = [("document_sha256", plan.document_sha256)] if plan.document_sha256 else []
     files = await require_files(request, principal, named)
     answer = await request.app.state.broker.call(

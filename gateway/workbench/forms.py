@@ -31,6 +31,7 @@ LONG_TEXT = 201          # a text this long or longer gets a textarea
 RADIOS_UP_TO = 4         # an enum with this few choices gets radio buttons
 EMPTY_ROWS = 1           # rows a required list shows when nothing was entered
 UNIT_MARK = "单位代码"    # the spec's description of an organization code (``UnitCode``)
+FILE_MARK = "文件摘要"    # the spec's description of a file's digest (``Sha256``): a file input
 
 
 @dataclass
@@ -39,7 +40,7 @@ class Input:
 
     name: str                      # the field's name in its model
     key: str                       # dotted path without indices, for labels ("plan.deadline")
-    kind: str                      # text textarea date number select radios unit group list
+    kind: str                      # text textarea date number select radios unit file group list
     required: bool
     label: tuple[str, str]
     hint: tuple[str, str] | None = None
@@ -129,6 +130,8 @@ def _input(name: str, info: FieldInfo, prefix: str) -> Input:
         item.kind = "date"
     elif base is int:
         item.kind = "number"
+    elif FILE_MARK in (description or "") or FILE_MARK in (facts.get("description") or ""):
+        item.kind = "file"
     elif UNIT_MARK in (description or "") or UNIT_MARK in (facts.get("description") or ""):
         item.kind = "unit"
     elif (item.max_length or 0) >= LONG_TEXT:

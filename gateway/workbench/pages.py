@@ -44,6 +44,7 @@ NAV: tuple[tuple[str, str, frozenset[Role]], ...] = (
     ("nav.deliveries", f"{PREFIX}/ops/deliveries", frozenset({Role.OPS})),
     ("nav.bulletins", f"{PREFIX}/bulletins",
      frozenset((Role.COUNTY_OFFICE, Role.SUPERVISOR, Role.SPOT_CHECK))),
+    ("nav.my_work_plan", f"{PREFIX}/work-plan", frozenset({Role.UNIT_HANDLER})),
 )
 
 

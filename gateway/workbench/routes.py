@@ -24,7 +24,7 @@ from gateway.auth.roles import STAFF_ROLES, Role
 from gateway.broker import RemoteCallError
 from gateway.limits import client_key, throttle_of
 from gateway.routes.problems import act_on_problem, actor
-from gateway.workbench import action_context, decisions, forms, session as sessions
+from gateway.workbench import action_context, attachments, decisions, forms, session as sessions
 from gateway.workbench.guards import allow
 from gateway.workbench.pages import (
     PREFIX, READERS, PageRoute, lang_of, local_path, principal_in, render,
@@ -237,24 +237,26 @@ def _action_routes(spec: ActionSpec) -> None:
         principal = principal_in(request)
         problem = await _problem(request, problem_id)
         form = ActionForm.of(spec, principal.role)
-        posted = await request.form()
-        pairs = [(k, v) for k, v in posted.multi_items() if isinstance(v, str)]
-        data = forms.parse(pairs, form.all_inputs)
+        posted = await attachments.read(request, principal, form.all_inputs)  # files stored
+        data = forms.parse(posted.pairs, form.all_inputs)
         request.state.action_extras = await action_context.extras(
             request, spec.action, problem, into=str(data.get("into") or "") or None)
-        extra = _row_changes(posted, data, form.all_inputs)
-        if extra is not None:  # "add another" or "remove" without script: the form again
-            return _form_page(request, problem, form, data, [], extra_rows=extra)
+        extra = _row_changes(posted.form, data, form.all_inputs)
+        attached = await attachments.names_of(request, principal, data)
+        if extra is not None and not posted.errors:  # "add another"/"remove" without script
+            return _form_page(request, problem, form, data, [], extra_rows=extra,
+                              attached=attached)
         for item in form.all_inputs:  # so that each missing field is named, not the whole
             if item.required and item.kind in ("group", "list"):
                 data.setdefault(item.name, {} if item.kind == "group" else [])
-        errors = _acting_errors(form, data) + _decision_errors(request, form, posted, data)
+        errors = _acting_errors(form, data) + _decision_errors(request, form, posted.form, data)
         try:
             args = spec.input.model_validate(data)
         except ValidationError as exc:
             errors = forms.field_errors(exc) + errors
-        if errors:
-            return _form_page(request, problem, form, data, errors, status=422)
+        if posted.errors or errors:  # a refused file: nothing reaches the ledger
+            return _form_page(request, problem, form, data, posted.errors + errors,
+                              status=posted.status if posted.errors else 422, attached=attached)
         try:
             await act_on_problem(request, principal, problem["id"], spec, args)
         except (RemoteCallError, HTTPException) as exc:
@@ -265,7 +267,8 @@ def _action_routes(spec: ActionSpec) -> None:
             names = _names_of(form.all_inputs)
             name = refusal.field if refusal.field in names else "_form"
             return _form_page(request, problem, form, data, [forms.FieldError(
-                name, refusal.message_zh, refusal.message)], status=refusal.status)
+                name, refusal.message_zh, refusal.message)], status=refusal.status,
+                attached=attached)
         request.scope["session"]["flash"] = spec.action.value
         return see_other(f"{PREFIX}/problems/{problem['id']}")
 
@@ -360,7 +363,7 @@ def _row_changes(posted, data: dict, inputs: list[forms.Input]) -> dict | None:
 
 def _form_page(request: Request, problem: dict, form: ActionForm, values: dict,
                errors: list[forms.FieldError], *, extra_rows: dict | None = None,
-               status: int = 200):
+               status: int = 200, attached: dict[str, str] | None = None):
     by_name = {e.name: e for e in errors}
     lang = lang_of(request)
     summary = [(_anchor(form.all_inputs, e.name), _label_for(form.all_inputs, e.name, lang),
@@ -377,7 +380,8 @@ def _form_page(request: Request, problem: dict, form: ActionForm, values: dict,
                   offered=decisions.offered(form.spec, problem),
                   extras=getattr(request.state, "action_extras", None) or {},
                   confirm_field=decisions.CONFIRM_FIELD,
-                  other_field=decisions.MERGE_OTHER_FIELD)
+                  other_field=decisions.MERGE_OTHER_FIELD,
+                  files=attachments.view(request, form.all_inputs, attached or {}))
 
 
 def _find(inputs: list[forms.Input], name: str) -> tuple[forms.Input | None, int | None]:
@@ -395,9 +399,11 @@ def _find(inputs: list[forms.Input], name: str) -> tuple[forms.Input | None, int
 
 
 def _anchor(inputs: list[forms.Input], name: str) -> str:
-    if name in decisions.FORM_EXTRAS:
+    if name in decisions.FORM_EXTRAS or name.startswith(attachments.FILE_PREFIX):
         return forms.dom_id(name)
     found, _ = _find(inputs, name)
+    if found is not None and found.kind == "file":
+        return forms.dom_id(attachments.FILE_PREFIX + name)
     if found is not None and found.kind == "list" and found.children:
         return forms.dom_id(f"{name}[0].{found.children[0].name}")
     if found is not None and found.kind == "group" and found.children:
@@ -408,6 +414,8 @@ def _anchor(inputs: list[forms.Input], name: str) -> str:
 
 
 def _label_for(inputs: list[forms.Input], name: str, lang: str) -> str:
+    if name.startswith(attachments.FILE_PREFIX):  # the refusal names the file itself
+        return ""
     if name in decisions.FORM_EXTRAS:
         return text(decisions.FORM_EXTRAS[name], lang)
     found, row = _find(inputs, name)

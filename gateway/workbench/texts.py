@@ -88,9 +88,6 @@ TEXTS: dict[str, tuple[str, str]] = {
                            "You are not the unit's handler: name the unit you act for and why; "
                            "the history keeps both."),
     "action.attachments": ("附件", "Attachments"),
-    "action.attachments_later": ("上传证明文件（照片、PDF 等）的功能即将开放；请先在说明中写明材料情况。",
-                                 "Uploading files (photos, PDFs…) comes soon; for now describe "
-                                 "the material."),
     "action.row": ("第 {n} 项", "Item {n}"),
     "action.done": ("已提交：{action}。", "Submitted: {action}."),
     "action.refused": ("未能提交：{message}", "Not submitted: {message}"),
@@ -116,3 +113,4 @@ from gateway.workbench.texts_dashboard import TEXTS as _T_DASHBOARD; TEXTS.updat
 from gateway.workbench.texts_actions import TEXTS as _T_ACTIONS; TEXTS.update(_T_ACTIONS)  # noqa: E402,E702
 from gateway.workbench.texts_bulletins import TEXTS as _T_BULLETINS; TEXTS.update(_T_BULLETINS)  # noqa: E402,E702
 from gateway.workbench.texts_ledger import TEXTS as _T_LEDGER; TEXTS.update(_T_LEDGER)  # noqa: E402,E702
+from gateway.workbench.texts_files import TEXTS as _T_FILES; TEXTS.update(_T_FILES)  # noqa: E402,E702

@@ -17,8 +17,7 @@ from gateway.app import create_app
 from gateway.auth.guards import route_roles
 from gateway.auth.roles import Role
 from kit.settings import Settings
-from tests.e2e.test_pages import SHOTS, browser_session
-from tests.e2e.test_workbench import fill, press
+from tests.support.browser import SHOTS, browser_session, fill, press
 from tests.support.accounts import account_workbook
 from tests.support.workbench import ONE_PER_ROLE, PASSWORDS, Staff, api
 from tests.support.stack import Stack

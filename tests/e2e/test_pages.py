@@ -5,20 +5,18 @@ chromedriver, spoken to over plain HTTP); they fail, not skip, when it is missin
 """
 from __future__ import annotations
 
-import base64
-import os
 import re
-import shutil
-import socket
 import subprocess
 import tempfile
 import time
-from contextlib import contextmanager
 from html.parser import HTMLParser
-from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.support.browser import (  # noqa: F401  (shared with the other browser tests)
+    CHROMIUM_FLAGS, SHOTS, Browser, browser_session, chromium, free_port, wait_until,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -26,10 +24,7 @@ PAGES = ("/", "/receipt")
 STATIC_TYPES = {"site.css": "text/css", "i18n.js": "text/javascript",
                 "report.js": "text/javascript", "receipt.js": "text/javascript",
                 "emblem.svg": "image/svg+xml"}
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                  "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync")
-SHOTS = Path(os.environ.get("PAGES_SCREENSHOT_DIR", tempfile.gettempdir()))
+
 
 
 def get(stack, path: str, **kwargs) -> httpx.Response:
@@ -139,14 +134,6 @@ def test_the_pages_stay_out_of_the_api_description(stack):
 
 # --- in headless Chromium ------------------------------------------------------------------
 
-def chromium() -> str:
-    found = shutil.which("chromium")
-    if not found:
-        pytest.fail("the browser tests need headless Chromium: apt-get install chromium "
-                    "chromium-driver (or deselect them with -m 'not browser')")
-    return found
-
-
 def dump_dom(url: str, language: str) -> str:
     with tempfile.TemporaryDirectory() as profile:
         done = subprocess.run(
@@ -174,105 +161,6 @@ def test_the_form_speaks_english_to_an_english_browser(stack):
     assert '<html lang="en">' in dom
     assert '<option value="inaction">Inaction</option>' in dom
     assert "Yanshan High School" in dom and "Public reporting platform" in dom
-
-
-class Browser:
-    """Just enough W3C WebDriver, spoken to chromedriver with httpx."""
-
-    ELEMENT = "element-6066-11e4-a52e-4f735466cecf"
-
-    def __init__(self, endpoint: str, session: str):
-        self.url = f"{endpoint}/session/{session}"
-
-    def _call(self, method: str, path: str, body: dict | None = None):
-        reply = httpx.request(method, self.url + path, json=body, timeout=60)
-        value = reply.json().get("value")
-        assert reply.status_code == 200, value
-        return value
-
-    def open(self, url: str) -> None:
-        self._call("POST", "/url", {"url": url})
-
-    def js(self, script: str, *args):
-        return self._call("POST", "/execute/sync", {"script": script, "args": list(args)})
-
-    def find(self, css: str) -> str:
-        return self._call("POST", "/element", {"using": "css selector", "value": css})[self.ELEMENT]
-
-    def type(self, css: str, text: str) -> None:
-        self._call("POST", f"/element/{self.find(css)}/value", {"text": text})
-
-    def click(self, css: str) -> None:
-        self._call("POST", f"/element/{self.find(css)}/click", {})
-
-    def text(self, css: str) -> str:
-        return self.js("const e = document.querySelector(arguments[0]);"
-                       "return e && !e.closest('[hidden]') ? e.innerText : null;", css)
-
-    def wait(self, script: str, *args, timeout: float = 20):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = self.js(script, *args)
-            if value:
-                return value
-            time.sleep(0.1)
-        raise AssertionError(f"not true in {timeout}s: {script}")
-
-    def wait_text(self, css: str, timeout: float = 20) -> str:
-        return self.wait("const e = document.querySelector(arguments[0]);"
-                         "return e && !e.closest('[hidden]') && e.innerText.trim();",
-                         css, timeout=timeout)
-
-    def screenshot(self, path: Path) -> None:
-        path.write_bytes(base64.b64decode(self._call("GET", "/screenshot")))
-
-    def console_errors(self) -> list[str]:
-        """Script errors and CSP refusals; an HTTP error status the page expects is not one."""
-        entries = self._call("POST", "/se/log", {"type": "browser"})
-        return [e["message"] for e in entries
-                if e["level"] == "SEVERE" and "Failed to load resource" not in e["message"]]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def browser_session(language: str = "zh-CN"):
-    driver = shutil.which("chromedriver")
-    if not driver:
-        pytest.fail("the browser tests need chromedriver: apt-get install chromium-driver")
-    port = free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([driver, f"--port={port}"], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
-    profile = tempfile.mkdtemp(prefix="chromium-")
-    try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{endpoint}/status", timeout=2).json()["value"]["ready"]:
-                    break
-            except (httpx.HTTPError, ValueError, KeyError):
-                time.sleep(0.2)
-        options = {"binary": chromium(), "prefs": {"intl.accept_languages": language},
-                   "args": [*CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--lang={language}",
-                            "--window-size=1280,1400"]}
-        created = httpx.post(f"{endpoint}/session", timeout=60, json={"capabilities": {
-            "alwaysMatch": {"goog:chromeOptions": options,
-                            "goog:loggingPrefs": {"browser": "ALL"}}}})
-        assert created.status_code == 200, created.text
-        session = created.json()["value"]["sessionId"]
-        try:
-            yield Browser(endpoint, session)
-        finally:
-            httpx.delete(f"{endpoint}/session/{session}", timeout=30)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 COUNT_POSTS = """
@@ -421,16 +309,6 @@ def assert_no_url_carried(browser: Browser, code: str) -> None:
     assert any("/api/v1/receipts/" in u for u in urls), urls
     plain = code.replace("-", "").upper()
     assert not [u for u in urls if plain in u.replace("-", "").upper()], urls
-
-
-def wait_until(probe, timeout: float = 30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError("condition not met in time")
 
 
 @pytest.mark.browser

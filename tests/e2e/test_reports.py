@@ -18,8 +18,7 @@ from kombu import Connection, Queue
 
 from contracts.topology import declare_all, event_exchange
 
-from tests.e2e.test_pages import browser_session, wait_until
-from tests.e2e.test_workbench import fill, press, shoot
+from tests.support.browser import browser_session, fill, press, shoot, wait_until
 from tests.support.workbench import PASSWORDS, Staff
 from tests.support.stack import Stack
 

@@ -22,7 +22,8 @@ from gateway.auth.guards import route_roles
 from gateway.auth.roles import STAFF_ROLES, Role
 from kit.settings import DEV_SECRET, Settings
 from gateway.workbench.session import SESSION_COOKIE, derived_key
-from tests.e2e.test_pages import SHOTS, browser_session, csp_directives, references
+from tests.e2e.test_pages import csp_directives, references
+from tests.support.browser import browser_session, fill, press, shoot
 from tests.support.workbench import (
     ONE_PER_ROLE, PASSWORDS, SCHOOL, Staff, api, dispatched_problem, plan_form, state_of,
     workbench_stack,
@@ -325,26 +326,6 @@ def test_add_another_works_without_script(stack):
 
 
 # --- in headless Chromium ------------------------------------------------------------------
-
-def fill(browser, values: dict) -> None:
-    browser.js("for (const [id, v] of Object.entries(arguments[0])) {"
-               " const e = document.getElementById(id); e.value = v;"
-               " e.dispatchEvent(new Event('change', {bubbles: true})); }", values)
-
-
-def press(browser, *keys: str) -> None:
-    """Keys pressed on the keyboard (W3C actions), e.g. Tab is \ue004 and Enter \ue007."""
-    steps = [step for key in keys for step in ({"type": "keyDown", "value": key},
-                                               {"type": "keyUp", "value": key})]
-    browser._call("POST", "/actions", {"actions": [{"type": "key", "id": "keyboard",
-                                                     "actions": steps}]})
-
-
-def shoot(browser, name: str) -> None:
-    for width, label in ((390, "phone"), (1280, "desktop")):
-        browser._call("POST", "/window/rect", {"width": width, "height": 1800})
-        browser.screenshot(SHOTS / f"workbench-{name}-{label}.png")
-
 
 @pytest.mark.browser
 def test_a_handler_signs_in_fills_the_plan_wrongly_then_rightly_and_the_problem_is_verified(stack):

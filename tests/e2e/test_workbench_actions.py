@@ -12,7 +12,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.e2e.test_pages import SHOTS, browser_session
+from tests.support.browser import SHOTS, browser_session
 from tests.support.workbench import (
     PASSWORDS, SCHOOL, Staff, act, dispatched_problem, problem_of, registered_problem, state_of,
     workbench_stack,

@@ -14,7 +14,8 @@ from html.parser import HTMLParser
 import httpx
 import pytest
 
-from tests.e2e.test_pages import SHOTS, browser_session, csp_directives, references, wait_until
+from tests.e2e.test_pages import csp_directives, references
+from tests.support.browser import SHOTS, browser_session, wait_until
 from tests.support.workbench import PASSWORDS, Staff, api
 from tests.support.stack import Stack
 

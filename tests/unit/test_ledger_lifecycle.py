@@ -476,3 +476,16 @@ def test_verifying_without_a_plan_is_refused_and_changes_nothing():
         perform(problem, A.VERIFY, HANDLER, {"plan": full_plan(target="  ")}, ctx())
     assert [f for f, _ in caught.value.problems] == ["target"]
     assert problem == before
+
+
+def test_evidence_attached_to_a_plan_or_to_progress_is_recorded_and_only_when_given():
+    digest = "ab" * 32
+    problem = problem_at("dispatched")
+    change = perform(problem, A.VERIFY, HANDLER, {"plan": full_plan(), "evidence": [
+        {"description": "现场照片", "sha256": digest.upper()}]}, ctx())
+    assert change.data["evidence"] == [{"description": "现场照片", "sha256": digest}]
+    plain = perform(problem_at("dispatched"), A.VERIFY, HANDLER, {"plan": full_plan()}, ctx())
+    assert "evidence" not in plain.data  # a step without files records what it always did
+    progress = perform(problem_at("rectifying"), A.RECORD_PROGRESS, HANDLER, {
+        "note": "设备已更换", "evidence": [{"description": "更换记录"}]}, ctx())
+    assert progress.data["evidence"] == [{"description": "更换记录"}]

@@ -7,7 +7,8 @@ import pytest
 from contracts.actions import SPECS
 from contracts.campaign import load_default_campaign
 from contracts.vocabulary import Action, Role
-from gateway.workbench import decisions
+from gateway.files.intake import Limits
+from gateway.workbench import attachments, decisions
 from gateway.workbench.pages import templates
 from gateway.workbench.routes import ActionForm
 from gateway.workbench.texts import text
@@ -52,7 +53,8 @@ def form_page(spec, role, extras=None, the_problem=None, errors=None, lang="zh")
                       CAMPAIGN, role=role, org_code="org_education_bureau",
                       scoped=not spec.unit_step),
                   offered=True, extras=extras or {}, confirm_field=decisions.CONFIRM_FIELD,
-                  other_field=decisions.MERGE_OTHER_FIELD)
+                  other_field=decisions.MERGE_OTHER_FIELD,
+                  files=attachments.view_of(form.all_inputs, Limits(1 << 30, 30_000_000, 10), {}))
 
 
 @pytest.mark.parametrize("spec", list(SPECS.values()), ids=lambda s: s.action.value)

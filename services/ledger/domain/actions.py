@@ -117,6 +117,13 @@ def _evidence(items) -> list[dict]:
             for e in items]
 
 
+def _attached(args) -> dict:
+    """Evidence a step may carry besides its own record (verify, record progress): in the
+    history only when some is given, so a step without files records what it always did."""
+    items = getattr(args, "evidence", ())
+    return {"evidence": _evidence(items)} if items else {}
+
+
 def _respond_by(p: Problem, args, ctx: Context) -> date:
     if args.respond_by:
         timers.flag_calendar(p, ctx.rules)        # a date given, not counted
@@ -164,7 +171,7 @@ def _verify(p: Problem, args, ctx: Context) -> dict:
     p.severity_advice = ctx.advise(p)
     return {"plan": plan.to_dict(), "seriousness": seriousness,
             "confirmed_phase": p.confirmed_phase, "self_found": p.self_found,
-            "severity_advice": p.severity_advice, "note": note}
+            "severity_advice": p.severity_advice, "note": note, **_attached(args)}
 
 
 def _public(args) -> dict:
@@ -214,7 +221,7 @@ def _record_progress(p: Problem, args, ctx: Context) -> dict:
         stones[done] = replace(stones[done], done_on=ctx.today)
         p.plan = replace(p.plan, milestones=tuple(stones))
     p.last_progress_on = ctx.today
-    return {"note": note, "milestone_done": done}
+    return {"note": note, "milestone_done": done, **_attached(args)}
 
 
 def _check_progress(p: Problem, args, ctx: Context) -> dict:
