@@ -114,4 +114,4 @@ def test_refusals_are_one_line_each_and_user_text_cannot_forge_a_log_line(stack,
                    for line in ledger.splitlines())
     assert "\\n2026-12-01 00:00:00,000 ledger ERROR forged" in ledger
     assert "Traceback" not in ledger and "Traceback" not in intake
-    assert len(re.findall(r" INFO nameko\.containers: refused .*intake\.get_receipt", intake)) >= 20
+    assert len(re.findall(r" INFO nameko\.containers: refused .*intake\.receipt_and_problem", intake)) >= 20
