@@ -16,8 +16,20 @@ from starlette.responses import Response
 
 WEB_DIR = Path(__file__).resolve().parent
 STATIC_DIR = WEB_DIR / "static"
-PAGES = {"report": "index.html", "receipt": "receipt.html", "not_found": "not_found.html",
-         "not_allowed": "not_allowed.html"}
+PAGES = {"report": "index.html", "receipt": "receipt.html", "not_found": "error.html",
+         "not_allowed": "error.html"}
+# What error.html says for each error page (Chinese first; English in its own section).
+ERROR_TEXTS = {
+    "not_found": {"@TITLE@": "页面不存在", "@LEAD@": "您访问的地址不存在，可能已被移动或输入有误。",
+                  "@TITLE_EN@": "Page not found",
+                  "@LEAD_EN@": "The address you asked for does not exist; it may have moved, "
+                               "or it was mistyped."},
+    "not_allowed": {"@TITLE@": "不支持此访问方式",
+                    "@LEAD@": "该地址不接受这种请求方式，请通过页面上的链接和按钮访问。",
+                    "@TITLE_EN@": "Method not allowed",
+                    "@LEAD_EN@": "This address does not take this kind of request; use the "
+                                 "links and buttons of the pages."},
+}
 
 CONTENT_TYPES = {
     ".css": "text/css; charset=utf-8",
@@ -83,6 +95,8 @@ def load_pages(static: dict[str, Asset], folder: Path = WEB_DIR) -> dict[str, As
     pages = {}
     for page, filename in PAGES.items():
         html = (folder / filename).read_text(encoding="utf-8")
+        for token, words in ERROR_TEXTS.get(page, {}).items():
+            html = html.replace(token, words)
         html = re.sub(r'(src|href)="/static/([^"?#]+)"', versioned, html)
         pages[page] = Asset.of(html.encode("utf-8"), "text/html; charset=utf-8")
     return pages
