@@ -201,6 +201,75 @@ class ReportingRules(BaseModel):
     escalate_workdays: Annotated[int, Field(strict=True, ge=2, le=30)] = 2
 
 
+Rate = Annotated[float, Field(gt=0, lt=1)]
+
+
+class StratumRule(BaseModel):
+    """One stratum's sampling parameters (AUDIT-SAMPLING.md): the tolerable wrong-closure rate
+    p_T and the risk limit α, the largest chance of clearing a unit whose true rate is at or
+    above p_T."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tolerable_rate: Rate = 0.10
+    risk_limit: Rate = 0.05
+
+
+def _default_strata() -> dict[str, StratumRule]:
+    return {"ordinary": StratumRule(), "high_severity": StratumRule(tolerable_rate=0.05),
+            "zero_report": StratumRule(risk_limit=0.01),
+            "zero_contradicted": StratumRule(risk_limit=0.01), "look_back": StratumRule()}
+
+
+class SpotCheckRules(BaseModel):
+    """查否复查, 抽查零报告, 回头看 (services.audit). ``strata``: the parameters per stratum
+    (``contracts.vocabulary.Stratum``); ``method``: ``hypergeometric`` (clear on zero errors in
+    n₀, any error → full review) or ``alpha`` (Stark's ALPHA, sequential: a unit with a few
+    errors may still be cleared after a larger sample; ``alpha_eta``: its prior guess of the
+    share of correct closures); ``seed_min_digits``: the public seed's least length (骰子);
+    ``recheckers_exclude_supervisor``: a re-checker may not belong to the closing unit (always)
+    nor to its supervising body (when true)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    strata: dict[Literal["ordinary", "high_severity", "zero_report", "zero_contradicted",
+                         "look_back"], StratumRule] = Field(default_factory=_default_strata)
+    method: Literal["hypergeometric", "alpha"] = "hypergeometric"
+    alpha_eta: Annotated[float, Field(gt=0.5, lt=1)] = 0.75
+    seed_min_digits: Annotated[int, Field(strict=True, ge=20, le=200)] = 20
+    recheckers_exclude_supervisor: bool = True
+
+
+LadderStepName = Literal["notice", "interview", "accountability"]
+
+
+class AccountabilityRules(BaseModel):
+    """严格责任追究 (四(三)): 通报, 限期整改 → 约谈主要负责人 → 责任追究和问责. Rules *propose*
+    steps; a person of the county office confirms or dismisses each (never automatic).
+
+    ``deadline_workdays``: the working days each confirmed step gives the unit (its 限期);
+    an interview whose deadline passes without improvement proposes the next step.
+    ``overdue_workdays``: a problem overdue this many working days proposes a step;
+    ``missing_reports``: this many missing weekly reports in a month propose a step;
+    ``self_found_lighter``: where the unit found and fixed the problem itself (自查自纠),
+    the rule proposes one step lighter, never below a notice (宽严相济);
+    ``phase_floor``: the least step proposed in each phase (越往后执纪越严; a phase not listed:
+    notice); ``skip_reasons``: the reasons (code → words) a person may record to take a step
+    without the earlier ones (e.g. 弄虚作假)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    deadline_workdays: dict[LadderStepName, Annotated[int, Field(strict=True, ge=1, le=120)]] = {
+        "notice": 10, "interview": 20, "accountability": 20}
+    overdue_workdays: Annotated[int, Field(strict=True, ge=1, le=120)] = 10
+    missing_reports: Annotated[int, Field(strict=True, ge=1, le=10)] = 2
+    self_found_lighter: bool = True
+    phase_floor: dict[Code, LadderStepName] = {}
+    skip_reasons: dict[Code, Text] = {
+        "falsified": "弄虚作假、欺上瞒下 (falsification)",
+        "serious_consequence": "造成严重后果或恶劣影响 (serious consequences)"}
+
+
 class CalendarYear(BaseModel):
     """One year of the official calendar as the State Council published it: the holidays
     (法定节假日 and the days off around them) and the make-up working days (调休上班, weekend days
@@ -226,6 +295,8 @@ class Campaign(BaseModel):
     duplicates: DuplicateRules = DuplicateRules()
     clocks: ClockRules = ClockRules()
     reporting: ReportingRules = ReportingRules()
+    spot_checks: SpotCheckRules = SpotCheckRules()
+    accountability: AccountabilityRules = AccountabilityRules()
     calendar: dict[Annotated[int, Field(ge=1900, le=2200)], CalendarYear] = {}
 
     def severity_rules(self) -> SeverityAdviceRules:
@@ -325,6 +396,7 @@ def cross_check(c: Campaign) -> list[tuple[str, str]]:
     problems += _check_severity_advice(c)
     problems += _check_channel_users(c)
     problems += _check_calendar(c)
+    problems += _check_accountability(c)
     return problems
 
 
@@ -409,6 +481,25 @@ def _check_calendar(c: Campaign) -> list[tuple[str, str]]:
                     problems.append((field, f"{day} is a weekday; a make-up working day (调休) "
                                             "is a Saturday or Sunday"))
                 seen.setdefault(day, field)
+    return problems
+
+
+def _check_accountability(c: Campaign) -> list[tuple[str, str]]:
+    """The ladder's phase floors name known phases and never fall in a later phase
+    (越往后执纪越严)."""
+    order = ("notice", "interview", "accountability")
+    phases = [p.code for p in c.phases]
+    floors = c.accountability.phase_floor
+    problems = [(f"accountability.phase_floor.{code}", f"unknown phase {code!r}")
+                for code in floors if code not in phases]
+    last, last_code = 0, None
+    for code in phases:
+        rank = order.index(floors.get(code, "notice"))
+        if rank < last:
+            problems.append((f"accountability.phase_floor.{code}",
+                             f"later phases may not be more lenient than {last_code!r}"))
+        if rank >= last:
+            last, last_code = rank, code
     return problems
 
 

@@ -285,9 +285,64 @@ class AccountChanged(Event):
     principal_head: str | None = None
 
 
+class RecheckRecorded(Event):
+    """A re-checker recorded the outcome of one sampled item (复查结果), published by audit as
+    ``recheck.<verdict>`` (``contracts.vocabulary.RecheckVerdict``). Where the verdict is
+    wrong or not produced and the item is a problem (``problem_id``), ``reopen_source`` is
+    ``spot_check`` (查否复查) or ``look_back`` (回头看): the ledger consumes the event and
+    reopens the problem with that source, as the re-checker (``recheck_by``, role
+    ``spot_check``), the findings as its reason."""
+
+    source: ClassVar[str] = "audit"
+    event_type: ClassVar[str] = "recheck_recorded"
+
+    round_id: str
+    item_id: str
+    stratum: str
+    unit: str
+    verdict: str
+    findings: str
+    recheck_by: str
+    recheck_role: str = "spot_check"
+    problem_id: str | None = None
+    reopen_source: str | None = None
+
+    @property
+    def routing_key(self) -> str:
+        return f"recheck.{self.verdict}"
+
+
+class AccountabilityEvent(Event):
+    """A step of the accountability ladder (严格责任追究), published by audit as
+    ``ladder.<name>``: ``proposed`` (a rule proposes ``step`` for ``unit``: the county office
+    decides), ``confirmed`` (a person of the county office confirmed it: the unit's handlers
+    and its principal head hear of it, with its deadline ``due_on``), ``dismissed``,
+    ``deadline_passed`` (the step's deadline passed; for an interview, the next step is
+    proposed). Never names the persons concerned."""
+
+    source: ClassVar[str] = "audit"
+    event_type: ClassVar[str] = "accountability"
+
+    name: str
+    case_id: str
+    step: str
+    unit: str
+    trigger: str
+    reason: str = ""
+    supervisor: str | None = None
+    due_on: date | None = None
+    problem_ids: tuple[str, ...] = ()
+    decided_by: str | None = None
+
+    @property
+    def routing_key(self) -> str:
+        return f"ladder.{self.name}"
+
+
 ALL_EVENTS: tuple[type[Event], ...] = (ClueSubmitted, ClueAccepted, ProblemRegistered,
                                        ProblemTransitioned, WorkPlanFiled, ContactOpened,
-                                       ProblemClockAlert, ReportCycleEvent, AccountChanged)
+                                       ProblemClockAlert, ReportCycleEvent, AccountChanged,
+                                       RecheckRecorded, AccountabilityEvent)
 
 
 

@@ -268,3 +268,112 @@ REOPEN_SOURCE_LABELS_ZH: dict[ReopenSource, str] = {
     ReopenSource.SPOT_CHECK: "抽查", ReopenSource.LOOK_BACK: "回头看",
     ReopenSource.REPORTER_DISPUTE: "举报人异议",
 }
+
+
+# ── Spot checks (查否复查, 抽查零报告, 回头看) and the accountability ladder (严格责任追究) ────────
+# The method is ../shared/AUDIT-SAMPLING.md; the audit service (services/audit) keeps the words.
+
+class Stratum(StrEnum):
+    """What a sampled item is (抽查层): each stratum has its own tolerable rate and risk limit
+    in the campaign file (``spot_checks.strata``)."""
+
+    ORDINARY = "ordinary"                    # 查否, ordinary category (一般类别的查否问题)
+    HIGH_SEVERITY = "high_severity"          # 查否, category of severity high (重点类别的查否问题)
+    ZERO_REPORT = "zero_report"              # 零报告
+    ZERO_CONTRADICTED = "zero_contradicted"  # 与台账不符的零报告
+    LOOK_BACK = "look_back"                  # 已销号问题 (回头看)
+
+
+STRATUM_LABELS: dict[Stratum, tuple[str, str]] = {
+    Stratum.ORDINARY: ("查否问题(一般类别)", "Unfounded closures, ordinary categories"),
+    Stratum.HIGH_SEVERITY: ("查否问题(重点类别)", "Unfounded closures, high-severity categories"),
+    Stratum.ZERO_REPORT: ("零报告", "Zero reports"),
+    Stratum.ZERO_CONTRADICTED: ("与台账不符的零报告", "Zero reports the ledger contradicts"),
+    Stratum.LOOK_BACK: ("已销号问题(回头看)", "Struck-off problems (look-back)"),
+}
+
+
+class RecheckVerdict(StrEnum):
+    """A re-checker's outcome for one sampled item (复查结论). ``NOT_PRODUCED`` counts as
+    wrong (AUDIT-SAMPLING.md: an item that cannot be produced is a wrong closure)."""
+
+    UPHELD = "upheld"              # 结论属实 (closure upheld)
+    WRONG = "wrong"                # 结论不实, 问题属实 (closure wrong, the problem is real)
+    NOT_PRODUCED = "not_produced"  # 无法提供材料 (counts as wrong)
+
+
+RECHECK_VERDICT_LABELS: dict[RecheckVerdict, tuple[str, str]] = {
+    RecheckVerdict.UPHELD: ("结论属实", "Closure upheld"),
+    RecheckVerdict.WRONG: ("结论不实，问题属实", "Closure wrong; the problem is real"),
+    RecheckVerdict.NOT_PRODUCED: ("无法提供材料(按不实计)",
+                                  "Could not be produced (counts as wrong)"),
+}
+
+
+class UnitDecision(StrEnum):
+    """What the statistics decide for a unit's practice in a stratum and period (抽查结论).
+    Every confirmed wrong closure is its own accountability case regardless."""
+
+    CLEARED = "cleared"              # 通过
+    KEEP_SAMPLING = "keep_sampling"  # 继续抽查
+    FULL_REVIEW = "full_review"      # 全面复查
+
+
+UNIT_DECISION_LABELS: dict[UnitDecision, tuple[str, str]] = {
+    UnitDecision.CLEARED: ("通过", "Cleared"),
+    UnitDecision.KEEP_SAMPLING: ("继续抽查", "Keep sampling"),
+    UnitDecision.FULL_REVIEW: ("全面复查", "Full review"),
+}
+
+
+class LadderStep(StrEnum):
+    """The accountability ladder (严格责任追究), in order: a step cannot be skipped unless a
+    person of the county office records a reason the campaign file allows."""
+
+    NOTICE = "notice"                  # 通报, 限期整改
+    INTERVIEW = "interview"            # 约谈主要负责人
+    ACCOUNTABILITY = "accountability"  # 责任追究和问责
+
+
+LADDER_ORDER: tuple[LadderStep, ...] = (LadderStep.NOTICE, LadderStep.INTERVIEW,
+                                        LadderStep.ACCOUNTABILITY)
+LADDER_STEP_LABELS: dict[LadderStep, tuple[str, str]] = {
+    LadderStep.NOTICE: ("通报，限期整改", "Notice with a deadline"),
+    LadderStep.INTERVIEW: ("约谈主要负责人", "Interview of the principal head"),
+    LadderStep.ACCOUNTABILITY: ("责任追究和问责", "Accountability"),
+}
+
+
+class LadderTrigger(StrEnum):
+    """What a ladder proposal rests on (提出依据); the campaign file's ``accountability``
+    section says which step each proposes."""
+
+    WRONG_CLOSURE = "wrong_closure"              # 复查确认查否不实
+    OVERDUE = "overdue"                          # 问题超期未办
+    MISSING_REPORTS = "missing_reports"          # 未按时报送周报告
+    ZERO_CONTRADICTED = "zero_contradicted"      # 零报告与台账不符
+    FULL_REVIEW_FAILED = "full_review_failed"    # 全面复查未通过
+    PERFUNCTORY = "perfunctory"                  # 暗访发现走过场
+    FALSIFIED = "falsified"                      # 暗访发现弄虚作假
+    INTERVIEW_INEFFECTIVE = "interview_ineffective"  # 约谈后效果依然不明显
+
+
+LADDER_TRIGGER_LABELS: dict[LadderTrigger, tuple[str, str]] = {
+    LadderTrigger.WRONG_CLOSURE: ("复查确认查否不实", "Re-check found a closure wrong"),
+    LadderTrigger.OVERDUE: ("问题超期未办", "Problems overdue past the threshold"),
+    LadderTrigger.MISSING_REPORTS: ("未按时报送周报告", "Weekly reports missing"),
+    LadderTrigger.ZERO_CONTRADICTED: ("零报告与台账不符", "Zero report contradicted by the ledger"),
+    LadderTrigger.FULL_REVIEW_FAILED: ("全面复查未通过", "Full review failed"),
+    LadderTrigger.PERFUNCTORY: ("暗访发现走过场", "Covert inspection found it perfunctory"),
+    LadderTrigger.FALSIFIED: ("暗访发现弄虚作假", "Covert inspection found falsification"),
+    LadderTrigger.INTERVIEW_INEFFECTIVE: ("约谈后效果依然不明显",
+                                          "No improvement after the interview"),
+}
+
+
+class ProposalStatus(StrEnum):
+    """A ladder proposal waits for a person of the county office (never taken automatically)."""
+
+    PROPOSED = "proposed"    # 待决定
+    CONFIRMED = "confirmed"  # 已确认
+    DISMISSED = "dismissed"  # 不予采纳 (with a reason; not proposed again for the same facts)
