@@ -339,10 +339,34 @@ class AccountabilityEvent(Event):
         return f"ladder.{self.name}"
 
 
+class SpotCheckConcluded(Event):
+    """A spot-check round closed (抽查结果): one event per unit and stratum with the figures
+    AUDIT-SAMPLING.md publishes: population N, sample size n, items checked, errors k (an item
+    not produced counts), the exact upper bound on the wrong-closure rate (a decimal string),
+    the decision (``contracts.vocabulary.UnitDecision``). ``full_review``: the round was a full
+    review of the unit (全面复查), so errors in it fail the review."""
+
+    source: ClassVar[str] = "audit"
+    event_type: ClassVar[str] = "spot_check_concluded"
+
+    round_id: str
+    period: str
+    unit: str
+    stratum: str
+    population: int
+    sampled: int
+    checked: int
+    errors: int
+    upper_bound: str
+    decision: str
+    full_review: bool = False
+    closed_by: str | None = None
+
+
 ALL_EVENTS: tuple[type[Event], ...] = (ClueSubmitted, ClueAccepted, ProblemRegistered,
                                        ProblemTransitioned, WorkPlanFiled, ContactOpened,
                                        ProblemClockAlert, ReportCycleEvent, AccountChanged,
-                                       RecheckRecorded, AccountabilityEvent)
+                                       RecheckRecorded, AccountabilityEvent, SpotCheckConcluded)
 
 
 

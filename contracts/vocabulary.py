@@ -377,3 +377,13 @@ class ProposalStatus(StrEnum):
     PROPOSED = "proposed"    # 待决定
     CONFIRMED = "confirmed"  # 已确认
     DISMISSED = "dismissed"  # 不予采纳 (with a reason; not proposed again for the same facts)
+
+
+class ChainRecord(StrEnum):
+    """What other services write into the ledger's hash chain (留痕), beside the problems'
+    history: ``ledger.append_record(actor, kind, key, record)``, idempotent per (kind, key)."""
+
+    SPOT_CHECK_MANIFEST = "spot_check_manifest"  # 抽查样本框 (manifest SHA-256 + parameters)
+    SPOT_CHECK_SEED = "spot_check_seed"          # 抽查随机种子 (who entered it, when)
+    SPOT_CHECK_CLOSED = "spot_check_closed"      # 抽查轮次结束 (per-unit results)
+    ACCOUNTABILITY_STEP = "accountability_step"  # 问责阶梯的一步 (通报/约谈/问责)
