@@ -219,6 +219,20 @@ CODES: dict[str, tuple[int, str, str]] = {
                                   "该报告期已报送,更正须说明理由"),
     "invalid_measure": (422, "the institution entry is incomplete or wrong",
                         "制度登记内容不完整或有误"),
+    # the accountability ladder (services/audit/ladder.py)
+    "ladder_step_skipped": (409, "a ladder step cannot be skipped without a reason the "
+                            "campaign file allows", "问责阶梯不能越级,除非记录专项工作方案允许的理由"),
+    "ladder_step_taken": (409, "the unit's case has this step confirmed already",
+                          "该单位本轮已确认此项问责措施"),
+    "unknown_skip_reason": (422, "not a reason the campaign file allows for skipping a step",
+                            "不是专项工作方案允许的越级理由"),
+    "already_decided": (409, "the proposal was confirmed or dismissed already",
+                        "该建议已经作出决定"),
+    "not_county_office": (403, "only a person of the county office decides on a proposal",
+                          "仅县委办公室人员可以决定问责建议"),
+    "reason_required": (422, "a reason is required", "须填写理由"),
+    "evidence_required": (422, "a finding needs at least one evidence file",
+                          "须附至少一份佐证材料"),
     "refused": (400, "refused", "请求被拒绝"),
     # notify: webhook targets are checked when they are configured (services/notify)
     "webhook_url_invalid": (422, "the webhook URL is not a valid http(s) URL",

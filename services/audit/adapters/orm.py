@@ -34,3 +34,7 @@ def count_by_type(session) -> dict:
     rows = session.execute(select(observations.c.event_type, func.count())
                            .group_by(observations.c.event_type))
     return {t: n for t, n in rows}
+
+
+# the accountability ladder's tables (services/audit/adapters/ladder.py) join this metadata
+from services.audit.adapters import ladder as _ladder_tables  # noqa: E402,F401
