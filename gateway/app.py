@@ -35,6 +35,8 @@ from gateway.workbench import bulletins as workbench_bulletins
 from gateway.routes import bulletins as bulletins_api
 from gateway.workbench import ledger as workbench_ledger
 from gateway.workbench import work_plans as workbench_plans
+from gateway.workbench import accountability as workbench_ladder
+from gateway.routes import accountability as ladder_api
 from gateway.workbench.session import WorkbenchMiddleware
 from kit.settings import Settings
 from kit import logs
@@ -102,6 +104,8 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
     app.include_router(workbench_dashboard.router)  # the roll-up as charts (统计看板)
     app.include_router(workbench_bulletins.router)  # 月通报 pages
     app.include_router(bulletins_api.router)        # 月通报 API
+    app.include_router(workbench_ladder.router)  # 问责阶梯 pages
+    app.include_router(ladder_api.router)        # 问责阶梯 API
     app.include_router(files_router)  # evidence files; its lifespan opens the blob store
     install_error_handlers(app)
     install_not_found(app)  # 404 and 405: a Chinese page for a browser, JSON for the API

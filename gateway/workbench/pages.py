@@ -45,6 +45,11 @@ NAV: tuple[tuple[str, str, frozenset[Role]], ...] = (
     ("nav.bulletins", f"{PREFIX}/bulletins",
      frozenset((Role.COUNTY_OFFICE, Role.SUPERVISOR, Role.SPOT_CHECK))),
     ("nav.my_work_plan", f"{PREFIX}/work-plan", frozenset({Role.UNIT_HANDLER})),
+    ("nav.ladder", f"{PREFIX}/accountability", frozenset(
+        (Role.COUNTY_OFFICE, Role.SUPERVISOR, Role.SPOT_CHECK, Role.CUSTODIAN))),
+    ("nav.ladder_finding", f"{PREFIX}/accountability/findings",
+     frozenset((Role.COUNTY_OFFICE, Role.SPOT_CHECK))),
+    ("nav.ladder_mine", f"{PREFIX}/accountability/mine", frozenset({Role.UNIT_HANDLER})),
 )
 
 
