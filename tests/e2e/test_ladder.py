@@ -129,6 +129,9 @@ def test_a_covert_finding_is_confirmed_as_a_notice_and_the_unit_and_its_head_hea
     mine = people.ok("handler-school1", "GET", f"/api/v1/accountability/units/{SCHOOL}")
     assert [s["step"] for s in mine["steps"]] == ["notice"] and mine["proposals"] == []
     assert mine["steps"][0]["due_on"] == step["due_on"]
+    # the step's chain entry (the ledger's append_record, key case:<id>:notice)
+    chained = people.ok("county", "GET", f"/api/v1/accountability/units/{SCHOOL}")["steps"][0]
+    assert chained["chain"] and chained["chain"]["seq"] > 0 and len(chained["chain"]["hash"]) == 64
     assert people.call("handler-school1", "GET", f"/api/v1/accountability/units/{POLICE}"
                        ).status_code == 404
     assert people.call("handler-school1", "GET", "/api/v1/accountability/proposals"
@@ -186,3 +189,38 @@ def test_an_interview_names_the_head_and_names_are_hidden_from_other_roles(peopl
         assert reply.status_code == 200, (who, reply.text)
         assert "王校长" not in reply.text and reply.json()["steps"][0]["names_hidden"], who
     assert people.call("media", "GET", path).status_code == 403
+
+
+def test_the_workbench_pages_decide_refuse_and_show_a_unit_its_own_deadlines(stack, people):
+    from tests.support.workbench import Staff
+
+    county = Staff(stack, "county")
+    spot = Staff(stack, "spotcheck")
+    form = spot.get("/workbench/accountability/findings")
+    assert form.status_code == 200 and "走过场" in form.text
+    token = spot.token("/workbench/accountability/findings")
+    posted = spot.http.post("/workbench/accountability/findings", data={
+        "csrftoken": token, "unit": POLICE, "kind": "perfunctory",
+        "findings": "窗口暗访:推诿扯皮"}, files={"file:evidence": ("scene.png", png(),
+                                                                  "image/png")})
+    assert posted.status_code == 303, posted.text
+    [proposal] = [p for p in waiting(people, POLICE) if p["trigger"] == "perfunctory"]
+    assert len(proposal["documents"]) == 1
+    page = county.get("/workbench/accountability")
+    assert page.status_code == 200 and proposal["id"] in page.text
+    refused = county.post(f"/workbench/accountability/proposals/{proposal['id']}/dismiss",
+                          {"reason": ""})
+    assert refused.status_code == 422 and "须填写" in refused.text
+    assert proposal["id"] in [p["id"] for p in waiting(people, POLICE)]
+    done = county.post(f"/workbench/accountability/proposals/{proposal['id']}/confirm",
+                       {"skip_reason": "", "note": "限期整改"})
+    assert done.status_code == 303
+    assert proposal["id"] not in [p["id"] for p in waiting(people, POLICE)]
+    # the waiting re-check proposal of the unit climbs with it (notice given: interview next)
+    assert [p["step"] for p in waiting(people, POLICE)] == ["interview"]
+    handler = Staff(stack, "handler-police")
+    mine = handler.get("/workbench/accountability/mine")
+    assert mine.status_code == 200 and "通报" in mine.text and "限期整改" in mine.text
+    assert handler.get("/workbench/accountability").status_code == 403
+    unit = county.get(f"/workbench/accountability/units/{POLICE}")
+    assert unit.status_code == 200 and "不予采纳" in unit.text  # the earlier dismissal

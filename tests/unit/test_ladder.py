@@ -266,3 +266,27 @@ def test_who_reads_which_unit():
     assert not L.may_read_unit(Reader("unit_handler", "org_gd_public_security"), UNIT, body)
     assert not L.sees_proposals(Reader("unit_handler", UNIT))
     assert not L.may_read_unit(Reader("media", None), UNIT, body)
+
+
+# ── who hears (services/notify/domain.py's ladder rules) ─────────────────────────────────
+
+def test_a_confirmed_step_reaches_the_units_handlers_and_its_head_a_proposal_the_county():
+    from tests.unit.test_notify_rules import PEOPLE, SCHOOL, Directory, hear
+
+    with_head = Directory(PEOPLE, heads={SCHOOL: "head1"})
+    assert hear("ladder_confirmed", directory=with_head) == ["h1", "h2", "head1"]
+    assert hear("ladder_proposed", directory=with_head) == ["county"]
+    assert hear("ladder_deadline_passed", directory=with_head) == ["county", "head1"]
+    assert hear("ladder_dismissed", directory=with_head) == []
+
+
+def test_notify_maps_an_accountability_event_to_its_occurrence():
+    from contracts.events import AccountabilityEvent
+    from services.notify.handlers import occurrence_of
+
+    occ = occurrence_of(AccountabilityEvent(
+        event_id="e", name="confirmed", case_id="c", step="notice", unit=UNIT,
+        trigger="perfunctory", supervisor="org_education_bureau", due_on=date(2017, 9, 18)))
+    assert (occ.name, occ.unit, occ.supervisor, occ.due) == (
+        "ladder_confirmed", UNIT, "org_education_bureau", date(2017, 9, 18))
+    assert occ.title == "通报，限期整改" and occ.problem_id is None
