@@ -85,7 +85,8 @@ async def confirm_proposal(request: Request, principal, proposal_id: str,
     """For the API and the workbench alike: the audit service refuses a skipped step, a
     second decision, anyone but the county office; the head is looked up here."""
     call = request.app.state.broker.call
-    found = await call("audit", "ladder_proposals", actor=actor(principal), status="proposed")
+    found = await call("audit", "ladder_proposals", actor=actor(principal), status="proposed",
+                       proposal_id=proposal_id)
     proposal = next((p for p in found["items"] if p["id"] == proposal_id), None)
     head = await head_of(request, proposal["unit"]) if proposal else None
     return await call("audit", "ladder_confirm", actor=actor(principal), proposal_id=proposal_id,

@@ -356,7 +356,7 @@ def _refuse_unit(reader: Reader, unit: str, ctx: Context) -> None:
 
 
 def list_proposals(uow: UnitOfWork, ctx: Context, *, actor: dict, status: str | None,
-                   unit: str | None = None) -> dict:
+                   unit: str | None = None, proposal_id: str | None = None) -> dict:
     reader = _reader(actor)
     if not rules.sees_proposals(reader):
         raise LadderRefused("not_permitted", "proposals are for the county office, "
@@ -370,7 +370,12 @@ def list_proposals(uow: UnitOfWork, ctx: Context, *, actor: dict, status: str | 
         _refuse_unit(reader, unit, ctx)
         units = [unit]
     with uow:
-        found = store.list_proposals(uow.session, status=status or None, units=units)
+        if proposal_id:
+            one = store.get_proposal(uow.session, proposal_id)
+            found = [one] if one and (units is None or one.unit in units) and (
+                not status or one.status.value == status) else []
+        else:
+            found = store.list_proposals(uow.session, status=status or None, units=units)
     return {"items": [rules.proposal_view(p) for p in found]}
 
 

@@ -135,9 +135,10 @@ class AuditService:
     @rpc(expected_exceptions=EXPECTED)
     @ladder_refusals
     def ladder_proposals(self, actor: dict, status: str | None = None,
-                         unit: str | None = None) -> dict:
+                         unit: str | None = None, proposal_id: str | None = None) -> dict:
         return ladder_handlers.list_proposals(self.uow(), self.ladder, actor=actor,
-                                              status=status, unit=unit)
+                                              status=status, unit=unit,
+                                              proposal_id=proposal_id)
 
     @rpc(expected_exceptions=EXPECTED)
     @ladder_refusals

@@ -81,6 +81,8 @@ def test_a_wrong_closure_proposes_a_notice_once_even_when_redelivered(url, ctx):
 def test_confirming_records_the_step_with_its_deadline_and_publishes_it(url, ctx):
     H.on_recheck(uow(url), recheck(), ctx, NOW)
     [p] = proposals(url, ctx)
+    one = H.list_proposals(uow(url), ctx, actor=COUNTY, status="proposed", proposal_id=p["id"])
+    assert [x["id"] for x in one["items"]] == [p["id"]]
     view = H.confirm(uow(url), ctx, actor=COUNTY, proposal_id=p["id"], now=NOW)
     assert view["step"] == "notice" and view["due_on"] == "2017-09-18"
     assert view["decided_by"] == "county" and view["problem_ids"] == ["p1"]
