@@ -46,7 +46,8 @@ def compose(answer: dict, *, min_problems: int = rules.MIN_PROBLEMS,
     """The bulletin from the ledger's figures answer (``ledger.bulletin_figures``)."""
     figures = rules.figures_from(answer["units"], answer["names"], answer["missing"],
                                  answer["contradicted"], expected=answer.get("expected"),
-                                 new=answer.get("new"))
+                                 new=answer.get("new"), on_time=answer.get("on_time"),
+                                 overturned=answer.get("overturned"))
     return rules.compose(answer["month"], figures, min_problems=min_problems, cases=cases)
 
 
