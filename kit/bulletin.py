@@ -110,6 +110,7 @@ class Bulletin:
     small_units: list[BulletinRow]
     totals: dict
     cases: list[str]
+    spot_checks: list[dict] = field(default_factory=list)   # 抽查复查: per unit and stratum
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -162,8 +163,27 @@ def check_cases(cases: list[str] | None) -> list[str]:
     return out
 
 
+SPOT_CHECK_FIELDS = ("unit", "stratum", "population", "sampled", "checked", "errors",
+                     "upper_bound", "decision")
+
+
+def spot_check_rows(results: list[dict] | None, names: dict[str, str]) -> list[dict]:
+    """The month's closed spot-check rounds per unit and stratum (抽查复查情况), as the audit
+    service publishes them (``audit.spot_check_results``): N, n, checked, errors, the exact
+    upper bound on the wrong-closure rate and the decision, with the Chinese words."""
+    from contracts.vocabulary import STRATUM_LABELS, UNIT_DECISION_LABELS, Stratum, UnitDecision
+    rows = []
+    for r in results or []:
+        row = {k: r.get(k) for k in SPOT_CHECK_FIELDS}
+        row["name_zh"] = names.get(row["unit"]) or row["unit"]
+        row["stratum_zh"] = STRATUM_LABELS[Stratum(row["stratum"])][0]
+        row["decision_zh"] = UNIT_DECISION_LABELS[UnitDecision(row["decision"])][0]
+        rows.append(row)
+    return sorted(rows, key=lambda r: (r["unit"], r["stratum"]))
+
+
 def compose(month: str, figures: list[UnitFigures], *, min_problems: int = MIN_PROBLEMS,
-            cases: list[str] | None = None) -> Bulletin:
+            cases: list[str] | None = None, spot_checks: list[dict] | None = None) -> Bulletin:
     """The bulletin of ``month``: every unit's row (by code), the rankings of the units with
     at least ``min_problems`` problems, the small units apart, the totals, the cases."""
     check_month(month)
@@ -183,7 +203,7 @@ def compose(month: str, figures: list[UnitFigures], *, min_problems: int = MIN_P
     sums["units"] = len(rows)
     return Bulletin(month=month, min_problems=min_problems, rows=rows, rankings=rankings,
                     small_units=[r for r in rows if r.small], totals=sums,
-                    cases=check_cases(cases))
+                    cases=check_cases(cases), spot_checks=list(spot_checks or []))
 
 
 def _satisfaction_of(unit: dict) -> float | None:

@@ -146,3 +146,16 @@ def test_the_rectified_on_time_rate_and_overturned_closures_reach_rows_totals_an
     assert out.totals["overturned"] == 3 and out.totals["rectified_on_time_rate"] == 0.75
     ranked = next(r for r in out.rankings if r.key == "rectified_on_time_rate").ranked
     assert [e["unit"] for e in ranked] == ["u1"]
+
+
+def test_spot_check_results_are_printed_per_unit_and_stratum_in_chinese():
+    rows = b.spot_check_rows([
+        {"unit": "u2", "stratum": "zero_report", "population": 12, "sampled": 12, "checked": 12,
+         "errors": 0, "upper_bound": "0.166667", "decision": "cleared", "round_id": "r1"},
+        {"unit": "u1", "stratum": "ordinary", "population": 40, "sampled": 21, "checked": 21,
+         "errors": 1, "upper_bound": "0.200000", "decision": "full_review"}], {"u1": "一中"})
+    assert [(r["name_zh"], r["stratum_zh"], r["decision_zh"]) for r in rows] == [
+        ("一中", "查否问题(一般类别)", "全面复查"), ("u2", "零报告", "通过")]
+    assert "round_id" not in rows[1]          # what is printed, nothing else
+    out = b.compose("2017-10", [], min_problems=1, spot_checks=rows)
+    assert out.to_dict()["spot_checks"] == rows
