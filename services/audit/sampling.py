@@ -29,6 +29,7 @@ Interface (stable; the rounds, the re-derivation command and the benchmark use o
   (the sample is its first n; "keep sampling" takes the next tickets) (``Draw``).
 * ``evaluate(draw, verdicts, params)``: per group N, n, checked, errors k, the bound and the
   decision (``contracts.vocabulary.UnitDecision``); an item not produced counts as wrong.
+* ``verdicts_bytes`` / ``parse_verdicts``: the verdicts file (item id → outcome, JSON).
 * ``result_bytes(results, ...)``: the canonical JSON the rounds publish and
   ``python -m services.audit.rederive`` prints.
 * ``rivest_sample(seed, a, b, n)``: Rivest's sampler.py (2011), kept only to show how the
@@ -845,6 +846,30 @@ def evaluate(draw_: Draw, verdicts: Mapping[str, object], params: Params) -> lis
     by_group = _verdicts_by_group(draw_, verdicts)
     return [evaluate_group(group, by_group.get(g, {}), params)
             for g, group in enumerate(draw_.groups)]
+
+
+def parse_verdicts(data: bytes) -> dict[str, str]:
+    """A verdicts file (复查结论): one JSON object, item id → outcome value, no id twice."""
+    def pairs_hook(pairs):
+        keys = [key for key, _ in pairs]
+        if len(keys) != len(set(keys)):
+            raise VerdictError("an item appears twice in the verdicts",
+                               "复查结论文件中有重复的对象")
+        return dict(pairs)
+    try:
+        raw = json.loads(bytes(data).decode("utf-8"), object_pairs_hook=pairs_hook)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise VerdictError(f"the verdicts are not valid UTF-8 JSON ({exc})",
+                           "复查结论文件不是有效的 UTF-8 JSON") from None
+    if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
+        raise VerdictError("the verdicts must be one JSON object: item id → outcome",
+                           "复查结论文件须为一个 JSON 对象：对象编号 → 复查结论")
+    return raw
+
+
+def verdicts_bytes(verdicts: Mapping[str, object]) -> bytes:
+    """The canonical verdicts file a round publishes (keys sorted, no spaces, final newline)."""
+    return _canonical_json({key: str(value) for key, value in verdicts.items()})
 
 
 def result_bytes(results: Sequence[GroupResult], *, manifest_sha256: str | None = None,
