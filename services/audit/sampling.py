@@ -50,14 +50,15 @@ that cannot be produced), so it is valid whatever is missing.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Iterable, Mapping, Sequence
 
 from contracts.vocabulary import RecheckVerdict, Stratum, UnitDecision
@@ -104,6 +105,7 @@ class VerdictError(SamplingError):
 # --------------------------------------------------------------------------- manifest
 
 _BAD_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_BAD_CHARS_BUT_TAB = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def _field_problem(value: object, name: str) -> tuple[str, str] | None:
@@ -135,13 +137,28 @@ class Item:
     stratum: str
 
     def __post_init__(self) -> None:
+        id_, unit, stratum = self.id, self.unit, self.stratum
+        if (type(id_) is str and type(unit) is str and type(stratum) is str
+                and id_ and unit and stratum and id_.strip() == id_ and unit.strip() == unit
+                and stratum.strip() == stratum):
+            joined = f"{id_}\t{unit}\t{stratum}"    # tab: a stable boundary for NFC
+            if joined.count("\t") == 2 and not _BAD_CHARS_BUT_TAB.search(joined):
+                if not unicodedata.is_normalized("NFC", joined):
+                    for name in ("id", "unit", "stratum"):
+                        object.__setattr__(self, name,
+                                           unicodedata.normalize("NFC", getattr(self, name)))
+                return
         for name in ("id", "unit", "stratum"):
-            value = getattr(self, name)
-            problem = _field_problem(value, name)
+            problem = _field_problem(getattr(self, name), name)
             if problem:
                 raise ManifestError(*problem)
-            if not unicodedata.is_normalized("NFC", value):
-                object.__setattr__(self, name, unicodedata.normalize("NFC", value))
+
+    @classmethod
+    def _trusted(cls, id_: str, unit: str, stratum: str) -> "Item":
+        """An item from fields already checked (``parse_manifest``), without checking again."""
+        item = object.__new__(cls)
+        item.__dict__.update(id=id_, unit=unit, stratum=stratum)
+        return item
 
 
 def manifest_bytes(items: Iterable[Item]) -> bytes:
@@ -178,29 +195,23 @@ def parse_manifest(data: bytes) -> list[Item]:
         line = text.count("\n") + 1
         raise ManifestError(f"line {line}: the manifest must end with a newline",
                             f"第 {line} 行：名单文件须以换行结束", line)
-    lines = text[:-1].split("\n")
-    whole_ok = unicodedata.is_normalized("NFC", text) and not _BAD_CHARS.search(
-        text.replace("\t", " ").replace("\n", " "))
+    whole_ok = unicodedata.is_normalized("NFC", text) and not _BAD_CHARS_BUT_TAB.search(
+        text.replace("\n", " "))
     items: list[Item] = []
-    previous = None
-    for number, line in enumerate(lines, start=1):
+    append, trusted = items.append, Item._trusted
+    previous = ""
+    for number, line in enumerate(text[:-1].split("\n"), start=1):
         fields = line.split("\t")
         if len(fields) != 3:
             raise ManifestError(f"line {number}: expected 3 tab-separated fields "
                                 f"(id, unit, stratum), found {len(fields)}",
                                 f"第 {number} 行：应为以制表符分隔的 3 项（编号、单位、抽查层），"
                                 f"实为 {len(fields)} 项", number)
-        if not whole_ok or line != line.strip(" "):
-            for name, value in zip(("id", "unit", "stratum"), fields):
-                problem = _field_problem(value, name)
-                if problem is None and not unicodedata.is_normalized("NFC", value):
-                    problem = (f"{name} {value!r} is not NFC-normalised",
-                               f"{_ZH_FIELD[name]} {value!r} 未按 NFC 规范化")
-                if problem:
-                    raise ManifestError(f"line {number}: {problem[0]}",
-                                        f"第 {number} 行：{problem[1]}", number)
-        item_id = fields[0]
-        if previous is not None and item_id <= previous:
+        item_id, unit, stratum = fields
+        if not (whole_ok and item_id and unit and stratum and item_id.strip() == item_id
+                and unit.strip() == unit and stratum.strip() == stratum):
+            _diagnose_line(number, fields)
+        if item_id <= previous:
             if item_id == previous:
                 raise ManifestError(f"line {number}: duplicate item id {item_id!r}",
                                     f"第 {number} 行：对象编号重复：{item_id!r}", number)
@@ -208,14 +219,21 @@ def parse_manifest(data: bytes) -> list[Item]:
                                 f"({item_id!r} after {previous!r})",
                                 f"第 {number} 行：编号未按升序排列（{item_id!r} 在 {previous!r} 之后）",
                                 number)
-        for name, value in zip(("id", "unit", "stratum"), fields):
-            problem = _field_problem(value, name)
-            if problem:
-                raise ManifestError(f"line {number}: {problem[0]}", f"第 {number} 行：{problem[1]}",
-                                    number)
         previous = item_id
-        items.append(Item(*fields))
+        append(trusted(item_id, unit, stratum))
     return items
+
+
+def _diagnose_line(number: int, fields: list[str]) -> None:
+    """Raise the ``ManifestError`` for the first bad field of a manifest line (if any)."""
+    for name, value in zip(("id", "unit", "stratum"), fields):
+        problem = _field_problem(value, name)
+        if problem is None and not unicodedata.is_normalized("NFC", value):
+            problem = (f"{name} {value!r} is not NFC-normalised",
+                       f"{_ZH_FIELD[name]} {value!r} 未按 NFC 规范化")
+        if problem:
+            raise ManifestError(f"line {number}: {problem[0]}", f"第 {number} 行：{problem[1]}",
+                                number)
 
 
 # --------------------------------------------------------------------------- parameters
@@ -283,6 +301,8 @@ class Params:
             strata[name] = (_rate(rule[0], f"{name}.tolerable_rate"),
                             _rate(rule[1], f"{name}.risk_limit"))
         object.__setattr__(self, "strata", strata)
+        object.__setattr__(self, "_rules", {name: (Fraction(rate), Fraction(risk))
+                                            for name, (rate, risk) in strata.items()})
         if self.method not in METHODS:
             raise ParamsError(f"method {self.method!r} is not one of {', '.join(METHODS)}",
                               f"抽查方法 {self.method!r} 无效")
@@ -315,11 +335,10 @@ class Params:
     def rule(self, stratum: str) -> tuple[Fraction, Fraction]:
         """(p_T, α) of a stratum as exact fractions."""
         try:
-            rate, risk = self.strata[stratum]
+            return self._rules[stratum]
         except KeyError:
             raise ParamsError(f"no parameters for stratum {stratum!r}",
                               f"抽查层 {stratum!r} 没有参数") from None
-        return Fraction(rate), Fraction(risk)
 
 
 def _canonical_json(value: object) -> bytes:
@@ -419,14 +438,16 @@ def ticket(seed: object, item_id: object) -> str:
 
 
 def tickets(seed: object, ids: Iterable[object]) -> list[str]:
-    """``ticket`` for many ids at once (the seed hashed once, its state copied per id)."""
-    base = hashlib.sha256(_sha256_hex(str(seed)).encode("utf-8"))
+    """``ticket`` for many ids at once (the seed hashed once)."""
+    prefix = _sha256_hex(str(seed)).encode("utf-8")
+    sha256, from_bytes = hashlib.sha256, int.from_bytes
     out = []
-    append, copy = out.append, base.copy
+    append = out.append
     for item_id in ids:
-        h = copy()
-        h.update(str(item_id).encode("utf-8"))
-        append("0." + f"{int.from_bytes(h.digest(), 'big'):064d}"[::-1])
+        digits = str(from_bytes(sha256(prefix + str(item_id).encode("utf-8")).digest(), "big"))
+        if len(digits) < 64:
+            digits = digits.zfill(64)
+        append("0." + digits[::-1])
     return out
 
 
@@ -592,37 +613,116 @@ def alpha_mart(x: Sequence[object], N: float | int, t: object, eta: object,
     product that has vanished counts as 1; m_j < 0 or a sample total above N·t proves the
     null false (p = 0). One deviation, for a valid martingale: η_j is capped at u (SHANGRLA
     would let it pass u and a product turn negative). ``N`` may be ``math.inf``."""
+    p = (1, 1)
+    for p in _alpha_steps(x, N, t, eta, u):
+        pass
+    return Fraction(*p)
+
+
+def alpha_history(x: Iterable[object], N: float | int, t: object, eta: object,
+                  u: object = 1) -> Iterable[Fraction]:
+    """``alpha_mart``'s p-value after each draw (the running minimum: the p-value to act
+    on when the sample stops there), lazily. Correct/wrong data (x in {0, 1}, u = 1) take an
+    integer path (no Fraction reduced per step); anything else the plain Fraction path."""
+    return (Fraction(*p) for p in _alpha_steps(x, N, t, eta, u))
+
+
+def _alpha_steps(x, N, t, eta, u=1):
+    """The p-values as unreduced (numerator, denominator) pairs."""
     t, eta, u = _fraction(t), _fraction(eta), _fraction(u)
     finite = not (isinstance(N, float) and math.isinf(N))
-    if finite and len(x) > N:
-        raise ValueError("sample larger than the population")
+    if u == 1:
+        return _alpha_history_binary(x, N, t, eta, finite)
+    return ((p.numerator, p.denominator)
+            for p in _alpha_history_general(x, N, t, eta, u, finite))
+
+
+def _alpha_history_general(x, N, t, eta, u, finite):
     best = Fraction(0)
     product = Fraction(1)
     total = Fraction(0)
+    null_false = False
     for j, value in enumerate(x, start=1):
+        if finite and j > N:
+            raise ValueError("sample larger than the population")
         value = _fraction(value)
         if finite:
             m = (N * t - total) / (N - j + 1)
             eta_j = min((N * eta - total) / (N - j + 1), u)
         else:
-            m, eta_j = t, eta
+            m, eta_j = t, min(eta, u)
         total += value
-        if m < 0:
-            return Fraction(0)
+        if null_false or m < 0:
+            null_false = True
+            yield Fraction(0)
+            continue
         if m > u:
-            term_product = Fraction(0)
             product = Fraction(0)
+            reached = Fraction(1)
         elif m == 0 or m == u:
-            term_product = Fraction(1)
+            reached = Fraction(1)
         else:
             product *= (value * eta_j / m + (u - value) * (u - eta_j) / (u - m)) / u
-            term_product = product if product != 0 else Fraction(1)
-        best = max(best, term_product)
-    if finite and total > N * t:
-        return Fraction(0)
-    if best == 0:
-        return Fraction(1)
-    return min(Fraction(1), 1 / best)
+            reached = product if product != 0 else Fraction(1)
+        best = max(best, reached)
+        if finite and total > N * t:
+            yield Fraction(0)
+        else:
+            yield Fraction(1) if best <= 1 else 1 / best
+
+
+def _alpha_history_binary(x, N, t, eta, finite):
+    """The same for x_i in {0, 1}, u = 1, with m_j = M/(r·td), η_j = E/(r·ed) (r = N − j + 1)
+    so that each factor is a ratio of integers: η_j/m_j = E·td/(M·ed) for a 1,
+    (1 − η_j)/(1 − m_j) = (r·ed − E)·td/((r·td − M)·ed) for a 0. The running maximum is
+    kept exactly; a float logarithm only spares the exact comparison where it is clear-cut
+    (margin 1e-6, against rounding errors below 1e-12 over thousands of steps)."""
+    tn, td, en, ed = t.numerator, t.denominator, eta.numerator, eta.denominator
+    num, den, log_now = 1, 1, 0.0          # the running product T_j (unreduced), log T_j
+    best_n, best_d, log_best = 0, 1, -math.inf
+    total = 0
+    null_false = False
+    log = math.log
+    for j, value in enumerate(x, start=1):
+        if value != 0 and value != 1:
+            raise ValueError(f"x must be 0 or 1 on this path, got {value!r}")
+        if finite:
+            if j > N:
+                raise ValueError("sample larger than the population")
+            r = N - j + 1
+            big_m, big_e = N * tn - total * td, N * en - total * ed
+        else:
+            r, big_m, big_e = 1, tn, en
+        big_e = min(big_e, r * ed)                              # η_j ≤ u
+        total += value
+        if null_false or big_m < 0:
+            null_false = True
+            yield (0, 1)
+            continue
+        if big_m > r * td:                                      # m_j > u
+            num = 0
+            reached, log_reached = (1, 1), 0.0
+        elif big_m == 0 or big_m == r * td:                     # m_j = 0 or u
+            reached, log_reached = (1, 1), 0.0
+        else:
+            if num:
+                if value:
+                    a, b = big_e * td, big_m * ed
+                else:
+                    a, b = (r * ed - big_e) * td, (r * td - big_m) * ed
+                num, den = num * a, den * b
+                log_now = log_now + log(a) - log(b) if a else -math.inf
+            reached, log_reached = ((num, den), log_now) if num else ((1, 1), 0.0)
+        if log_reached > log_best + 1e-6 or (
+                log_reached > log_best - 1e-6
+                and reached[0] * best_d > best_n * reached[1]):
+            (best_n, best_d), log_best = reached, log_reached
+        if finite and total * td > N * tn:
+            yield (0, 1)
+        elif best_n <= best_d:
+            yield (1, 1)
+        else:
+            yield (best_d, best_n)
 
 
 def alpha_eta_value(tolerable_rate: Fraction, alpha_eta: Fraction) -> Fraction:
@@ -636,8 +736,9 @@ def alpha_eta_value(tolerable_rate: Fraction, alpha_eta: Fraction) -> Fraction:
 @lru_cache(maxsize=4096)
 def _alpha_size(population: int, rate: Fraction, risk: Fraction, alpha_eta: Fraction) -> int:
     t, eta = 1 - rate, alpha_eta_value(rate, alpha_eta)
-    for n in range(1, population + 1):
-        if alpha_mart([1] * n, population, t, eta) <= risk:
+    steps = _alpha_steps(itertools.repeat(1, population), population, t, eta)
+    for n, (p_num, p_den) in enumerate(steps, start=1):
+        if p_num * risk.denominator <= risk.numerator * p_den:
             return n
     return population
 
@@ -691,7 +792,11 @@ class Draw:
 
     seed: str
     groups: tuple[Group, ...]
-    position: Mapping[str, tuple[int, int]] = field(repr=False, compare=False)
+
+    @cached_property
+    def position(self) -> dict[str, tuple[int, int]]:
+        return {item_id: (g, place) for g, group in enumerate(self.groups)
+                for place, item_id in enumerate(group.order)}
 
     def group(self, unit: str, stratum: str) -> Group:
         for candidate in self.groups:
@@ -720,28 +825,25 @@ def draw(items: Sequence[Item], seed: str, params: Params) -> Draw:
     check_seed(seed, params.seed_min_digits)
     for stratum in {item.stratum for item in items}:
         params.rule(stratum)
-    ids = [item.id for item in items]
-    if len(set(ids)) != len(ids):
-        raise ManifestError("duplicate item ids", "对象编号重复")
-    keyed = sorted(zip(tickets(seed, ids), ids, range(len(items))))
-    members: dict[tuple[str, str], tuple[list[str], list[str]]] = {}
-    for number, item_id, index in keyed:
-        item = items[index]
-        slot = members.get((item.unit, item.stratum))
+    members: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for item, number in zip(items, tickets(seed, [item.id for item in items])):
+        key = (item.unit, item.stratum)
+        slot = members.get(key)
         if slot is None:
-            slot = members[(item.unit, item.stratum)] = ([], [])
-        slot[0].append(item_id)
-        slot[1].append(number)
+            slot = members[key] = []
+        slot.append((number, item.id))
     groups = []
-    position: dict[str, tuple[int, int]] = {}
-    for g, (unit, stratum) in enumerate(sorted(members)):
-        ordered, numbers = members[(unit, stratum)]
+    for unit, stratum in sorted(members):
+        slot = members[(unit, stratum)]
+        slot.sort()
+        ordered = tuple(item_id for _, item_id in slot)
         groups.append(Group(unit, stratum, len(ordered),
                             group_size(len(ordered), stratum, params),
-                            tuple(ordered), tuple(numbers)))
-        for place, item_id in enumerate(ordered):
-            position[item_id] = (g, place)
-    return Draw(seed, tuple(groups), position)
+                            ordered, tuple(number for number, _ in slot)))
+    result = Draw(seed, tuple(groups))
+    if len(result.position) != len(items):
+        raise ManifestError("duplicate item ids", "对象编号重复")
+    return result
 
 
 # --------------------------------------------------------------------------- evaluate
