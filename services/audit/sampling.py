@@ -106,6 +106,7 @@ class VerdictError(SamplingError):
 
 _BAD_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _BAD_CHARS_BUT_TAB = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
+_BAD_CHARS_BUT_TAB_NEWLINE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def _field_problem(value: object, name: str) -> tuple[str, str] | None:
@@ -195,8 +196,8 @@ def parse_manifest(data: bytes) -> list[Item]:
         line = text.count("\n") + 1
         raise ManifestError(f"line {line}: the manifest must end with a newline",
                             f"第 {line} 行：名单文件须以换行结束", line)
-    whole_ok = unicodedata.is_normalized("NFC", text) and not _BAD_CHARS_BUT_TAB.search(
-        text.replace("\n", " "))
+    whole_ok = (unicodedata.is_normalized("NFC", text)
+                and not _BAD_CHARS_BUT_TAB_NEWLINE.search(text))
     items: list[Item] = []
     append, trusted = items.append, Item._trusted
     previous = ""
@@ -255,8 +256,7 @@ def decimal_text(value: object, what: str = "value") -> str:
     except InvalidOperation:  # pragma: no cover - the pattern admits only decimals
         raise ParamsError(f"{what} {value!r} is not a decimal number",
                           f"{what} {value!r} 不是十进制小数") from None
-    text = format(number.normalize(), "f")
-    return text
+    return format(number.normalize(), "f")
 
 
 def _rate(value: object, what: str) -> str:
@@ -425,9 +425,13 @@ def _sha256_hex(text: str) -> str:
 
 
 def _uniform(digest: bytes) -> str:
-    # consistent-sampler's sha256_uniform: the hash as a decimal integer, zero-padded to 64
-    # digits, reversed (low-order, unbiased digits first), after "0."
-    return "0." + f"{int.from_bytes(digest, 'big'):064d}"[::-1]
+    """consistent-sampler's ``sha256_uniform``: the hash as a decimal integer, zero-padded
+    to at least 64 digits (``"{:064d}"``), reversed (low-order, unbiased digits first),
+    after "0."."""
+    digits = str(int.from_bytes(digest, "big"))
+    if len(digits) < 64:
+        digits = digits.zfill(64)
+    return "0." + digits[::-1]
 
 
 def ticket(seed: object, item_id: object) -> str:
@@ -440,15 +444,8 @@ def ticket(seed: object, item_id: object) -> str:
 def tickets(seed: object, ids: Iterable[object]) -> list[str]:
     """``ticket`` for many ids at once (the seed hashed once)."""
     prefix = _sha256_hex(str(seed)).encode("utf-8")
-    sha256, from_bytes = hashlib.sha256, int.from_bytes
-    out = []
-    append = out.append
-    for item_id in ids:
-        digits = str(from_bytes(sha256(prefix + str(item_id).encode("utf-8")).digest(), "big"))
-        if len(digits) < 64:
-            digits = digits.zfill(64)
-        append("0." + digits[::-1])
-    return out
+    sha256, uniform = hashlib.sha256, _uniform
+    return [uniform(sha256(prefix + str(item_id).encode("utf-8")).digest()) for item_id in ids]
 
 
 def next_ticket(previous: str) -> str:
