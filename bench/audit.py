@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -62,10 +63,21 @@ def synthetic_verdicts(drawn: sampling.Draw, rng: random.Random) -> dict[str, st
     return verdicts
 
 
+CPU: dict[str, float] = {}
+
+
 def timed(fn, *args):
-    start = time.perf_counter()
+    """(value, wall seconds); the CPU seconds of this process and its children go to CPU
+    under the function's name (the machine may be shared: CPU time is what the code costs)."""
+    start, cpu = time.perf_counter(), _cpu()
     value = fn(*args)
+    CPU[getattr(fn, "__name__", "?")] = _cpu() - cpu
     return value, time.perf_counter() - start
+
+
+def _cpu() -> float:
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
 
 
 def clear_caches() -> None:
@@ -98,8 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     for item in items:
         groups[(item.unit, item.stratum)] = groups.get((item.unit, item.stratum), 0) + 1
     clear_caches()
-    _, t_sizes = timed(lambda: [sampling.group_size(n, s, params)
-                                for (_, s), n in groups.items()])
+    def sizes():
+        return [sampling.group_size(n, s, params) for (_, s), n in groups.items()]
+    _, t_sizes = timed(sizes)
 
     # the round's one call: tickets, order, grouping, sizes
     clear_caches()
@@ -136,29 +149,42 @@ def main(argv: list[str] | None = None) -> int:
         command = [sys.executable, "-m", "services.audit.rederive", str(folder / "manifest.tsv"),
                    str(folder / "seed.txt"), str(folder / "params.json"),
                    "--verdicts", str(folder / "verdicts.json")]
-        done, t_command = timed(lambda: subprocess.run(command, capture_output=True, env=env,
-                                                       check=True))
-        _, t_startup = timed(lambda: subprocess.run(
-            [sys.executable, "-c", "import services.audit.sampling"], env=env, check=True))
+        def command_line():
+            return subprocess.run(command, capture_output=True, env=env, check=True)
+
+        def startup():
+            return subprocess.run([sys.executable, "-c", "import services.audit.sampling"],
+                                  env=env, check=True)
+        done, t_command = timed(command_line)
+        _, t_startup = timed(startup)
 
     round_total = t_manifest + t_draw + t_decide
+    round_cpu = CPU["make_manifest"] + CPU["draw"] + CPU["decide"]
+    same = {True: "yes", False: "NO"}
     print(f"spot-check round: {len(items):,} items, {len({i.unit for i in items})} units, "
           f"{len(drawn.groups):,} (unit, stratum) groups, "
           f"{sum(g.n for g in drawn.groups):,} sampled; sampler {sampling.SAMPLER_VERSION}")
-    print(f"  (a) manifest (items, canonical bytes, SHA-256)  {t_manifest:6.3f} s"
-          f"  ({len(manifest):,} bytes, {digest[:12]}…)")
-    print(f"  (b) tickets + order                              {t_order:6.3f} s")
-    print(f"  (c) sample sizes, cold caches                    {t_sizes:6.3f} s")
-    print(f"      draw (b + c + grouping, the round's call)    {t_draw:6.3f} s")
-    print(f"  (d) decisions from {len(verdicts):,} verdicts{'':15}{t_decide:6.3f} s  "
-          + ", ".join(f"{d.value} {n}" for d, n in decisions.items()))
-    print(f"  round total (a + draw + d)                       {round_total:6.3f} s"
-          f"  (target < 2 s)")
-    print(f"  (e) re-derivation from the files, in process     {t_rederive:6.3f} s"
-          f"  (target < 2 s; identical bytes: {'yes' if again == published else 'NO'})")
-    print(f"      python -m services.audit.rederive            {t_command:6.3f} s"
-          f"  (identical bytes: {'yes' if done.stdout == published else 'NO'}; "
-          f"interpreter + import alone {t_startup:.3f} s)")
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} "
+          "(wall seconds suffer on a shared machine; CPU seconds are what the code costs)")
+    print(f"{'':52}{'wall s':>8}{'CPU s':>8}")
+    lines = [
+        ("(a) manifest (items, canonical bytes, SHA-256)", t_manifest, "make_manifest",
+         f"{len(manifest):,} bytes, {digest[:12]}…"),
+        ("(b) tickets + order", t_order, "tickets_and_order", ""),
+        ("(c) sample sizes, cold caches", t_sizes, "sizes", f"{len(groups):,} groups"),
+        ("    draw (b + c + grouping, the round's call)", t_draw, "draw", ""),
+        (f"(d) decisions from {len(verdicts):,} verdicts", t_decide, "decide",
+         ", ".join(f"{d.value} {n}" for d, n in decisions.items())),
+        ("round total (a + draw + d)", round_total, None, "target < 2 s"),
+        ("(e) re-derivation from the files, in process", t_rederive, "in_process",
+         f"target < 2 s; identical bytes: {same[again == published]}"),
+        ("    python -m services.audit.rederive", t_command, "command_line",
+         f"identical bytes: {same[done.stdout == published]}"),
+        ("    interpreter + import alone", t_startup, "startup", ""),
+    ]
+    for label, wall, name, note in lines:
+        cpu = round_cpu if name is None else CPU[name]
+        print(f"  {label:50}{wall:8.3f}{cpu:8.3f}  {note}".rstrip())
     return 0 if again == published == done.stdout else 1
 
 
