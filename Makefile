@@ -12,7 +12,7 @@ export PYTHONPATH := $(CURDIR)
 help: ## list the targets
 	@echo "make <target>:"
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
-		awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
+		awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
 
 $(VENV_STAMP): requirements.txt
 	python3 -m venv .venv
