@@ -24,11 +24,15 @@ Interface (stable; the rounds, the re-derivation command and the benchmark use o
 * ``upper_bound(N, n, k, risk_limit)``: the exact finite-population upper bound on the
   wrong-closure rate (a ``Fraction``, D/N); ``clopper_pearson_upper(n, k, alpha)`` its
   large-population (binomial) counterpart.
-* ``alpha_mart(x, N, t, eta, u)``: SHANGRLA's ALPHA p-value (fixed alternative), exact.
-* ``draw(items, seed, params)``: per (unit, stratum) group, N, n and the whole ticket order
-  (the sample is its first n; "keep sampling" takes the next tickets) (``Draw``).
-* ``evaluate(draw, verdicts, params)``: per group N, n, checked, errors k, the bound and the
-  decision (``contracts.vocabulary.UnitDecision``); an item not produced counts as wrong.
+* ``alpha_mart(x, N, t, eta, u)``: SHANGRLA's ALPHA p-value (fixed alternative), exact;
+  ``alpha_history`` the same after each draw; ``alpha_sample_size`` ALPHA's first n.
+* ``draw(items, seed, params)``: per (unit, stratum) ``Group``, N, n (``group_size``) and the
+  whole ticket order (the sample is its first n; "keep sampling" takes the next tickets)
+  (``Draw``; ``Draw.position`` maps an id to its group and place).
+* ``evaluate(draw, verdicts, params)`` (``evaluate_group`` for one group): per group a
+  ``GroupResult``: N, n, checked, errors k, the bound (``Fraction`` and a 6-decimal string
+  rounded up, ``decimal_up``) and the decision (``contracts.vocabulary.UnitDecision``); an
+  item not produced counts as wrong.
 * ``verdicts_bytes`` / ``parse_verdicts``: the verdicts file (item id → outcome, JSON).
 * ``result_bytes(results, ...)``: the canonical JSON the rounds publish and
   ``python -m services.audit.rederive`` prints.
