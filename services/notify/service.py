@@ -12,8 +12,8 @@ from nameko.timer import timer
 
 from contracts.campaign import load_campaign
 from contracts.events import (
-    AccountabilityEvent, AccountChanged, ProblemClockAlert, ProblemRegistered, ProblemTransitioned, ReportCycleEvent,
-    WorkPlanFiled,
+    AccountabilityEvent, AccountChanged, ProblemClockAlert, ProblemRegistered,
+    ProblemTransitioned, ReportCycleEvent, WorkPlanFiled,
 )
 from kit.errors import EXPECTED, Invalid, NotFound
 from kit.nameko_ext import Store, reliable_event_handler

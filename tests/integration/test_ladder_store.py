@@ -243,7 +243,8 @@ def test_an_interview_whose_deadline_passed_proposes_accountability_in_the_sweep
                               findings="仍走过场", evidence=["d" * 64], problem_ids=[], now=NOW)
     interview = H.confirm(uow(url), ctx, actor=COUNTY, proposal_id=second["id"],
                           head={"name": "王某", "title": "校长"}, now=NOW)
-    assert interview["step"] == "interview" and interview["due_on"] == "2017-09-30"  # Saturday 09-30 was worked
+    # 20 working days; Saturday 2017-09-30 was a working day (调休)
+    assert interview["step"] == "interview" and interview["due_on"] == "2017-09-30"
     with uow(url) as u:
         counts = H.sweep(u, ctx, date(2017, 10, 10), NOW)
         u.commit()
