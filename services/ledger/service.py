@@ -12,7 +12,7 @@ from kit.errors import EXPECTED
 from kit.nameko_ext import reliable_event_handler
 from kit.schedule import ClockProvider, Scheduler, schedule_timer
 from services.ledger import bootstrap, custody, handlers
-from services.ledger.handlers import bulletins, rechecks, reports, schedule
+from services.ledger.handlers import bulletins, rechecks, records, reports, schedule
 from services.ledger.domain.actions import Actor
 from services.ledger.refusals import refusals
 
@@ -194,6 +194,18 @@ class LedgerService:
     @refusals
     def get_bulletin(self, actor: dict, month: str) -> dict:
         return bulletins.get(self.uow(), self.campaign, actor=actor_from(actor), month=month)
+
+    @rpc(expected_exceptions=EXPECTED)
+    @refusals
+    def append_record(self, actor: dict, kind: str, key: str, record: dict) -> dict:
+        """Another service's record in the hash chain (ChainRecord), once per (kind, key)."""
+        return records.append(self.uow(), actor=actor_from(actor), kind=kind, key=key,
+                              record=record, now=self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    @refusals
+    def list_records(self, actor: dict, kind: str, key: str | None = None) -> dict:
+        return records.listing(self.uow(), actor=actor_from(actor), kind=kind, key=key)
 
     @rpc
     def health(self) -> dict:

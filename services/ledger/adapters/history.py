@@ -91,7 +91,8 @@ def lock_head(session: Session) -> dict:
 
 def entries(session: Session, action: str) -> list[dict]:
     rows = session.execute(select(history.c.seq, history.c.hash, history.c.content)
-                           .where(history.c.action == action).order_by(history.c.seq.desc()))
+                           .where(history.c.problem_id.is_(None), history.c.action == action)
+                           .order_by(history.c.seq.desc()))   # ix_history_problem_seq: no scan
     return [{"seq": r.seq, "hash": r.hash, **json.loads(r.content)} for r in rows]
 
 
