@@ -19,8 +19,9 @@ from typing import Callable
 
 from contracts.events import ProblemTransitioned, RecheckRecorded, ReportCycleEvent, \
     SpotCheckConcluded
-from contracts.vocabulary import ChainRecord, RecheckVerdict, Stratum, UnitDecision
+from contracts.vocabulary import ChainRecord, RecheckVerdict, Stratum
 from kit.uow import AlreadyProcessed, UnitOfWork
+from services.audit import domain, handlers
 from services.audit import rounds as rules
 from services.audit import sampling
 from services.audit.adapters import rounds as store
@@ -41,6 +42,17 @@ def _consumed(uow: UnitOfWork, event_id: str) -> bool:
 
 
 # --- the population -------------------------------------------------------------------------
+
+def observe_transition(uow: UnitOfWork, msg: ProblemTransitioned, campaign) -> None:
+    """A problem's transition: kept as an observation (with outcome and category) and, once
+    per message, applied to the population."""
+    with uow:
+        if handlers.record(uow, domain.observe(
+                msg.event_id, f"problem.{msg.name}", msg.problem_id, msg.unit,
+                outcome=msg.outcome, category=msg.category)):
+            record_transition(uow, msg, campaign)
+        uow.commit()
+
 
 def record_transition(uow: UnitOfWork, msg: ProblemTransitioned, campaign) -> None:
     """The population after a problem's transition; the caller applies each message once
@@ -92,8 +104,13 @@ def record_account(uow: UnitOfWork, msg) -> None:
 
 # --- parameters and the sampler -------------------------------------------------------------
 
-def params_of(campaign) -> "sampling.Params":
-    return sampling.Params.from_rules(campaign.spot_checks)
+def params_of(campaign, kind: RoundKind, period: str,
+              stratum: Stratum | None = None) -> "sampling.Params":
+    """The round's parameters from the campaign file, limited to the strata it samples."""
+    strata = [stratum.value] if stratum is not None else \
+        [s.value for s in rules.STRATA_OF_KIND[kind]]
+    return sampling.Params.from_campaign(campaign.spot_checks, period=period, kind=kind.value,
+                                         strata=strata)
 
 
 def _items(population) -> list:
@@ -115,7 +132,7 @@ def open_round(uow: UnitOfWork, campaign, actor: dict, *, kind: str, period: str
                                "nothing in this period to sample for this kind of round",
                                "该期间没有可供本类抽查的事项", "period")
         manifest = sampling.manifest_bytes(_items(population))
-        params = sampling.params_bytes(params_of(campaign))
+        params = sampling.params_bytes(params_of(campaign, chosen, period, stratum_))
         round_id = uuid.uuid4().hex[:16]
         store.add_round(uow.session, round_id=round_id, kind=chosen.value, period=period,
                         unit=unit, stratum=stratum_.value if stratum_ else None,
@@ -221,16 +238,10 @@ def enter_seed(uow: UnitOfWork, campaign, actor: dict, round_id: str, seed: str)
         rules.check_seed_allowed(RoundStatus(r.status), r.seed is not None)
         seed = rules.check_seed_digits(seed, campaign.spot_checks.seed_min_digits)
         items = sampling.parse_manifest(r.manifest)
-        rows = []
-        if r.kind == RoundKind.FULL_REVIEW.value:
-            for rank, item in enumerate(sampling.order(seed, items)):
-                rows.append(_sampled_row(round_id, item, rank))
-        else:
-            drawn = sampling.draw(items, seed, sampling.parse_params(r.params))
-            by_id = {i.id: i for i in items}
-            for group in drawn.groups:
-                for rank, item_id in enumerate(group.sampled):
-                    rows.append(_sampled_row(round_id, by_id[item_id], rank))
+        drawn = sampling.draw(items, seed, sampling.parse_params(r.params))
+        by_id = {i.id: i for i in items}
+        rows = [_sampled_row(round_id, by_id[item_id], rank)
+                for group in drawn.groups for rank, item_id in enumerate(group.sampled)]
         problem_ids = {i.item_id: i.problem_id for i in
                        store.items_of_period(uow.session, r.period)}
         for row in rows:
@@ -416,31 +427,18 @@ def close_round(uow: UnitOfWork, campaign, actor: dict, round_id: str,
 
 
 def evaluate(r, items) -> list[dict]:
-    """The figures per (unit, stratum) of a round from its manifest, seed and verdicts."""
-    verdicts = {k: RecheckVerdict(v) for k, v in _verdicts(items).items()}
-    manifest = sampling.parse_manifest(r.manifest)
+    """The figures per (unit, stratum) of a round from its manifest, seed and verdicts,
+    exactly as ``python -m services.audit.rederive`` computes them from the published files."""
+    return [{"unit": g.unit, "stratum": g.stratum, "population": g.population,
+             "sampled": g.size, "checked": g.checked, "errors": g.errors,
+             "upper_bound": g.bound_text, "decision": g.decision.value,
+             "full_review": g.full_review} for g in _evaluated(r, items)]
+
+
+def _evaluated(r, items) -> list:
     params = sampling.parse_params(r.params)
-    if r.kind == RoundKind.FULL_REVIEW.value:
-        n = len(manifest)
-        errors = sum(1 for v in verdicts.values() if v is not RecheckVerdict.UPHELD)
-        rule = params_stratum(params, r.stratum)
-        bound = sampling.upper_bound(n, n, errors, rule)
-        return [{"unit": r.unit, "stratum": r.stratum, "population": n, "sampled": n,
-                 "checked": len(verdicts), "errors": errors, "upper_bound": str(bound),
-                 "decision": (UnitDecision.CLEARED if errors == 0
-                              else UnitDecision.FULL_REVIEW).value, "full_review": True}]
-    drawn = sampling.draw(manifest, r.seed, params)
-    out = []
-    for g in sampling.evaluate(drawn, verdicts, params):
-        out.append({"unit": g.unit, "stratum": str(g.stratum), "population": g.N,
-                    "sampled": g.n, "checked": g.checked, "errors": g.errors,
-                    "upper_bound": str(g.upper_bound), "decision": str(g.decision),
-                    "full_review": False})
-    return out
-
-
-def params_stratum(params, stratum: str):
-    return params.strata[stratum].risk_limit
+    drawn = sampling.draw(sampling.parse_manifest(r.manifest), r.seed, params)
+    return sampling.evaluate(drawn, _verdicts(items), params)
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -606,7 +604,6 @@ def download(uow: UnitOfWork, actor: dict, round_id: str, name: str) -> dict:
         if r is None:
             raise RoundRefused("not_found", "not_found", "no such round", "未找到该抽查轮次")
         items = store.items_of_round(uow.session, round_id)
-        res = store.results(uow.session, round_id=round_id)
     closed = r.status == RoundStatus.CLOSED.value
     if name == "manifest.tsv":
         body, kind = r.manifest.decode("utf-8"), "text/tab-separated-values"
@@ -617,8 +614,10 @@ def download(uow: UnitOfWork, actor: dict, round_id: str, name: str) -> dict:
     elif name == "verdicts.json" and closed:
         body, kind = verdicts_json(items), "application/json"
     elif name == "results.json" and closed:
-        body, kind = json.dumps([_result(x) for x in res], ensure_ascii=False, indent=1,
-                                sort_keys=True) + "\n", "application/json"
+        params = sampling.parse_params(r.params)
+        body = sampling.result_bytes(_evaluated(r, items), manifest_sha256=r.manifest_sha256,
+                                     seed=r.seed, params=params).decode("utf-8")
+        kind = "application/json"
     else:
         raise RoundRefused("not_found", "not_ready", "the file is not published yet",
                            "该文件尚未公布")

@@ -76,14 +76,8 @@ class AuditService:
 
     @reliable_event_handler("ledger", "problem.#", contract=ProblemTransitioned)
     def on_problem_transitioned(self, bodies):
-        def apply(uow, msg):
-            with uow:
-                if handlers.record(uow, domain.observe(
-                        msg.event_id, f"problem.{msg.name}", msg.problem_id, msg.unit,
-                        outcome=msg.outcome, category=msg.category)):
-                    rounds.record_transition(uow, msg, self.campaign)
-                uow.commit()
-        return self.uow.each(bodies, apply)
+        return self.uow.each(bodies, lambda uow, msg: rounds.observe_transition(
+            uow, msg, self.campaign))
 
     @reliable_event_handler("ledger", "cycle.#", contract=ReportCycleEvent)
     def on_report_cycle(self, bodies):
