@@ -625,4 +625,4 @@ def download(uow: UnitOfWork, actor: dict, round_id: str, name: str) -> dict:
 
 
 def verdicts_json(items) -> str:
-    return json.dumps(_verdicts(items), ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+    return sampling.verdicts_bytes(_verdicts(items)).decode("utf-8")

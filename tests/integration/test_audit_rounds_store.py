@@ -17,7 +17,7 @@ from kit.migrate import upgrade
 from kit.store import Inbox, Outbox
 from kit.uow import UnitOfWork
 from services.audit import round_handlers as rounds
-from services.audit import sampling
+from services.audit import rederive, sampling
 from services.audit.adapters import orm as audit_orm
 from services.audit.rounds import RoundRefused
 from services.ledger import handlers
@@ -206,6 +206,13 @@ def test_a_round_from_closures_to_results_on_the_chain(audit, ledger):
     again = sampling.evaluate(drawn, verdicts, params)
     assert [(g.errors, g.decision.value, g.bound_text) for g in again] == [
         (f["errors"], f["decision"], f["upper_bound"])]
+    published = {name: rounds.download(audit(), CHECKER, round_id, name)["text"].encode()
+                 for name in ("manifest.tsv", "params.json", "seed.txt", "verdicts.json",
+                              "results.json")}
+    assert rederive.rederive(published["manifest.tsv"],
+                             rederive.read_seed(published["seed.txt"].decode()),
+                             published["params.json"], published["verdicts.json"]) == \
+        published["results.json"]
     refused("round_closed", rounds.assign, audit(), CAMPAIGN, CHECKER, round_id)
 
 
