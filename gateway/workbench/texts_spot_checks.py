@@ -54,6 +54,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "sc.unassigned": ("未分配", "Not assigned"),
     "sc.pending": ("待复查", "Pending"),
     "sc.choose": ("选择", "Choose"),
+    "sc.pick_legend": ("抽中事项(勾选后可分配给指定复查人员)", "Sampled items (tick to assign them)"),
     "sc.assign_title": ("分配复查", "Assign re-checks"),
     "sc.assign_hint": ("复查人员须回避事项的承办单位及其主管部门。不选事项则分配全部未分配事项；不选人员则轮流分配。",
                        "A re-checker steps aside from the item's unit and its supervising "
