@@ -24,11 +24,15 @@ Interface (stable; the rounds, the re-derivation command and the benchmark use o
 * ``upper_bound(N, n, k, risk_limit)``: the exact finite-population upper bound on the
   wrong-closure rate (a ``Fraction``, D/N); ``clopper_pearson_upper(n, k, alpha)`` its
   large-population (binomial) counterpart.
-* ``alpha_mart(x, N, t, eta, u)``: SHANGRLA's ALPHA p-value (fixed alternative), exact.
-* ``draw(items, seed, params)``: per (unit, stratum) group, N, n and the whole ticket order
-  (the sample is its first n; "keep sampling" takes the next tickets) (``Draw``).
-* ``evaluate(draw, verdicts, params)``: per group N, n, checked, errors k, the bound and the
-  decision (``contracts.vocabulary.UnitDecision``); an item not produced counts as wrong.
+* ``alpha_mart(x, N, t, eta, u)``: SHANGRLA's ALPHA p-value (fixed alternative), exact;
+  ``alpha_history`` the same after each draw; ``alpha_sample_size`` ALPHA's first n.
+* ``draw(items, seed, params)``: per (unit, stratum) ``Group``, N, n (``group_size``) and the
+  whole ticket order (the sample is its first n; "keep sampling" takes the next tickets)
+  (``Draw``; ``Draw.position`` maps an id to its group and place).
+* ``evaluate(draw, verdicts, params)`` (``evaluate_group`` for one group): per group a
+  ``GroupResult``: N, n, checked, errors k, the bound (``Fraction`` and a 6-decimal string
+  rounded up, ``decimal_up``) and the decision (``contracts.vocabulary.UnitDecision``); an
+  item not produced counts as wrong.
 * ``verdicts_bytes`` / ``parse_verdicts``: the verdicts file (item id → outcome, JSON).
 * ``result_bytes(results, ...)``: the canonical JSON the rounds publish and
   ``python -m services.audit.rederive`` prints.
@@ -106,6 +110,7 @@ class VerdictError(SamplingError):
 
 _BAD_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _BAD_CHARS_BUT_TAB = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
+_BAD_CHARS_BUT_TAB_NEWLINE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def _field_problem(value: object, name: str) -> tuple[str, str] | None:
@@ -195,8 +200,8 @@ def parse_manifest(data: bytes) -> list[Item]:
         line = text.count("\n") + 1
         raise ManifestError(f"line {line}: the manifest must end with a newline",
                             f"第 {line} 行：名单文件须以换行结束", line)
-    whole_ok = unicodedata.is_normalized("NFC", text) and not _BAD_CHARS_BUT_TAB.search(
-        text.replace("\n", " "))
+    whole_ok = (unicodedata.is_normalized("NFC", text)
+                and not _BAD_CHARS_BUT_TAB_NEWLINE.search(text))
     items: list[Item] = []
     append, trusted = items.append, Item._trusted
     previous = ""
@@ -255,8 +260,7 @@ def decimal_text(value: object, what: str = "value") -> str:
     except InvalidOperation:  # pragma: no cover - the pattern admits only decimals
         raise ParamsError(f"{what} {value!r} is not a decimal number",
                           f"{what} {value!r} 不是十进制小数") from None
-    text = format(number.normalize(), "f")
-    return text
+    return format(number.normalize(), "f")
 
 
 def _rate(value: object, what: str) -> str:
@@ -425,9 +429,13 @@ def _sha256_hex(text: str) -> str:
 
 
 def _uniform(digest: bytes) -> str:
-    # consistent-sampler's sha256_uniform: the hash as a decimal integer, zero-padded to 64
-    # digits, reversed (low-order, unbiased digits first), after "0."
-    return "0." + f"{int.from_bytes(digest, 'big'):064d}"[::-1]
+    """consistent-sampler's ``sha256_uniform``: the hash as a decimal integer, zero-padded
+    to at least 64 digits (``"{:064d}"``), reversed (low-order, unbiased digits first),
+    after "0."."""
+    digits = str(int.from_bytes(digest, "big"))
+    if len(digits) < 64:
+        digits = digits.zfill(64)
+    return "0." + digits[::-1]
 
 
 def ticket(seed: object, item_id: object) -> str:
@@ -440,15 +448,8 @@ def ticket(seed: object, item_id: object) -> str:
 def tickets(seed: object, ids: Iterable[object]) -> list[str]:
     """``ticket`` for many ids at once (the seed hashed once)."""
     prefix = _sha256_hex(str(seed)).encode("utf-8")
-    sha256, from_bytes = hashlib.sha256, int.from_bytes
-    out = []
-    append = out.append
-    for item_id in ids:
-        digits = str(from_bytes(sha256(prefix + str(item_id).encode("utf-8")).digest(), "big"))
-        if len(digits) < 64:
-            digits = digits.zfill(64)
-        append("0." + digits[::-1])
-    return out
+    sha256, uniform = hashlib.sha256, _uniform
+    return [uniform(sha256(prefix + str(item_id).encode("utf-8")).digest()) for item_id in ids]
 
 
 def next_ticket(previous: str) -> str:

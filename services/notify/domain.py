@@ -105,6 +105,8 @@ RULES: dict[str, Rule] = {
     Cycle.ZERO_CONTRADICTED: Rule((C,), "零报告与台账不符，请安排抽查",
                                   "A zero report contradicts the ledger; consider a spot check"),
     Cycle.SUMMARY_FORWARDED: Rule((C,), "分管部门已报送系统汇总", "A supervising body forwarded its summary"),
+    Cycle.BULLETIN_DRAFTED: Rule((C,), "月通报数据已生成，请审阅发布",
+                                 "The month's bulletin figures are ready for review"),
     # Cycle.PHASE_STARTED has no rule: a phase's start is on the workbench for everyone, not a
     # message to each of hundreds of accounts.
 }

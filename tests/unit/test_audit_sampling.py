@@ -12,14 +12,14 @@ from fractions import Fraction
 
 import pytest
 
-from contracts.campaign import SpotCheckRules, StratumRule
+from contracts.campaign import SpotCheckRules
 from contracts.vocabulary import RecheckVerdict, UnitDecision
 from services.audit.sampling import (
     ALPHA_CAP_FACTOR, SAMPLER_VERSION, Item, ManifestError, Params, ParamsError, SeedRefused,
-    VerdictError, alpha_mart, alpha_sample_size, check_seed, clopper_pearson_upper, decimal_up,
-    draw, evaluate, manifest_bytes, manifest_digest, next_ticket, order, params_bytes,
-    parse_manifest, parse_params, result_bytes, rivest_sample, sample_size, ticket, tickets,
-    upper_bound,
+    VerdictError, _alpha_history_general, _uniform, alpha_history, alpha_mart,
+    alpha_sample_size, check_seed, clopper_pearson_upper, decimal_up, draw, evaluate,
+    manifest_bytes, manifest_digest, next_ticket, order, params_bytes, parse_manifest,
+    parse_params, result_bytes, rivest_sample, sample_size, ticket, tickets, upper_bound,
 )
 
 SEED = "01382438112797316654"
@@ -43,6 +43,12 @@ def test_the_ticket_is_the_reversed_decimal_of_the_double_sha256():
     seed_hex = hashlib.sha256(SEED.encode()).hexdigest()
     number = int(hashlib.sha256((seed_hex + "AB-130").encode()).hexdigest(), 16)
     assert AB130 == "0." + f"{number:064d}"[::-1]
+
+
+def test_a_hash_below_ten_to_the_63_is_zero_padded_to_64_digits_before_reversing():
+    assert _uniform((5).to_bytes(32, "big")) == "0." + "5" + "0" * 63
+    big = 2 ** 256 - 1                     # 78 digits: no padding
+    assert _uniform(big.to_bytes(32, "big")) == "0." + str(big)[::-1]
 
 
 def test_an_integer_seed_is_taken_as_its_decimal_string_and_orders_the_docstring_example():
@@ -277,6 +283,22 @@ def test_alpha_mart_finite_population_follows_shangrla():
     # a zero lowers the product; more ones than N*t in the sample prove the null false
     assert alpha_mart([0], 10, "0.5", "0.75") == 1
     assert alpha_mart([1] * 6, 10, "0.5", "0.75") == 0
+
+
+def test_alphas_integer_path_gives_exactly_the_plain_fraction_paths_p_values():
+    rng = random.Random(5)
+    for _ in range(300):
+        population = rng.choice([5, 10, 40, 200, math.inf])
+        length = rng.randint(1, 60 if population == math.inf else min(population, 60))
+        share = rng.choice([0.5, 0.9, 0.97, 1.0])
+        x = [1 if rng.random() < share else 0 for _ in range(length)]
+        t = Fraction(rng.choice([1, 5, 9, 19]), 20)
+        eta = t + (1 - t) * Fraction(rng.choice([1, 3, 5, 7, 8]), 8)
+        plain = list(_alpha_history_general(x, population, t, eta, Fraction(1),
+                                            population != math.inf))
+        assert list(alpha_history(x, population, t, eta)) == plain
+        assert alpha_mart(x, population, t, eta) == plain[-1]
+        assert all(a >= b for a, b in zip(plain, plain[1:]))   # a running minimum
 
 
 def test_alpha_clears_a_clean_unit_after_its_first_size_and_tolerates_an_error_later():

@@ -23,7 +23,7 @@ from services.audit.sampling import (
 
 ALPHA = Fraction(1, 20)
 RATE = Fraction(1, 10)
-UNITS = {10: 2000, 40: 2000, 200: 1000, 1000: 300}
+UNITS = {10: 2000, 40: 2000, 200: 800, 1000: 240}
 HYPER = Params.from_campaign(SpotCheckRules(), period="sim", strata=["ordinary"])
 SEQUENTIAL = Params.from_campaign(SpotCheckRules(method="alpha"), period="sim",
                                   strata=["ordinary"])

@@ -194,6 +194,13 @@ class LedgerViews:
     def registered_between(self, start: datetime, end: datetime) -> dict[str | None, int]:
         return views.registered_between(self.session, start, end)
 
+    def reopened_between(self, start: datetime, end: datetime,
+                         sources: tuple[str, ...]) -> dict[str, int]:
+        return views.reopened_between(self.session, start, end, sources)
+
+    def rectification_reports(self) -> list:
+        return views.rectification_reports(self.session)
+
     def late_per_unit(self, *, units, supervisor, today: date,
                       stall_before: date) -> dict[str, dict]:
         return views.late_per_unit(self.session, units=units, supervisor=supervisor,
