@@ -239,3 +239,98 @@ def test_zero_reports_and_struck_off_problems_make_their_own_strata(audit):
             kind="look_back", period="2017-10")
     refused("invalid_period", rounds.open_round, audit(), CAMPAIGN, CHECKER,
             kind="spot_check", period="2017-13")
+
+
+def test_a_crash_between_the_audits_commit_and_the_chain_is_repaired_by_a_retry(audit, ledger):
+    """The ledger away (or the process killed) after the round is frozen: the round waits,
+    its seed is refused, and the retry appends the very entry once."""
+    closed_unfounded(ledger, 40)
+    seen: set = set()
+    feed_transitions(audit, ledger, seen)
+    period = datetime.now(rounds.rules.COUNTY_TZ).strftime("%Y-%m")
+    round_id = rounds.open_round(audit(), CAMPAIGN, CHECKER, kind="spot_check", period=period)
+    calls = []
+
+    def away(kind, key, record):
+        calls.append(key)
+        raise ConnectionError("the ledger is away")
+    assert rounds.publish_all_pending(audit(), away) == 0 and calls == [f"round:{round_id}"]
+    view = rounds.get_round(audit(), CHECKER, round_id)
+    assert view["status"] == "frozen" and view["manifest_entry"] is None
+    refused("manifest_not_published", rounds.enter_seed, audit(), CAMPAIGN, CHECKER,
+            round_id, SEED)
+
+    chain_actor = Actor("audit", "spot_check", None)
+    appended = []
+
+    def append_then_crash(kind, key, record):
+        answer = records.append(ledger(), actor=chain_actor, kind=kind, key=key, record=record)
+        appended.append(answer["seq"])
+        raise ConnectionError("killed before the audit recorded the entry")
+    assert rounds.publish_all_pending(audit(), append_then_crash) == 0
+    assert rounds.get_round(audit(), CHECKER, round_id)["manifest_entry"] is None
+
+    def append(kind, key, record):
+        answer = records.append(ledger(), actor=chain_actor, kind=kind, key=key, record=record)
+        appended.append(answer["seq"])
+        return answer
+    assert rounds.publish_all_pending(audit(), append) == 1
+    view = rounds.get_round(audit(), CHECKER, round_id)
+    assert view["status"] == "published" and appended[0] == appended[1]  # the first entry
+    assert view["manifest_entry"]["seq"] == appended[0]
+    assert rounds.publish_all_pending(audit(), away) == 0  # nothing pending: no call
+    assert len(calls) == 1
+    assert handlers.verify_chain(ledger())["ok"] is True
+
+
+def test_a_look_back_round_reopens_a_struck_off_problem_with_source_look_back(audit, ledger):
+    from tests.integration.test_ledger_store import PLAN
+    pid = handlers.register_problem(ledger(), accepted(50), CAMPAIGN)
+    act(ledger, pid, "dispatch", EDU, respond_days=5)
+    act(ledger, pid, "verify", SCHOOL, plan=PLAN, seriousness="ordinary")
+    act(ledger, pid, "approve_plan", EDU)
+    act(ledger, pid, "report_rectified", SCHOOL, evidence=[{"description": "公示照片"}])
+    act(ledger, pid, "strike_off", EDU, note="核查属实,准予销号")
+    feed_transitions(audit, ledger, set())
+    period = datetime.now(rounds.rules.COUNTY_TZ).strftime("%Y-%m")
+    refused("empty_population", rounds.open_round, audit(), CAMPAIGN, CHECKER,
+            kind="full_review", period=period, unit=UNIT["org_code"], stratum="ordinary")
+    round_id = rounds.open_round(audit(), CAMPAIGN, COUNTY, kind="look_back", period=period)
+    chain_actor = Actor("audit", "spot_check", None)
+    rounds.publish_pending(audit(), round_id, lambda kind, key, record: records.append(
+        ledger(), actor=chain_actor, kind=kind, key=key, record=record))
+    rounds.enter_seed(audit(), CAMPAIGN, COUNTY, round_id, SEED)
+    directory(audit, CHECKER)
+    rounds.assign(audit(), CAMPAIGN, COUNTY, round_id, item_ids=[pid], rechecker="checker-a")
+    rounds.record_recheck(audit(), CAMPAIGN, CHECKER, round_id, pid, verdict="wrong",
+                          findings="回头看发现问题反弹,整改未落实")
+    message = next(RecheckRecorded.model_validate(r["body"])
+                   for r in pending(audit, audit_orm.outbox_table)
+                   if r["event_type"].startswith("recheck."))
+    assert (message.stratum, message.reopen_source) == ("look_back", "look_back")
+    assert rechecks.reopen_after_recheck(ledger(), CAMPAIGN, message) == "registered"
+    figures = rounds.close_round(audit(), CAMPAIGN, CHECKER, round_id)
+    assert [(f["stratum"], f["errors"], f["decision"]) for f in figures] == [
+        ("look_back", 1, "full_review")]
+
+
+def test_a_full_review_checks_every_item_of_one_unit_and_stratum(audit, ledger):
+    ids = [closed_unfounded(ledger, n) for n in (60, 61)]
+    feed_transitions(audit, ledger, set())
+    period = datetime.now(rounds.rules.COUNTY_TZ).strftime("%Y-%m")
+    round_id = rounds.open_round(audit(), CAMPAIGN, COUNTY, kind="full_review", period=period,
+                                 unit=UNIT["org_code"], stratum="ordinary")
+    chain_actor = Actor("audit", "county_office", None)
+    rounds.publish_pending(audit(), round_id, lambda kind, key, record: records.append(
+        ledger(), actor=chain_actor, kind=kind, key=key, record=record))
+    rounds.enter_seed(audit(), CAMPAIGN, COUNTY, round_id, SEED)
+    view = rounds.get_round(audit(), COUNTY, round_id)
+    assert sorted(i["item_id"] for i in view["items"]) == sorted(ids)
+    directory(audit, CHECKER)
+    rounds.assign(audit(), CAMPAIGN, COUNTY, round_id)
+    for item_id in ids:
+        rounds.record_recheck(audit(), CAMPAIGN, CHECKER, round_id, item_id, verdict="upheld",
+                              findings="材料齐全,结论属实")
+    figures = rounds.close_round(audit(), CAMPAIGN, COUNTY, round_id)
+    assert [(f["population"], f["sampled"], f["errors"], f["decision"], f["full_review"])
+            for f in figures] == [(2, 2, 0, "cleared", True)]
