@@ -9,6 +9,7 @@ import json
 from datetime import datetime, timezone
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from contracts.events import AccountChanged, ProblemTransitioned, RecheckRecorded
@@ -92,6 +93,11 @@ def test_a_round_from_closures_to_results_on_the_chain(audit, ledger):
     period = datetime.now(rounds.rules.COUNTY_TZ).strftime("%Y-%m")
     counts = rounds.population(audit(), CHECKER, period)["groups"]
     assert counts == [{"unit": "org_sch_yanshan_high", "stratum": "ordinary", "items": 12}]
+    with audit() as uow:  # observations keep what the strata need
+        kept = uow.session.execute(select(audit_orm.observations.c.outcome,
+                                          audit_orm.observations.c.category).where(
+            audit_orm.observations.c.event_type == "problem.unfounded_accepted")).all()
+    assert set(kept) == {("unfounded", "c7_livelihood_services")} and len(kept) == 12
     directory(audit, CHECKER, SAME_UNIT, SUPERVISING)
 
     chain_actor = Actor("audit", "spot_check", None)
