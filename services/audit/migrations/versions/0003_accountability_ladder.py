@@ -1,8 +1,8 @@
 """accountability ladder (问责阶梯): proposals, steps, what the triggers remember, and the
 schedule claims of audit's daily sweep (kit.schedule)
 
-Revision ID: 0002_accountability_ladder
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-12-02 05:59:16.088192
 
 """
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision: str = '0002_accountability_ladder'
-down_revision: Union[str, Sequence[str], None] = '0001'
+revision: str = '0003'
+down_revision: Union[str, Sequence[str], None] = '0002'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
