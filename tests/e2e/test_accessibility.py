@@ -5,7 +5,9 @@ runs in the page through the same WebDriver the other browser tests speak. Each 
 signs in (a demo account of each) and the test CRAWLS the workbench from the shell: every
 same-origin ``/workbench/...`` link (GET) reachable from the pages, one page per path pattern
 (an id in a path does not make a new pattern, nor does a query's filter, sort or page, so a
-list of twenty problems is one page, not twenty), up to a cap per role. Pages added to the
+list of twenty problems is one page, not twenty), up to a cap per role that the test shows
+was not reached. A pattern one role checked is not checked again for the next (its links are
+still followed), except the shell and the problem pages, whose navigation and forms differ. Pages added to the
 workbench later are checked once they are linked. The public pages (/, /receipt, /docs) are
 checked too. Every page is checked at desktop width and at 390 px; the test fails listing
 every critical or serious violation (rule, page, width, nodes).
@@ -14,7 +16,8 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
@@ -25,7 +28,8 @@ from gateway.auth.demo import DEMO_ACCOUNTS
 from gateway.auth.roles import STAFF_ROLES, Role
 from tests.support.browser import DESKTOP, PHONE, SHOTS, Browser, browser_session
 from tests.support.stack import Stack
-from tests.support.workbench import PASSWORDS, api, dispatched_problem, plan_form
+from tests.e2e.test_spot_checks import closed_as_unfounded
+from tests.support.workbench import PASSWORDS, api, dispatched_problem, plan_form, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -38,7 +42,7 @@ ACCOUNT = {role: next(d.username for d in DEMO_ACCOUNTS if d.role is role) for r
 PUBLIC_PAGES = {"/": "return document.querySelectorAll('#subject_unit option').length > 30",
                 "/receipt": "return document.readyState === 'complete'",
                 "/docs": "return !!document.querySelector('.opblock')"}
-MAX_PAGES_PER_ROLE = 40
+MAX_PAGES_PER_ROLE = 120
 FAILING = ("critical", "serious")
 # Not pages: links that download a file or end the session.
 NOT_PAGES = re.compile(r"(\.(xlsx|csv|pdf|json|png|jpe?g)$)|/export|/download|/files/|/sign-out",
@@ -71,7 +75,33 @@ def problems(stack) -> dict[str, str]:
                           timeout=30, headers=api(stack, "supervisor-edu"), json={})
     assert approved.status_code == 200, approved.text
     ladder_cases(stack)
-    return {"dispatched": dispatched, "rectifying": rectifying}
+    return {"dispatched": dispatched, "rectifying": rectifying,
+            "round": spot_check_round(stack)}
+
+
+def spot_check_round(stack) -> str:
+    """A spot-check round with its sample drawn and assigned: its page, the re-checker's
+    queue and form have something on them."""
+    base = stack.base_url
+    post = lambda path, body: httpx.post(  # noqa: E731
+        f"{base}{path}", headers=api(stack, "spotcheck"), json=body, timeout=60)
+    for i in range(2):
+        closed_as_unfounded(stack, f"无障碍抽查问题{i}")
+    period = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
+    wait_until(lambda: httpx.get(f"{base}/api/v1/spot-checks/population?period={period}",
+                                 headers=api(stack, "spotcheck"), timeout=30)
+               .json()["groups"], timeout=60)
+    wait_until(lambda: httpx.get(f"{base}/api/v1/spot-checks/rounds",
+                                 headers=api(stack, "spotcheck"), timeout=30)
+               .json()["recheckers"], timeout=60)
+    opened = post("/api/v1/spot-checks/rounds", {"kind": "spot_check", "period": period})
+    assert opened.status_code == 201, opened.text
+    rid = opened.json()["round_id"]
+    assert post(f"/api/v1/spot-checks/rounds/{rid}/seed",
+                {"seed": "01382438112797316654"}).status_code == 200
+    assert post(f"/api/v1/spot-checks/rounds/{rid}/assign", {"rechecker": "spotcheck"}
+                ).status_code == 200
+    return rid
 
 
 def ladder_cases(stack) -> None:
@@ -155,10 +185,14 @@ def sign_in(browser: Browser, base: str, username: str) -> None:
     browser.wait("return location.pathname === '/workbench'")
 
 
-def crawl(browser: Browser, axe: Axe, base: str, role: Role, start: list[str]
-          ) -> tuple[list[str], list[str]]:
+def crawl(browser: Browser, axe: Axe, base: str, role: Role, start: list[str],
+          shared: dict[str, str] | None = None) -> tuple[list[str], list[str]]:
     """Every page pattern reachable from the shell and the ``start`` pages (each visited for
-    its links even if its pattern was checked), checked once per pattern."""
+    its links even if its pattern was checked), once per pattern. ``shared``: the patterns
+    earlier roles checked (pattern → role); such a page is still visited for its links but
+    axe runs on it once for all roles, except the shell and the ``start`` pages, which are
+    checked for every role (the navigation and a problem's forms differ by role)."""
+    shared = {} if shared is None else shared
     queue = deque([(p, True) for p in ("/workbench", *start)])
     visited, checked, found = set(), {}, []
     while queue and len(checked) < MAX_PAGES_PER_ROLE:
@@ -174,8 +208,10 @@ def crawl(browser: Browser, axe: Axe, base: str, role: Role, start: list[str]
             continue
         if not known:
             checked[key] = path
-            name = f"{role.value}-{re.sub(r'[^A-Za-z0-9]+', '-', key).strip('-') or 'home'}"
-            found += check(browser, axe, f"{path} ({role.value})", name)
+            if always or not any(same_page(key, other) for other in shared):
+                shared.setdefault(key, role.value)
+                name = f"{role.value}-{re.sub(r'[^A-Za-z0-9]+', '-', key).strip('-') or 'home'}"
+                found += check(browser, axe, f"{path} ({role.value})", name)
         queue.extend((link, False) for link in links_of(browser, base)
                      if not any(same_page(pattern(link), other) for other in checked))
     return list(checked.values()), found
@@ -196,10 +232,15 @@ def test_every_page_has_no_critical_or_serious_accessibility_violation(stack, pr
         browser.click("#sign-in")  # nothing filled in: the page with its error summary
         browser.wait_text("#error-summary")
         found += check(browser, axe, "/workbench/sign-in (errors)", "sign-in-errors")
-        start = [f"/workbench/problems/{pid}" for pid in problems.values()]
+        start = [f"/workbench/problems/{problems[k]}" for k in ("dispatched", "rectifying")]
+        rounds = [f"/workbench/rounds/{problems['round']}", "/workbench/rechecks"]
+        shared: dict[str, str] = {}
         for role in ROLES:
             sign_in(browser, base, ACCOUNT[role])
-            pages, problems_found = crawl(browser, axe, base, role, start)
+            pages, problems_found = crawl(browser, axe, base, role, [
+                *start, *(rounds if role in (Role.SPOT_CHECK, Role.COUNTY_OFFICE) else ())],
+                shared)
+            assert len(pages) < MAX_PAGES_PER_ROLE, (role, pages)   # the cap cut nothing
             checked[role.value] = pages
             found += problems_found
             if role is Role.UNIT_HANDLER:  # a form sent back with its errors
@@ -217,6 +258,10 @@ def test_every_page_has_no_critical_or_serious_accessibility_violation(stack, pr
     assert any(p.startswith("/workbench/accountability/units/")
                for pages in checked.values() for p in pages), checked
     assert "/workbench/accountability" in checked[Role.COUNTY_OFFICE.value], checked
+    team = checked[Role.SPOT_CHECK.value]
+    assert any(p.startswith("/workbench/rechecks/") for p in team), team   # the re-check form
+    assert f"/workbench/rounds/{problems['round']}" in team + checked[Role.COUNTY_OFFICE.value]
+    assert any(p.startswith("/workbench/spot-check-results") for p in team), team
     handler = checked[Role.UNIT_HANDLER.value]
     for form in ("/verify", "/report_unfounded", "/record_progress", "/report_rectified",
                  "/work-plan"):

@@ -96,9 +96,22 @@ class Stack:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=10)
 
-    def stop_all(self) -> None:
-        for name in list(self.procs):
-            self.stop(name)
+    def stop_all(self, timeout: float = 20) -> None:
+        """SIGTERM every process at once, then wait for each (the slowest sets the time, not
+        the sum: a nameko service takes seconds to stop gracefully)."""
+        running = [p for p in self.procs.values() if p.poll() is None]
+        for proc in running:
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + timeout
+        for proc in running:
+            try:
+                proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
 
     def tail(self, name: str, lines: int = 40) -> str:
         path = self.logs / f"{name}.log"
