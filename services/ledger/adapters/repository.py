@@ -194,6 +194,9 @@ class LedgerViews:
     def registered_between(self, start: datetime, end: datetime) -> dict[str | None, int]:
         return views.registered_between(self.session, start, end)
 
+    def states_by_id(self, problem_ids: list[str]) -> list[dict]:
+        return views.states_by_id(self.session, problem_ids)
+
     def late_per_unit(self, *, units, supervisor, today: date,
                       stall_before: date) -> dict[str, dict]:
         return views.late_per_unit(self.session, units=units, supervisor=supervisor,

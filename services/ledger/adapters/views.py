@@ -110,6 +110,23 @@ def unit_totals(session: Session, *, supervisor: str | None) -> list:
     return session.execute(query).all()
 
 
+STATE_COLUMNS = ("id", "clue_id", "state", "outcome", "merged_into", "unit", "category", "kind",
+                 "title", "description", "registered_at", "updated_at")
+"""What a partner platform reads of its requests (Open311): the row's narrow columns, never
+the plan, the details or anything of the history."""
+
+
+def states_by_id(session: Session, problem_ids: list[str]) -> list[dict]:
+    """The narrow state of each problem named (by primary key; unknown ids are left out)."""
+    columns = [getattr(problems.c, name) for name in STATE_COLUMNS]
+    found = []
+    for start in range(0, len(problem_ids), 500):  # well under any driver's parameter limit
+        chunk = problem_ids[start:start + 500]
+        found += [dict(row._mapping) for row in
+                  session.execute(select(*columns).where(problems.c.id.in_(chunk)))]
+    return found
+
+
 def registered_between(session: Session, start: datetime, end: datetime) -> dict:
     """Per unit: problems registered in [start, end) (a month's new problems, 本月新增)."""
     query = (select(problems.c.unit, func.count().label("n"))

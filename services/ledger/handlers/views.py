@@ -174,3 +174,21 @@ def _unit_satisfaction(counts: dict[str, int]) -> dict:
 def _brief(row) -> dict:
     return {"id": row.id, "unit": row.unit, "title": row.title, "state": row.state,
             "due_on": _iso(row.due_on), "last_progress_on": _iso(row.last_progress_on)}
+
+
+MAX_STATES = 1000
+"""The most problems ``problem_states`` reads in one call (Open311's page of requests)."""
+
+
+def problem_states(uow: LedgerUnitOfWork, *, problem_ids: list[str]) -> dict:
+    """The narrow state of up to ``MAX_STATES`` problems by id, in one read (Open311: a
+    partner platform's requests). No actor: the gateway's Open311 door has already scoped
+    the ids to the partner that submitted them; nothing internal beyond the row's state,
+    topic and text (which the partner sent) is returned."""
+    if len(problem_ids) > MAX_STATES:
+        raise InvalidInput("problem_ids", f"at most {MAX_STATES} problems at once",
+                           f"一次最多读取 {MAX_STATES} 个问题")
+    with uow:
+        rows = uow.views.states_by_id(list(dict.fromkeys(problem_ids)))
+    return {"items": [{**row, "registered_at": row["registered_at"].isoformat(),
+                       "updated_at": row["updated_at"].isoformat()} for row in rows]}
