@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, datetime, timedelta, timezone
 from xml.sax.saxutils import escape
 
@@ -249,38 +250,54 @@ def status_of(state: dict | None) -> tuple[str, str, str | None, str | None]:
     (None: not registered yet)."""
     if state is None:
         return "open", f"{RECEIVED[0]} · {RECEIVED[1]}", "received", None
-    ledger = State(state["state"])
+    return _status(state["state"], state.get("outcome"))
+
+
+@lru_cache(maxsize=64)
+def _status(code: str, outcome: str | None) -> tuple[str, str, str | None, str | None]:
+    ledger = State(code)
     zh, en = STATE_LABELS_ZH[ledger], STATE_LABELS_EN[ledger]
-    outcome = state.get("outcome")
     if ledger is State.CLOSED and outcome in OUTCOME_LABELS:
         zh, en = f"{zh}({OUTCOME_LABELS[outcome][0]})", f"{en} ({OUTCOME_LABELS[outcome][1]})"
     return ("closed" if ledger is State.CLOSED else "open"), f"{zh} · {en}", ledger.value, outcome
 
 
 def w3c(at: datetime | str | None) -> str | None:
-    if at is None:
-        return None
-    if isinstance(at, str):
-        at = datetime.fromisoformat(at)
-    if at.tzinfo is None:
+    """A time as W3C in the county's time; a string (the ledger's, already so) as it is."""
+    if at is None or isinstance(at, str):
+        return at
+    if at.tzinfo is None:  # SQLite keeps UTC without its offset
         at = at.replace(tzinfo=timezone.utc)
     return at.astimezone(COUNTY_TZ).isoformat(timespec="seconds")
+
+
+_NAMES: dict[int, tuple[object, dict, dict]] = {}
+
+
+def _names(campaign) -> tuple[dict, dict]:
+    """{category code: Chinese name}, {unit code: Chinese name}, made once per campaign."""
+    found = _NAMES.get(id(campaign))
+    if found is None or found[0] is not campaign:
+        found = _NAMES[id(campaign)] = (campaign, {c.code: c.name_zh for c in campaign.categories},
+                                        {o.code: o.name_zh for o in campaign.organizations})
+    return found[1], found[2]
 
 
 def request_view(record: dict, state: dict | None, campaign) -> dict:
     """``record``: the gateway's (clue_id, service_code, requested_at); ``state``: the
     ledger's narrow row of its problem, if registered."""
     status, notes, detailed, outcome = status_of(state)
-    code = (state or {}).get("category") or record["service_code"]
-    category = campaign.category(code) if code else None
-    unit = campaign.organization(state["unit"]) if state and state.get("unit") else None
+    categories, units = _names(campaign)
+    state = state or {}
+    code = state.get("category") or record["service_code"]
+    requested = w3c(record["requested_at"])
     return {
         "service_request_id": record["clue_id"], "status": status, "status_notes": notes,
-        "service_name": category.name_zh if category else None, "service_code": code,
-        "description": (state or {}).get("description"),
-        "agency_responsible": unit.name_zh if unit else None, "service_notice": None,
-        "requested_datetime": w3c(record["requested_at"]),
-        "updated_datetime": w3c((state or {}).get("updated_at") or record["requested_at"]),
+        "service_name": categories.get(code), "service_code": code,
+        "description": state.get("description"),
+        "agency_responsible": units.get(state.get("unit")), "service_notice": None,
+        "requested_datetime": requested,
+        "updated_datetime": state.get("updated_at") or requested,
         "expected_datetime": None, "address": None, "address_id": None, "zipcode": None,
         "lat": None, "long": None, "media_url": None,
         "detailed_status": detailed, "detailed_outcome": outcome,

@@ -40,7 +40,7 @@ MEDIA = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=ut
 def answer(fmt: str, root: str, body: list | dict, status: int = 200) -> Response:
     if fmt == "xml":
         return Response(mapping.to_xml(root, body), status_code=status, media_type=MEDIA[fmt])
-    return Response(json.dumps(body, ensure_ascii=False), status_code=status,
+    return Response(json.dumps(body, ensure_ascii=False, separators=(",", ":")), status_code=status,
                     media_type=MEDIA["json"])
 
 
@@ -188,7 +188,8 @@ async def request_one(request_id: str, fmt: str, request: Request) -> Response:
         found = []
         if mapping.CLUE_ID.match(request_id):
             found = await requests_of(state, partner,
-                                      Filters((request_id,), (), now, now, frozenset()))
+                                      Filters((request_id,), (), now, now, frozenset()),
+                                      with_text=True)
         if not found:
             raise Open311Error(404, "没有该请求", "no such service request")
         return answer(fmt, "service_requests", found)
@@ -196,11 +197,16 @@ async def request_one(request_id: str, fmt: str, request: Request) -> Response:
         return refusal(fmt, exc)
 
 
-async def requests_of(state, partner: Partner, filters: Filters) -> list[dict]:
-    """The partner's records (gateway), their states (one ledger call), as Open311 shows."""
+async def requests_of(state, partner: Partner, filters: Filters,
+                      with_text: bool = False) -> list[dict]:
+    """The partner's records (gateway), their states (one ledger call), as Open311 shows.
+    ``with_text``: with the description (one request; a list leaves it out, the partner
+    sent it and 1,000 of them would weigh megabytes)."""
     records = await run_in_threadpool(state.open311_requests.find, partner.account.id, filters)
     if not records:
         return []
-    found = await state.broker.call("ledger", "problem_states", problem_ids=[
-        problem_id_for(r["clue_id"]) for r in records])
-    return mapping.requests_view(records, found["items"], state.campaign, filters.statuses)
+    found = await state.broker.call("ledger", "problem_states", with_text=with_text,
+                                    problem_ids=[problem_id_for(r["clue_id"]) for r in records])
+    columns = found["columns"]
+    states = [dict(zip(columns, row)) for row in found["rows"]]
+    return mapping.requests_view(records, states, state.campaign, filters.statuses)

@@ -240,14 +240,11 @@ class FakeViews:
             if len(key) == len(names) and n and supervisor in (None, row["supervisor"]):
                 yield row, n
 
-    def states_by_id(self, problem_ids: list[str]) -> list[dict]:
+    def states_by_id(self, problem_ids: list[str], *, with_text: bool = False) -> list[tuple]:
         """As the real one's narrow columns; the fake keeps no updated_at, so registered_at."""
         rows = self._problems.rows
-        return [{"id": p.id, "clue_id": p.clue_id, "state": p.state.value,
-                 "outcome": _plain(p.outcome), "merged_into": p.merged_into, "unit": p.unit,
-                 "category": p.category, "kind": p.kind, "title": p.title,
-                 "description": p.description, "registered_at": p.registered_at,
-                 "updated_at": p.registered_at}
+        return [(p.clue_id, p.state.value, _plain(p.outcome), p.unit, p.category,
+                 p.registered_at) + ((p.description,) if with_text else ())
                 for p in (rows.get(i) for i in problem_ids) if p is not None]
 
     def counts_by(self, column: str, *, supervisor: str | None) -> dict:

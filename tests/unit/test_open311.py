@@ -148,7 +148,7 @@ RECORD = {"clue_id": CLUE, "service_code": "c7_livelihood_services",
 def state(**changes) -> dict:
     return {"clue_id": CLUE, "state": "dispatched", "outcome": None,
             "unit": "org_sch_yanshan_high", "category": "c7_livelihood_services",
-            "description": "医院收红包", "updated_at": "2017-08-02T01:00:00+00:00", **changes}
+            "description": "医院收红包", "updated_at": "2017-08-02T09:00:00+08:00", **changes}
 
 
 def test_an_open_problem_is_open_with_the_ledgers_state_in_its_notes():
@@ -157,7 +157,7 @@ def test_an_open_problem_is_open_with_the_ledgers_state_in_its_notes():
     assert view["status_notes"].startswith("已交办 · ")
     assert view["agency_responsible"] == "盐山中学"
     assert view["requested_datetime"] == "2017-08-01T10:00:00+08:00"
-    assert view["updated_datetime"] == "2017-08-02T09:00:00+08:00"
+    assert view["updated_datetime"] == "2017-08-02T09:00:00+08:00"  # the ledger sends it so
 
 
 def test_a_closed_problem_is_closed_and_says_how():
@@ -245,6 +245,9 @@ def test_the_ledger_reads_many_problems_states_by_id_and_skips_unknown_ones():
             channel="partner_conduct_platform", title="医院收红包", description="医院收红包多次反映",
             category="c7_livelihood_services")), CAMPAIGN)
     found = problem_states(uow, problem_ids=[problem_id_for(CLUE), problem_id_for("f" * 32)])
-    assert [(s["clue_id"], s["state"]) for s in found["items"]] == [(CLUE, "registered")]
+    assert found["columns"][:2] == ["clue_id", "state"] and "description" not in found["columns"]
+    assert [row[:2] for row in found["rows"]] == [[CLUE, "registered"]]
+    one = problem_states(uow, problem_ids=[problem_id_for(CLUE)], with_text=True)
+    assert dict(zip(one["columns"], one["rows"][0]))["description"] == "医院收红包多次反映"
     with pytest.raises(ValueError):
         problem_states(uow, problem_ids=[str(i) for i in range(1001)])

@@ -110,19 +110,21 @@ def unit_totals(session: Session, *, supervisor: str | None) -> list:
     return session.execute(query).all()
 
 
-STATE_COLUMNS = ("id", "clue_id", "state", "outcome", "merged_into", "unit", "category", "kind",
-                 "title", "description", "registered_at", "updated_at")
+STATE_COLUMNS = ("clue_id", "state", "outcome", "unit", "category", "updated_at")
 """What a partner platform reads of its requests (Open311): the row's narrow columns, never
-the plan, the details or anything of the history."""
+the plan, the details or anything of the history; the text only when asked for one."""
 
 
-def states_by_id(session: Session, problem_ids: list[str]) -> list[dict]:
-    """The narrow state of each problem named (by primary key; unknown ids are left out)."""
-    columns = [getattr(problems.c, name) for name in STATE_COLUMNS]
+def states_by_id(session: Session, problem_ids: list[str], *,
+                 with_text: bool = False) -> list[tuple]:
+    """The narrow state of each problem named (by primary key; unknown ids are left out), as
+    tuples in ``STATE_COLUMNS``' order (and the description last, ``with_text``)."""
+    names = STATE_COLUMNS + (("description",) if with_text else ())
+    columns = [getattr(problems.c, name) for name in names]
     found = []
     for start in range(0, len(problem_ids), 500):  # well under any driver's parameter limit
         chunk = problem_ids[start:start + 500]
-        found += [dict(row._mapping) for row in
+        found += [tuple(row) for row in
                   session.execute(select(*columns).where(problems.c.id.in_(chunk)))]
     return found
 
