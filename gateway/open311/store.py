@@ -60,6 +60,7 @@ class PartnerRequests:
                                 t.c.requested_at <= filters.end)
             if filters.service_codes:
                 query = query.where(t.c.service_code.in_(filters.service_codes))
-        query = query.order_by(t.c.requested_at.desc(), t.c.clue_id).limit(MAX_REQUESTS)
+        # both descending: the index read backwards gives the order, nothing is sorted
+        query = query.order_by(t.c.requested_at.desc(), t.c.clue_id.desc()).limit(MAX_REQUESTS)
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(query)]

@@ -196,3 +196,34 @@ def test_only_the_county_office_manages_partners(stack):
     assert Staff(stack, "supervisor-edu").get("/workbench/partners").status_code == 403
     listed = Staff(stack, "county").get("/workbench/partners")
     assert listed.status_code == 200 and "partner-conduct" in listed.text
+
+
+@pytest.mark.browser
+def test_the_partner_pages_pass_axe(stack, keys):
+    """The crawl of tests/e2e/test_accessibility.py reaches these pages too; here each is
+    checked by itself, the forms with their errors and the page showing a key included."""
+    from axe_selenium_python import Axe
+
+    from tests.e2e.test_accessibility import check, sign_in
+    from tests.support.browser import browser_session
+
+    base, found = stack.base_url, []
+    with browser_session("zh-CN") as browser:
+        axe = Axe(browser)
+        sign_in(browser, base, "county")
+        for path in ("/workbench/partners", "/workbench/partners/new",
+                     "/workbench/partners/partner-a", "/workbench/partners/partner-a/rotate",
+                     "/workbench/partners/partner-b/disable"):
+            browser.open(base + path)
+            browser.wait_text("h1")
+            found += check(browser, axe, path, "partner" + path.replace("/", "-"))
+        browser.open(base + "/workbench/partners/new")
+        browser.click("#submit")  # nothing filled in: the form with its error summary
+        browser.wait_text("#error-summary")
+        found += check(browser, axe, "/workbench/partners/new (errors)", "partner-new-errors")
+        browser.open(base + "/workbench/partners/partner-a/rotate")
+        browser.click("#confirm")
+        browser.wait_text("#api-key")
+        found += check(browser, axe, "the key page", "partner-key")
+        keys["conduct"] = browser.text("#api-key")
+    assert not found, "\n".join(found)
