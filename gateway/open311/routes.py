@@ -23,7 +23,6 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from contracts.events import problem_id_for
 from gateway.auth.guards import allow
 from gateway.auth.partners import Partner
 from gateway.auth.roles import Role
@@ -206,7 +205,7 @@ async def requests_of(state, partner: Partner, filters: Filters,
     if not records:
         return []
     found = await state.broker.call("ledger", "problem_states", with_text=with_text,
-                                    problem_ids=[problem_id_for(r["clue_id"]) for r in records])
+                                    clue_ids=[r["clue_id"] for r in records])
     columns = found["columns"]
     states = [dict(zip(columns, row)) for row in found["rows"]]
     return mapping.requests_view(records, states, state.campaign, filters.statuses)

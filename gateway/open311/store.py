@@ -4,7 +4,7 @@ The ledger does not know who entered a clue, and must not need to: a partner see
 requests it submitted, which the gateway, where the partner is known, records as it accepts
 them (clue id, partner account, service code, when). ``GET requests`` reads the partner's
 newest records from here by the index ``(partner_id, requested_at)``, then their states from
-the ledger in one call (``problem_states``). Nothing of the request's content is kept here.
+the ledger in one call (``problem_states``, by the unique index on the clue id). Nothing of the request's content is kept here.
 """
 from __future__ import annotations
 
@@ -63,4 +63,5 @@ class PartnerRequests:
         # both descending: the index read backwards gives the order, nothing is sorted
         query = query.order_by(t.c.requested_at.desc(), t.c.clue_id.desc()).limit(MAX_REQUESTS)
         with self.engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(query)]
+            return [{"clue_id": clue_id, "service_code": code, "requested_at": at}
+                    for clue_id, code, at in conn.execute(query)]

@@ -74,9 +74,9 @@ class LedgerService:
 
     @rpc(expected_exceptions=EXPECTED)
     @refusals
-    def problem_states(self, problem_ids: list[str], with_text: bool = False) -> dict:
-        """Many problems' narrow state in one read (the gateway's Open311 door)."""
-        return views.problem_states(self.uow(), problem_ids=problem_ids, with_text=with_text)
+    def problem_states(self, clue_ids: list[str], with_text: bool = False) -> dict:
+        """Many clues' problems' narrow state in one read (the gateway's Open311 door)."""
+        return views.problem_states(self.uow(), clue_ids=clue_ids, with_text=with_text)
 
     @rpc(expected_exceptions=EXPECTED)
     @refusals

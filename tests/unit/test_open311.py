@@ -9,7 +9,6 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from contracts.campaign import load_campaign
-from contracts.events import problem_id_for
 from gateway.auth import partners
 from gateway.open311 import mapping
 from gateway.open311.mapping import Open311Error
@@ -235,7 +234,7 @@ def test_a_partner_gets_partner_platform_channels_and_a_webhook_with_a_secret():
 
 # ── the ledger's read of many problems ───────────────────────────────────────────────────────
 
-def test_the_ledger_reads_many_problems_states_by_id_and_skips_unknown_ones():
+def test_the_ledger_reads_many_clues_problems_at_once_and_skips_unregistered_ones():
     from contracts.events import ClueAccepted, ClueFields
     from services.ledger.handlers import register_problem
 
@@ -244,10 +243,10 @@ def test_the_ledger_reads_many_problems_states_by_id_and_skips_unknown_ones():
         event_id="e1", clue_id=CLUE, submitted_at=NOW, clue=ClueFields(
             channel="partner_conduct_platform", title="医院收红包", description="医院收红包多次反映",
             category="c7_livelihood_services")), CAMPAIGN)
-    found = problem_states(uow, problem_ids=[problem_id_for(CLUE), problem_id_for("f" * 32)])
+    found = problem_states(uow, clue_ids=[CLUE, "f" * 32])
     assert found["columns"][:2] == ["clue_id", "state"] and "description" not in found["columns"]
     assert [row[:2] for row in found["rows"]] == [[CLUE, "registered"]]
-    one = problem_states(uow, problem_ids=[problem_id_for(CLUE)], with_text=True)
+    one = problem_states(uow, clue_ids=[CLUE], with_text=True)
     assert dict(zip(one["columns"], one["rows"][0]))["description"] == "医院收红包多次反映"
     with pytest.raises(ValueError):
-        problem_states(uow, problem_ids=[str(i) for i in range(1001)])
+        problem_states(uow, clue_ids=[str(i) for i in range(1001)])

@@ -194,8 +194,8 @@ class LedgerViews:
     def registered_between(self, start: datetime, end: datetime) -> dict[str | None, int]:
         return views.registered_between(self.session, start, end)
 
-    def states_by_id(self, problem_ids: list[str], *, with_text: bool = False) -> list[tuple]:
-        return views.states_by_id(self.session, problem_ids, with_text=with_text)
+    def states_by_clue(self, clue_ids: list[str], *, with_text: bool = False) -> list[tuple]:
+        return views.states_by_clue(self.session, clue_ids, with_text=with_text)
 
     def late_per_unit(self, *, units, supervisor, today: date,
                       stall_before: date) -> dict[str, dict]:

@@ -115,17 +115,18 @@ STATE_COLUMNS = ("clue_id", "state", "outcome", "unit", "category", "updated_at"
 the plan, the details or anything of the history; the text only when asked for one."""
 
 
-def states_by_id(session: Session, problem_ids: list[str], *,
-                 with_text: bool = False) -> list[tuple]:
-    """The narrow state of each problem named (by primary key; unknown ids are left out), as
-    tuples in ``STATE_COLUMNS``' order (and the description last, ``with_text``)."""
+def states_by_clue(session: Session, clue_ids: list[str], *,
+                   with_text: bool = False) -> list[tuple]:
+    """The narrow state of the problem registered for each clue named (by the unique index
+    on ``clue_id``; clues not registered yet are left out), as tuples in ``STATE_COLUMNS``'
+    order (and the description last, ``with_text``)."""
     names = STATE_COLUMNS + (("description",) if with_text else ())
     columns = [getattr(problems.c, name) for name in names]
     found = []
-    for start in range(0, len(problem_ids), 500):  # well under any driver's parameter limit
-        chunk = problem_ids[start:start + 500]
+    for start in range(0, len(clue_ids), 500):  # well under any driver's parameter limit
+        chunk = clue_ids[start:start + 500]
         found += [tuple(row) for row in
-                  session.execute(select(*columns).where(problems.c.id.in_(chunk)))]
+                  session.execute(select(*columns).where(problems.c.clue_id.in_(chunk)))]
     return found
 
 
