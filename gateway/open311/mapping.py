@@ -65,6 +65,17 @@ def bad(zh: str, en: str) -> Open311Error:
     return Open311Error(400, zh, en)
 
 
+def check_request(fmt: str, params: Mapping[str, str], campaign) -> None:
+    """Every call: the format is json or xml (else 404); an empty ``jurisdiction_id`` is
+    absent, one other than the campaign's code unknown (404)."""
+    if fmt not in FORMATS:
+        raise Open311Error(404, f"不支持的格式 {fmt[:10]},请用 json 或 xml",
+                           "unsupported format; use json or xml")
+    jurisdiction = (params.get("jurisdiction_id") or "").strip()
+    if jurisdiction and jurisdiction != campaign.campaign.code:
+        raise Open311Error(404, "未知的 jurisdiction_id", "unknown jurisdiction_id")
+
+
 # ── services ──────────────────────────────────────────────────────────────────────────────────
 
 def services(campaign) -> list[dict]:

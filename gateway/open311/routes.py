@@ -47,17 +47,6 @@ def refusal(fmt: str, exc: Open311Error) -> Response:
     return answer(fmt if fmt in FORMATS else "json", "errors", exc.items(), exc.status)
 
 
-def checked(fmt: str, params, campaign) -> None:
-    """The format is json or xml; an empty ``jurisdiction_id`` is absent, another than the
-    campaign's is unknown (404)."""
-    if fmt not in FORMATS:
-        raise Open311Error(404, f"不支持的格式 {fmt[:10]},请用 json 或 xml",
-                           "unsupported format; use json or xml")
-    jurisdiction = (params.get("jurisdiction_id") or "").strip()
-    if jurisdiction and jurisdiction != campaign.campaign.code:
-        raise Open311Error(404, "未知的 jurisdiction_id", "unknown jurisdiction_id")
-
-
 async def partner_of(request: Request, params) -> Partner:
     """The partner whose key came (parameter or Basic password); 403 otherwise."""
     key = (params.get("api_key") or "").strip() or basic_password(request)
@@ -86,7 +75,7 @@ async def service_list(fmt: str, request: Request) -> Response:
     """The campaign's categories as services."""
     campaign = request.app.state.campaign
     try:
-        checked(fmt, request.query_params, campaign)
+        mapping.check_request(fmt, request.query_params, campaign)
     except Open311Error as exc:
         return refusal(fmt, exc)
     return answer(fmt, "services", mapping.services(campaign))
@@ -96,7 +85,7 @@ async def definition(code: str, fmt: str, request: Request) -> Response:
     """A service's definition: the attributes a request may carry."""
     campaign = request.app.state.campaign
     try:
-        checked(fmt, request.query_params, campaign)
+        mapping.check_request(fmt, request.query_params, campaign)
         return answer(fmt, "service_definition", mapping.service_definition(campaign, code))
     except Open311Error as exc:
         return refusal(fmt, exc)
@@ -115,7 +104,7 @@ async def post_request(fmt: str, request: Request) -> Response:
     state = request.app.state
     try:
         form = await form_of(request)
-        checked(fmt, form, state.campaign)
+        mapping.check_request(fmt, form, state.campaign)
         partner = await partner_of(request, form)
         if partner.channel is None:
             raise Open311Error(403, "该协作平台尚未指定渠道,请联系县委办公室",
@@ -168,7 +157,7 @@ async def request_list(fmt: str, request: Request) -> Response:
     state = request.app.state
     params = request.query_params
     try:
-        checked(fmt, params, state.campaign)
+        mapping.check_request(fmt, params, state.campaign)
         partner = await partner_of(request, params)
         filters = mapping.parse_filters(params, state.campaign, datetime.now(timezone.utc))
         return answer(fmt, "service_requests", await requests_of(state, partner, filters))
@@ -181,7 +170,7 @@ async def request_one(request_id: str, fmt: str, request: Request) -> Response:
     """One of the partner's requests, as a list of one (404 for any other id)."""
     state = request.app.state
     try:
-        checked(fmt, request.query_params, state.campaign)
+        mapping.check_request(fmt, request.query_params, state.campaign)
         partner = await partner_of(request, request.query_params)
         now = datetime.now(timezone.utc)
         found = []

@@ -29,6 +29,13 @@ def refused(work, status=400) -> str:
     return caught.value.description
 
 
+def test_an_empty_jurisdiction_is_absent_and_another_unknown():
+    mapping.check_request("json", {"jurisdiction_id": ""}, CAMPAIGN)
+    mapping.check_request("xml", {"jurisdiction_id": "yanshan_2017_conduct_cleanup"}, CAMPAIGN)
+    refused(lambda: mapping.check_request("json", {"jurisdiction_id": "x"}, CAMPAIGN), 404)
+    refused(lambda: mapping.check_request("html", {}, CAMPAIGN), 404)
+
+
 # ── services ──────────────────────────────────────────────────────────────────────────────────
 
 def test_every_category_is_a_service_named_in_chinese():
