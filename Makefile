@@ -7,12 +7,12 @@ PYTEST_ARGS ?=
 export PYTHONPATH := $(CURDIR)
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-unit bench migrate clean
+.PHONY: help run test test-unit bench bench-audit migrate clean
 
 help: ## list the targets
 	@echo "make <target>:"
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
-		awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
+		awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
 
 $(VENV_STAMP): requirements.txt
 	python3 -m venv .venv
@@ -31,8 +31,12 @@ test: $(VENV_STAMP) ## run all tests (PYTEST_ARGS="-k ..." to narrow)
 test-unit: $(VENV_STAMP) ## run the unit tests only (no broker, no database)
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
-bench: $(VENV_STAMP) ## run the benchmark (bench/clues.py); prints figures
+bench: $(VENV_STAMP) ## run the benchmarks (bench/clues.py, bench/audit.py); prints figures
 	$(PY) -m bench.clues
+	$(PY) -m bench.audit
+
+bench-audit: $(VENV_STAMP) ## the spot-check round benchmark alone (bench/audit.py)
+	$(PY) -m bench.audit
 
 migrate: $(VENV_STAMP) ## bring every service's database to the latest migration
 	$(PY) -c "from infra.run import migrate_all; migrate_all()"

@@ -225,8 +225,10 @@ class SpotCheckRules(BaseModel):
     """查否复查, 抽查零报告, 回头看 (services.audit). ``strata``: the parameters per stratum
     (``contracts.vocabulary.Stratum``); ``method``: ``hypergeometric`` (clear on zero errors in
     n₀, any error → full review) or ``alpha`` (Stark's ALPHA, sequential: a unit with a few
-    errors may still be cleared after a larger sample; ``alpha_eta``: its prior guess of the
-    share of correct closures); ``seed_min_digits``: the public seed's least length (骰子);
+    errors may still be cleared after a larger sample; ``alpha_eta``: where its alternative
+    lies, as the share of the way from the null's share of correct closures 1 − p_T to 1:
+    0.75 with p_T 10% bets on 97.5% correct, services/audit/sampling.py);
+    ``seed_min_digits``: the public seed's least length (骰子);
     ``recheckers_exclude_supervisor``: a re-checker may not belong to the closing unit (always)
     nor to its supervising body (when true)."""
 

@@ -75,6 +75,19 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
     Subscription("ledger", "clock.#", "notify", "on_clock_alert"),
     Subscription("ledger", "cycle.#", "notify", "on_report_cycle"),
     Subscription("gateway", "account_changed", "notify", "on_account_changed"),
+    # spot checks (抽查, services/audit): zero reports and the re-checkers' directory feed the
+    # rounds; a wrong closure found by a re-check reopens the problem in the ledger.
+    Subscription("ledger", "cycle.#", "audit", "on_report_cycle"),
+    Subscription("gateway", "account_changed", "audit", "on_account_changed"),
+    Subscription("audit", "recheck.#", "ledger", "on_recheck_recorded"),
+    # the accountability ladder (services/audit/ladder.py): its triggers, and its steps heard
+    Subscription("audit", "recheck.#", "audit", "on_recheck_for_ladder"),
+    Subscription("audit", "spot_check_concluded", "audit", "on_spot_check_for_ladder"),
+    Subscription("ledger", "clock.#", "audit", "on_clock_for_ladder"),
+    Subscription("ledger", "cycle.#", "audit", "on_cycle_for_ladder"),
+    Subscription("intake", "clue_accepted", "audit", "on_clue_for_ladder"),
+    Subscription("ledger", "problem.#", "audit", "on_problem_for_ladder"),
+    Subscription("audit", "ladder.#", "notify", "on_ladder"),
 )
 
 

@@ -108,6 +108,7 @@ class CycleEvent(StrEnum):
     ZERO_CONTRADICTED = "zero_contradicted"      # 零报告与台账不符
     PHASE_STARTED = "phase_started"              # 进入新阶段
     SUMMARY_FORWARDED = "summary_forwarded"      # 系统汇总已报县委办
+    BULLETIN_DRAFTED = "bulletin_drafted"        # 月通报数据已生成, 待审阅发布
 
 
 class Role(StrEnum):

@@ -36,9 +36,13 @@ from gateway.workbench import attachments as workbench_files, plan_filing, route
 from gateway.workbench import dashboard as workbench_dashboard
 from gateway.workbench import bulletins as workbench_bulletins
 from gateway.routes import bulletins as bulletins_api
+from gateway.routes import spot_checks as spot_checks_api
+from gateway.workbench import spot_checks as workbench_spot_checks
 from gateway.workbench import ledger as workbench_ledger
 from gateway.workbench import partners as workbench_partners
 from gateway.workbench import work_plans as workbench_plans
+from gateway.workbench import accountability as workbench_ladder
+from gateway.routes import accountability as ladder_api
 from gateway.workbench.session import WorkbenchMiddleware
 from kit.settings import Settings
 from kit import logs
@@ -110,6 +114,10 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
     app.include_router(workbench_dashboard.router)  # the roll-up as charts (统计看板)
     app.include_router(workbench_bulletins.router)  # 月通报 pages
     app.include_router(bulletins_api.router)        # 月通报 API
+    app.include_router(workbench_spot_checks.router)  # 抽查 pages (rounds, re-checks, results)
+    app.include_router(spot_checks_api.router)        # 抽查 API
+    app.include_router(workbench_ladder.router)  # 问责阶梯 pages
+    app.include_router(ladder_api.router)        # 问责阶梯 API
     app.include_router(files_router)  # evidence files; its lifespan opens the blob store
     app.include_router(open311.router)  # Open311 GeoReport v2 for partner platforms
     app.include_router(workbench_partners.router)  # partner platforms (协作平台)

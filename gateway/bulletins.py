@@ -26,6 +26,10 @@ async def draft(request, principal, month: str, *, min_problems: int = rules.MIN
     rules.check_month(month)
     answer = await request.app.state.broker.call("ledger", "bulletin_figures",
                                                  actor=actor(principal), month=month)
+    # the month's closed spot-check rounds (抽查复查), as the audit service published them
+    checks = await request.app.state.broker.call("audit", "spot_check_results",
+                                                 actor=actor(principal), period=month)
+    answer = {**answer, "spot_checks": checks["items"]}
     b = bulletin_doc.compose(answer, min_problems=min_problems, cases=cases)
     earlier = await listing(request, principal)
     return bulletin_doc.document(b, head=answer["head"], as_of=answer["as_of"],
@@ -86,7 +90,7 @@ def as_document(entry: dict, published: list[dict] | None = None) -> bulletin_do
         month=f["month"], min_problems=f["min_problems"], rows=rows,
         rankings=[rules.Ranking(**k) for k in f["rankings"]],
         small_units=[by_unit[r["unit"]] for r in f["small_units"]], totals=f["totals"],
-        cases=list(f["cases"]))
+        cases=list(f["cases"]), spot_checks=list(f.get("spot_checks") or []))
     return bulletin_doc.document(b, head=entry["printed_head"], as_of=f.get("as_of", ""),
                                  weeks=list(f.get("weeks") or []),
                                  published={"published_by": entry.get("published_by"),

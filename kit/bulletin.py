@@ -23,6 +23,7 @@ MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 MIN_PROBLEMS = 5   # default: fewer problems than this and a unit is listed apart, not ranked
 # The rankings: (key, figure on the row, higher is better?, Chinese name)
 RANKINGS = (("on_time_rate", True, "按期办结率"),
+            ("rectified_on_time_rate", True, "按期整改率"),
             ("rectified_rate", True, "整改销号率"),
             ("overdue_rate", False, "超期率"))
 
@@ -67,6 +68,8 @@ class UnitFigures:
     contradicted_zero: int = 0    # zero reports flagged as contradicted (零报告存疑)
     satisfaction: float | None = None   # 回访满意率 (0..1); none until the follow-up exists
     new_in_month: int = 0         # registered in the month (本月新增)
+    rectified_on_time: int = 0    # struck off, rectification reported by the plan's deadline
+    overturned: int = 0           # unfounded closures a spot check found wrong (查否被推翻)
 
 
 @dataclass
@@ -85,6 +88,9 @@ class BulletinRow:
     satisfaction: float | None
     small: bool                   # below the minimum: listed apart, not ranked
     new_in_month: int = 0
+    rectified_on_time: int = 0
+    rectified_on_time_rate: float | None = None   # 按期整改率: of the rectified, by the deadline
+    overturned: int = 0
 
 
 @dataclass
@@ -104,6 +110,7 @@ class Bulletin:
     small_units: list[BulletinRow]
     totals: dict
     cases: list[str]
+    spot_checks: list[dict] = field(default_factory=list)   # 抽查复查: per unit and stratum
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -124,7 +131,8 @@ def row_of(f: UnitFigures, min_problems: int) -> BulletinRow:
         on_time_rate=rate(f.open - f.overdue, f.open),
         rectified_rate=rate(f.rectified, f.closed), overdue_rate=rate(f.overdue, f.open),
         satisfaction=f.satisfaction, small=f.registered < min_problems,
-        new_in_month=f.new_in_month)
+        new_in_month=f.new_in_month, rectified_on_time=f.rectified_on_time,
+        rectified_on_time_rate=rate(f.rectified_on_time, f.rectified), overturned=f.overturned)
 
 
 def rank(rows: list[BulletinRow], key: str, higher_is_better: bool) -> list[dict]:
@@ -155,8 +163,27 @@ def check_cases(cases: list[str] | None) -> list[str]:
     return out
 
 
+SPOT_CHECK_FIELDS = ("unit", "stratum", "population", "sampled", "checked", "errors",
+                     "upper_bound", "decision")
+
+
+def spot_check_rows(results: list[dict] | None, names: dict[str, str]) -> list[dict]:
+    """The month's closed spot-check rounds per unit and stratum (抽查复查情况), as the audit
+    service publishes them (``audit.spot_check_results``): N, n, checked, errors, the exact
+    upper bound on the wrong-closure rate and the decision, with the Chinese words."""
+    from contracts.vocabulary import STRATUM_LABELS, UNIT_DECISION_LABELS, Stratum, UnitDecision
+    rows = []
+    for r in results or []:
+        row = {k: r.get(k) for k in SPOT_CHECK_FIELDS}
+        row["name_zh"] = names.get(row["unit"]) or row["unit"]
+        row["stratum_zh"] = STRATUM_LABELS[Stratum(row["stratum"])][0]
+        row["decision_zh"] = UNIT_DECISION_LABELS[UnitDecision(row["decision"])][0]
+        rows.append(row)
+    return sorted(rows, key=lambda r: (r["unit"], r["stratum"]))
+
+
 def compose(month: str, figures: list[UnitFigures], *, min_problems: int = MIN_PROBLEMS,
-            cases: list[str] | None = None) -> Bulletin:
+            cases: list[str] | None = None, spot_checks: list[dict] | None = None) -> Bulletin:
     """The bulletin of ``month``: every unit's row (by code), the rankings of the units with
     at least ``min_problems`` problems, the small units apart, the totals, the cases."""
     check_month(month)
@@ -169,13 +196,14 @@ def compose(month: str, figures: list[UnitFigures], *, min_problems: int = MIN_P
                 for key, better, zh in RANKINGS]
     sums = {k: sum(getattr(f, k) for f in figures) for k in (
         "registered", "open", "closed", "rectified", "overdue", "stalled", "missing_reports",
-        "contradicted_zero", "new_in_month")}
+        "contradicted_zero", "new_in_month", "rectified_on_time", "overturned")}
     sums["on_time_rate"] = rate(sums["open"] - sums["overdue"], sums["open"])
+    sums["rectified_on_time_rate"] = rate(sums["rectified_on_time"], sums["rectified"])
     sums["rectified_rate"] = rate(sums["rectified"], sums["closed"])
     sums["units"] = len(rows)
     return Bulletin(month=month, min_problems=min_problems, rows=rows, rankings=rankings,
                     small_units=[r for r in rows if r.small], totals=sums,
-                    cases=check_cases(cases))
+                    cases=check_cases(cases), spot_checks=list(spot_checks or []))
 
 
 def _satisfaction_of(unit: dict) -> float | None:
@@ -190,14 +218,18 @@ def _satisfaction_of(unit: dict) -> float | None:
 
 def figures_from(rollup_units: list[dict], names: dict[str, str], missing: dict[str, int],
                  contradicted: dict[str, int], satisfaction: dict[str, float] | None = None,
-                 expected: list[str] | None = None,
-                 new: dict[str, int] | None = None) -> list[UnitFigures]:
+                 expected: list[str] | None = None, new: dict[str, int] | None = None,
+                 on_time: dict[str, int] | None = None,
+                 overturned: dict[str, int] | None = None) -> list[UnitFigures]:
     """Per-unit figures from the ledger's roll-up rows, the month's missing and contradicted
     counts, and satisfaction where given. ``expected``: every unit that must appear (a unit
-    with no problem and no report still appears, with zeros)."""
+    with no problem and no report still appears, with zeros). ``on_time``: per unit, problems
+    rectified by their plan's deadline; ``overturned``: per unit, unfounded closures a spot
+    check found wrong in the month."""
     by_unit = {u["unit"]: u for u in rollup_units if u.get("unit")}
-    new = new or {}
-    codes = list(dict.fromkeys([*(expected or []), *by_unit, *missing, *contradicted, *new]))
+    new, on_time, overturned = new or {}, on_time or {}, overturned or {}
+    codes = list(dict.fromkeys([*(expected or []), *by_unit, *missing, *contradicted, *new,
+                                *overturned]))
     out = []
     for code in codes:
         u = by_unit.get(code, {})
@@ -210,8 +242,24 @@ def figures_from(rollup_units: list[dict], names: dict[str, str], missing: dict[
             missing_reports=int(missing.get(code, 0)),
             contradicted_zero=int(contradicted.get(code, 0)),
             satisfaction=float(sat) if sat is not None else None,
-            new_in_month=int(new.get(code, 0))))
+            new_in_month=int(new.get(code, 0)),
+            rectified_on_time=int(on_time.get(code, 0)),
+            overturned=int(overturned.get(code, 0))))
     return out
+
+
+def on_time_counts(reports, tz) -> dict[str, int]:
+    """Per unit, the problems struck off as rectified whose rectification was reported by
+    the plan's deadline (整改时限, a local day): ``reports`` are (unit, deadline, reported at)."""
+    counts: dict[str, int] = {}
+    for unit, deadline, at in reports:
+        if unit and deadline is not None and at is not None:
+            if at.tzinfo is None:   # SQLite gives naive UTC
+                from datetime import timezone
+                at = at.replace(tzinfo=timezone.utc)
+            if at.astimezone(tz).date() <= deadline:
+                counts[unit] = counts.get(unit, 0) + 1
+    return counts
 
 
 def month_weeks(weeks: list[str], month: str) -> list[str]:

@@ -34,6 +34,11 @@ ORG_TYPES_FOR_ROLE: dict[Role, frozenset[str]] = {
     Role.SUPERVISOR: frozenset({"supervisor"}),
     Role.COUNTY_OFFICE: frozenset({"county_office"}),
 }
+# role -> the organization types its accounts MAY name (optional): a spot-check re-checker
+# drawn from a unit or body (抽调人员) names it, so that they step aside from its items (回避).
+OPTIONAL_ORG_TYPES_FOR_ROLE: dict[Role, frozenset[str]] = {
+    Role.SPOT_CHECK: UNIT_TYPES | {"supervisor", "county_office"},
+}
 ORG_TYPE_ZH = {"unit": "承办单位(乡镇、部门、学校、企业)", "supervisor": "系统分管部门",
                "county_office": "县委办公室"}
 
@@ -136,6 +141,18 @@ def check_org(role: Role, org_code: str | None, campaign) -> Refusal | None:
     """An org-bound role needs an existing organization of the right type; others none."""
     org_code = (org_code or "").strip() or None
     wanted = ORG_TYPES_FOR_ROLE.get(role)
+    optional = OPTIONAL_ORG_TYPES_FOR_ROLE.get(role)
+    if optional is not None:
+        if org_code is None:
+            return None
+        org = campaign.organization(org_code)
+        if org is None:
+            return Refusal("org_code", "unknown_unit", f"no organization {org_code!r}", "未知的单位")
+        if org.type not in optional:
+            return Refusal("org_code", "org_not_for_role",
+                           f"{org_code} is a {org.type}; role {role.value} may name a unit or "
+                           "a supervising body", f"“{org.name_zh}”不是该角色可隶属的单位类型")
+        return None
     if wanted is None:
         if org_code is not None:
             return Refusal("org_code", "org_not_for_role",

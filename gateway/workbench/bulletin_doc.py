@@ -46,8 +46,11 @@ def compose(answer: dict, *, min_problems: int = rules.MIN_PROBLEMS,
     """The bulletin from the ledger's figures answer (``ledger.bulletin_figures``)."""
     figures = rules.figures_from(answer["units"], answer["names"], answer["missing"],
                                  answer["contradicted"], expected=answer.get("expected"),
-                                 new=answer.get("new"))
-    return rules.compose(answer["month"], figures, min_problems=min_problems, cases=cases)
+                                 new=answer.get("new"), on_time=answer.get("on_time"),
+                                 overturned=answer.get("overturned"))
+    spot_checks = rules.spot_check_rows(answer.get("spot_checks"), answer["names"])
+    return rules.compose(answer["month"], figures, min_problems=min_problems, cases=cases,
+                         spot_checks=spot_checks)
 
 
 TREND_MONTHS = 6   # months drawn in the trend (this one and the published before it)

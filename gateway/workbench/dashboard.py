@@ -236,7 +236,28 @@ async def dashboard(request: Request, units: str | None = None):
     """统计看板: the roll-up within the caller's scope, as charts and tables."""
     principal = principal_in(request)
     rollup = await request.app.state.broker.call("ledger", "rollup", actor=actor(principal))
+    checks = await request.app.state.broker.call("audit", "spot_check_results",
+                                                 actor=actor(principal))
     lang = lang_of(request)
     shown = board(rollup, request.app.state.campaign, lang, all_units=units == "all")
     return render(request, "dashboard.html", principal=principal, board=shown,
-                  all_units=units == "all", top_units=TOP_UNITS)
+                  all_units=units == "all", top_units=TOP_UNITS,
+                  checks=spot_check_table(checks["items"], request.app.state.campaign, lang))
+
+
+DECISION_ORDER = {"full_review": 0, "keep_sampling": 1, "cleared": 2}
+
+
+def spot_check_table(items: list[dict], campaign, lang: str) -> list[dict]:
+    """The closed rounds' results (抽查复查结果) per unit and stratum, latest period first and,
+    within it, full reviews first: what the county office acts on."""
+    from contracts.vocabulary import STRATUM_LABELS, UNIT_DECISION_LABELS, Stratum, UnitDecision
+    which = 1 if lang == "en" else 0
+    names = _names(campaign, lang)["unit"]
+    rows = [{**i, "unit_name": names.get(i["unit"], i["unit"]),
+             "stratum_name": STRATUM_LABELS[Stratum(i["stratum"])][which],
+             "decision_name": UNIT_DECISION_LABELS[UnitDecision(i["decision"])][which],
+             "bound": charts.percent(float(i["upper_bound"]))} for i in items]
+    rows.sort(key=lambda r: (DECISION_ORDER.get(r["decision"], 3), r["unit"], r["stratum"]))
+    rows.sort(key=lambda r: r.get("period") or "", reverse=True)   # stable: period first
+    return rows

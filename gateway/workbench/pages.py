@@ -46,6 +46,15 @@ NAV: tuple[tuple[str, str, frozenset[Role]], ...] = (
     ("nav.bulletins", f"{PREFIX}/bulletins",
      frozenset((Role.COUNTY_OFFICE, Role.SUPERVISOR, Role.SPOT_CHECK))),
     ("nav.my_work_plan", f"{PREFIX}/work-plan", frozenset({Role.UNIT_HANDLER})),
+    # spot checks (抽查): rounds, the re-checker's queue, results per unit
+    ("nav.rounds", f"{PREFIX}/rounds", frozenset({Role.SPOT_CHECK, Role.COUNTY_OFFICE})),
+    ("nav.rechecks", f"{PREFIX}/rechecks", frozenset({Role.SPOT_CHECK})),
+    ("nav.spot_check_results", f"{PREFIX}/spot-check-results", frozenset(READERS)),
+    ("nav.ladder", f"{PREFIX}/accountability", frozenset(
+        (Role.COUNTY_OFFICE, Role.SUPERVISOR, Role.SPOT_CHECK, Role.CUSTODIAN))),
+    ("nav.ladder_finding", f"{PREFIX}/accountability/findings",
+     frozenset((Role.COUNTY_OFFICE, Role.SPOT_CHECK))),
+    ("nav.ladder_mine", f"{PREFIX}/accountability/mine", frozenset({Role.UNIT_HANDLER})),
 )
 
 

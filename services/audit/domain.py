@@ -1,5 +1,6 @@
-"""Audit's rules (查否复查). For now it keeps the population every later spot-check draws
-from: each clue accepted and each problem registered, with the unit it concerns."""
+"""Audit's observations (查否复查): each clue accepted and each problem registered or moved,
+with the unit it concerns, and the outcome and category a stratum needs. The spot-check
+rounds' rules are in ``services/audit/rounds.py``."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,7 +12,10 @@ class Observation:
     event_type: str
     subject_id: str
     unit: str | None
+    outcome: str | None = None
+    category: str | None = None
 
 
-def observe(event_id: str, event_type: str, subject_id: str, unit: str | None) -> Observation:
-    return Observation(event_id, event_type, subject_id, unit)
+def observe(event_id: str, event_type: str, subject_id: str, unit: str | None,
+            outcome: str | None = None, category: str | None = None) -> Observation:
+    return Observation(event_id, event_type, subject_id, unit, outcome, category)

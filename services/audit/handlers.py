@@ -5,11 +5,13 @@ from services.audit import domain
 from services.audit.adapters import orm
 
 
-def record(uow: UnitOfWork, observation: domain.Observation) -> None:
+def record(uow: UnitOfWork, observation: domain.Observation) -> bool:
+    """Keep the observation once; False when the message was applied before."""
     with uow:
         try:
             uow.consume_once(observation.event_id)
         except AlreadyProcessed:
-            return
+            return False
         orm.add(uow.session, observation)
         uow.commit()
+    return True

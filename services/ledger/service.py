@@ -7,12 +7,12 @@ import os
 import eventlet
 from nameko.rpc import rpc
 
-from contracts.events import ClueAccepted, ContactOpened
+from contracts.events import ClueAccepted, ContactOpened, RecheckRecorded
 from kit.errors import EXPECTED
 from kit.nameko_ext import reliable_event_handler
 from kit.schedule import ClockProvider, Scheduler, schedule_timer
 from services.ledger import bootstrap, custody, handlers
-from services.ledger.handlers import bulletins, records, reports, schedule, views
+from services.ledger.handlers import bulletins, rechecks, records, reports, schedule, views
 from services.ledger.domain.actions import Actor
 from services.ledger.refusals import refusals
 
@@ -46,6 +46,12 @@ class LedgerService:
     def on_contact_opened(self, bodies):
         return self.uow.each(bodies, lambda uow, body: custody.record_contact_opened(
             uow, ContactOpened.model_validate(body)))
+
+    @reliable_event_handler("audit", "recheck.#", contract=RecheckRecorded)
+    def on_recheck_recorded(self, bodies):
+        """A re-check found a closure wrong (抽查/回头看): reopen the problem."""
+        return self.uow.each(bodies, lambda uow, msg: rechecks.reopen_after_recheck(
+            uow, self.campaign, msg))
 
     @rpc(expected_exceptions=EXPECTED)
     @refusals

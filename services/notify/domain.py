@@ -105,6 +105,16 @@ RULES: dict[str, Rule] = {
     Cycle.ZERO_CONTRADICTED: Rule((C,), "零报告与台账不符，请安排抽查",
                                   "A zero report contradicts the ledger; consider a spot check"),
     Cycle.SUMMARY_FORWARDED: Rule((C,), "分管部门已报送系统汇总", "A supervising body forwarded its summary"),
+    Cycle.BULLETIN_DRAFTED: Rule((C,), "月通报数据已生成，请审阅发布",
+                                 "The month's bulletin figures are ready for review"),
+    # the accountability ladder (audit's ``ladder.<name>`` as ``ladder_<name>``,
+    # contracts.events.AccountabilityEvent):
+    # the county office decides proposals; a confirmed step reaches the unit's handlers and
+    # its principal head (主要负责同志); a deadline passed, the county office and the head
+    "ladder_proposed": Rule((C,), "问责建议待决定", "An accountability proposal awaits a decision"),
+    "ladder_confirmed": Rule((A, H), "本单位被确定问责措施，请按期整改",
+                             "An accountability step was confirmed for your unit"),
+    "ladder_deadline_passed": Rule((C, H), "问责整改期限已过", "An accountability deadline passed"),
     # Cycle.PHASE_STARTED has no rule: a phase's start is on the workbench for everyone, not a
     # message to each of hundreds of accounts.
 }

@@ -16,9 +16,10 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Callable
 
 from contracts.events import (
-    AccountChanged, ProblemClockAlert, ProblemRegistered, ProblemTransitioned, WorkPlanFiled,
+    AccountabilityEvent, AccountChanged, ProblemClockAlert, ProblemRegistered,
+    ProblemTransitioned, WorkPlanFiled,
 )
-from contracts.vocabulary import ClockAlert
+from contracts.vocabulary import LADDER_STEP_LABELS, ClockAlert, LadderStep
 from kit.uow import AlreadyProcessed, UnitOfWork
 from services.notify import domain
 from services.notify.adapters import orm
@@ -66,6 +67,13 @@ def occurrence_of(msg) -> Occurrence:
         return Occurrence(msg.event_id, domain.CLOCK_EVENT_NAMES[ClockAlert(msg.name)],
                           problem_id=msg.problem_id, unit=msg.unit, supervisor=msg.supervisor,
                           due=msg.due_on, title=msg.title)
+    if isinstance(msg, AccountabilityEvent):
+        try:
+            title = LADDER_STEP_LABELS[LadderStep(msg.step)][0]
+        except ValueError:
+            title = None
+        return Occurrence(msg.event_id, f"ladder_{msg.name}", unit=msg.unit,
+                          supervisor=msg.supervisor, due=msg.due_on, title=title)
     # any other event in the documented shape (domain.py): e.g. the reporting rhythm's;
     # its name is its ``name`` field, else its event type
     name = getattr(msg, "name", None) or getattr(msg, "event_type", None)

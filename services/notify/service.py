@@ -12,8 +12,8 @@ from nameko.timer import timer
 
 from contracts.campaign import load_campaign
 from contracts.events import (
-    AccountChanged, ProblemClockAlert, ProblemRegistered, ProblemTransitioned, ReportCycleEvent,
-    WorkPlanFiled,
+    AccountabilityEvent, AccountChanged, ProblemClockAlert, ProblemRegistered,
+    ProblemTransitioned, ReportCycleEvent, WorkPlanFiled,
 )
 from kit.errors import EXPECTED, Invalid, NotFound
 from kit.nameko_ext import Store, reliable_event_handler
@@ -104,6 +104,11 @@ class NotifyService:
     @reliable_event_handler("ledger", "cycle.#", contract=ReportCycleEvent)
     def on_report_cycle(self, bodies):
         """The reporting rhythm: reports filed, due, missing; escalation proposals."""
+        return self._route(bodies)
+
+    @reliable_event_handler("audit", "ladder.#", contract=AccountabilityEvent)
+    def on_ladder(self, bodies):
+        """The accountability ladder: proposals, confirmed steps, deadlines passed."""
         return self._route(bodies)
 
     @reliable_event_handler("gateway", "account_changed", contract=AccountChanged)

@@ -70,7 +70,30 @@ def problems(stack) -> dict[str, str]:
     approved = httpx.post(f"{stack.base_url}/api/v1/problems/{rectifying}/approve_plan",
                           timeout=30, headers=api(stack, "supervisor-edu"), json={})
     assert approved.status_code == 200, approved.text
+    ladder_cases(stack)
     return {"dispatched": dispatched, "rectifying": rectifying}
+
+
+def ladder_cases(stack) -> None:
+    """The accountability ladder with something on it: a notice confirmed for the school
+    (its own page lists it) and a proposal waiting (the county office's forms)."""
+    county = api(stack, "county")
+    upload = httpx.post(f"{stack.base_url}/api/v1/files", timeout=30, content=b"%PDF-1.4\n"
+                        b"1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n",
+                        headers={**county, "X-Filename": "a.pdf"})
+    assert upload.status_code == 201, upload.text
+    sha = upload.json()["files"][0]["original"]["sha256"]
+    made = []
+    for findings in ("暗访发现清理工作走过场（无障碍）", "暗访发现台账弄虚作假（无障碍）"):
+        reply = httpx.post(f"{stack.base_url}/api/v1/accountability/findings", timeout=30,
+                           headers=county, json={"unit": "org_sch_yanshan_high",
+                                                 "kind": "perfunctory", "findings": findings,
+                                                 "evidence": [sha]})
+        assert reply.status_code == 201, reply.text
+        made.append(reply.json()["id"])
+    confirmed = httpx.post(f"{stack.base_url}/api/v1/accountability/proposals/{made[0]}/confirm",
+                           timeout=30, headers=county, json={})
+    assert confirmed.status_code == 200, confirmed.text
 
 
 def pattern(url: str) -> str:
@@ -189,6 +212,11 @@ def test_every_page_has_no_critical_or_serious_accessibility_violation(stack, pr
             browser.click("#sign-out")
             browser.wait("return location.pathname === '/workbench/sign-in'")
     assert not found, "\n".join(["critical or serious accessibility violations:", *found])
+    assert any(p.startswith("/workbench/accountability/mine")
+               for p in checked[Role.UNIT_HANDLER.value]), checked
+    assert any(p.startswith("/workbench/accountability/units/")
+               for pages in checked.values() for p in pages), checked
+    assert "/workbench/accountability" in checked[Role.COUNTY_OFFICE.value], checked
     handler = checked[Role.UNIT_HANDLER.value]
     for form in ("/verify", "/report_unfounded", "/record_progress", "/report_rectified",
                  "/work-plan"):

@@ -159,7 +159,12 @@ def test_the_reporting_rhythm_through_the_real_stack(stack, clock, amqp_uri):
     assert cycle.count("escalation_proposed", OTHER) == Counter({("2017-W38", OTHER): 1})
     assert not cycle.count("report_missing", SCHOOL)
     assert all(e["due_on"] in ("2017-09-25", "2017-10-09") for e in cycle.seen
-               if e["name"] != "report_filed" and e["name"] != "report_amended"), cycle.seen
+               if e["name"] not in ("report_filed", "report_amended", "bulletin_drafted")), \
+        cycle.seen
+    # the monthly cycle: the latest known month's figures frozen once, the day they are known
+    drafted = sorted((e["period"], e["due_on"]) for e in cycle.seen
+                     if e["name"] == "bulletin_drafted")
+    assert drafted == [("2017-08", "2017-09-22"), ("2017-09", "2017-10-09")]
 
 
 def test_the_workbench_report_pages(stack):

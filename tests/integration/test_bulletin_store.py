@@ -165,3 +165,50 @@ def test_publishing_is_a_chain_entry_with_the_pdf_digest_and_happens_once(demo):
     with pytest.raises(BulletinRefused) as err:
         bulletins.get(demo(), CAMPAIGN, actor=COUNTY, month="2017-11")
     assert err.value.status == "not_found"
+
+
+def test_the_monthly_cycle_freezes_a_month_once_its_figures_are_known(demo):
+    """The snapshot job (ledger.bulletin_snapshot): not before the month has ended and its
+    last week is past its report deadline; then once, as a chain entry; the draft reads it from then on, and
+    the county office hears the draft is ready."""
+    from contracts.vocabulary import CycleEvent
+    from services.ledger.handlers import views
+
+    assert MONTH not in bulletins.snapshot_months(CAMPAIGN, date(2017, 10, 31))  # not ended
+    day = date(2017, 11, 6)
+    assert bulletins.snapshot_months(CAMPAIGN, day)[-1] == MONTH
+    uow = demo()
+    with uow:
+        taken = bulletins.take_snapshots(uow, CAMPAIGN, day)
+        events = list(uow._events)
+        uow.commit()
+    assert taken == 1      # the latest month only: earlier months are not stamped with today
+    drafted = [e for e in events if getattr(e, "name", None) == CycleEvent.BULLETIN_DRAFTED]
+    assert [e.period for e in drafted] == [MONTH]
+    assert "snapshot" not in bulletins.figures(demo(), CAMPAIGN, actor=COUNTY, month="2017-09",
+                                               today=TODAY)
+    uow = demo()
+    with uow:
+        assert bulletins.take_snapshots(uow, CAMPAIGN, date(2017, 11, 7)) == 0   # once
+        uow.commit()
+    frozen = bulletins.figures(demo(), CAMPAIGN, actor=COUNTY, month=MONTH)
+    assert frozen["as_of"] == day.isoformat() and frozen["snapshot"]["seq"] > 0
+    # a later change does not move the frozen month: a spot check reopens the struck-off one
+    struck = next(p for p in views.list_problems(demo(), CAMPAIGN, actor=COUNTY, filters={},
+                                                 limit=50, offset=0)["items"] if p["state"] == "closed")
+    act(demo, struck["id"], "reopen", Actor("checker", "spot_check", None),
+        source="spot_check", reason="复查发现整改未落实")
+    assert bulletins.figures(demo(), CAMPAIGN, actor=COUNTY, month=MONTH) == frozen
+    this_month = datetime.now(LOCAL_TZ).strftime("%Y-%m")
+    live = bulletins.figures(demo(), CAMPAIGN, actor=COUNTY, month=this_month, today=TODAY)
+    assert live["overturned"] == {BIG: 1} and "snapshot" not in live
+    assert handlers.verify_chain(demo())["ok"] is True
+
+
+def test_rectified_on_time_counts_reports_made_by_the_plans_deadline(demo):
+    """The demo's struck-off problem reported its rectification now (2026), after its plan's
+    deadline (2017-07-31): rectified, not on time."""
+    answer = bulletins.figures(demo(), CAMPAIGN, actor=COUNTY, month=MONTH, today=TODAY)
+    from gateway.workbench import bulletin_doc
+    row = {r.unit: r for r in bulletin_doc.compose(answer).rows}[BIG]
+    assert (row.rectified, row.rectified_on_time, row.rectified_on_time_rate) == (1, 0, 0.0)

@@ -148,7 +148,13 @@ def test_a_month_of_reports_reminds_lists_and_escalates_the_right_units(month, l
     days = [d for d in (FIRST + timedelta(n) for n in range((LAST - FIRST).days + 1))
             if LIBRARY.is_workday(d)]
     assert sorted(ran) == sorted((job, d.isoformat()) for d in days
-                                 for job in (schedule.CLOCK_SWEEP, schedule.REPORT_CYCLE))
+                                 for job in (schedule.CLOCK_SWEEP, schedule.REPORT_CYCLE,
+                                             schedule.BULLETIN_SNAPSHOT))
+    # the monthly cycle: September's figures frozen once its last week's report was due
+    drafted = [(e["period"], d) for d, found in per_day.items() for e in found
+               if e["routing_key"] == "cycle.bulletin_drafted"]
+    assert ("2017-09", date(2017, 10, 9)) in drafted          # after 国庆, once
+    assert [p for p, _ in drafted].count("2017-09") == 1
     # nothing at all on a holiday or a weekend off
     for day, found in per_day.items():
         if not LIBRARY.is_workday(day):

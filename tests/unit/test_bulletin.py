@@ -118,3 +118,44 @@ def test_the_digest_names_the_figures_reviewed():
     assert one.digest() != b.compose("2017-10", [fig("a", 10, open_=4, overdue=2)]).digest()
     assert one.digest() != b.compose("2017-10", [fig("a", 10, open_=4, overdue=1)],
                                      cases=["p1"]).digest()
+
+
+def test_rectified_on_time_counts_the_local_day_of_the_report_against_the_deadline():
+    from datetime import date, datetime, timezone
+    from zoneinfo import ZoneInfo
+    from kit.bulletin import on_time_counts
+    tz = ZoneInfo("Asia/Shanghai")
+    late_utc = datetime(2017, 7, 31, 16, 30, tzinfo=timezone.utc)    # 08-01 00:30 local
+    in_time_utc = datetime(2017, 7, 31, 15, 30, tzinfo=timezone.utc)  # 07-31 23:30 local
+    naive = datetime(2017, 7, 1, 8, 0)                                 # SQLite: naive UTC
+    rows = [("a", date(2017, 7, 31), in_time_utc), ("a", date(2017, 7, 31), late_utc),
+            ("b", date(2017, 7, 31), naive), ("b", None, naive), (None, date(2017, 7, 31), naive)]
+    assert on_time_counts(rows, tz) == {"a": 1, "b": 1}
+
+
+def test_the_rectified_on_time_rate_and_overturned_closures_reach_rows_totals_and_rankings():
+    figures = b.figures_from(
+        [{"unit": "u1", "total": 10, "open": 2, "closed": 8, "struck_off": 4},
+         {"unit": "u2", "total": 6, "open": 6, "closed": 0, "struck_off": 0}],
+        {"u1": "一", "u2": "二"}, {}, {}, on_time={"u1": 3}, overturned={"u2": 2, "u3": 1})
+    out = b.compose("2017-10", figures, min_problems=5)
+    rows = {r.unit: r for r in out.rows}
+    assert (rows["u1"].rectified_on_time, rows["u1"].rectified_on_time_rate) == (3, 0.75)
+    assert rows["u2"].rectified_on_time_rate is None and rows["u2"].overturned == 2
+    assert rows["u3"].overturned == 1          # a unit known only by its overturned closure
+    assert out.totals["overturned"] == 3 and out.totals["rectified_on_time_rate"] == 0.75
+    ranked = next(r for r in out.rankings if r.key == "rectified_on_time_rate").ranked
+    assert [e["unit"] for e in ranked] == ["u1"]
+
+
+def test_spot_check_results_are_printed_per_unit_and_stratum_in_chinese():
+    rows = b.spot_check_rows([
+        {"unit": "u2", "stratum": "zero_report", "population": 12, "sampled": 12, "checked": 12,
+         "errors": 0, "upper_bound": "0.166667", "decision": "cleared", "round_id": "r1"},
+        {"unit": "u1", "stratum": "ordinary", "population": 40, "sampled": 21, "checked": 21,
+         "errors": 1, "upper_bound": "0.200000", "decision": "full_review"}], {"u1": "一中"})
+    assert [(r["name_zh"], r["stratum_zh"], r["decision_zh"]) for r in rows] == [
+        ("一中", "查否问题(一般类别)", "全面复查"), ("u2", "零报告", "通过")]
+    assert "round_id" not in rows[1]          # what is printed, nothing else
+    out = b.compose("2017-10", [], min_problems=1, spot_checks=rows)
+    assert out.to_dict()["spot_checks"] == rows

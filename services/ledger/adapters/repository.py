@@ -194,6 +194,13 @@ class LedgerViews:
     def registered_between(self, start: datetime, end: datetime) -> dict[str | None, int]:
         return views.registered_between(self.session, start, end)
 
+    def reopened_between(self, start: datetime, end: datetime,
+                         sources: tuple[str, ...]) -> dict[str, int]:
+        return views.reopened_between(self.session, start, end, sources)
+
+    def rectification_reports(self) -> list:
+        return views.rectification_reports(self.session)
+
     def states_by_clue(self, clue_ids: list[str], *, with_text: bool = False) -> list[tuple]:
         return views.states_by_clue(self.session, clue_ids, with_text=with_text)
 

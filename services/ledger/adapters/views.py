@@ -1,6 +1,7 @@
 """Read-only queries of the ledger's store for lists and roll-ups (SQLAlchemy Core)."""
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 
 from sqlalchemy import and_, case, func, or_, select
@@ -8,7 +9,8 @@ from sqlalchemy.orm import Session
 
 from contracts.listing import DEFAULT_SORT, ProblemSort
 from services.ledger.adapters.orm import (
-    CLOCK_RUNS, PROGRESS_CLOCK_RUNS, problems, satisfaction_tallies, topic_counts, unit_tallies,
+    CLOCK_RUNS, PROGRESS_CLOCK_RUNS, history, problems, satisfaction_tallies, topic_counts,
+    unit_tallies,
 )
 from services.ledger.domain.lifecycle import State
 
@@ -136,6 +138,36 @@ def registered_between(session: Session, start: datetime, end: datetime) -> dict
              .where(problems.c.registered_at >= start, problems.c.registered_at < end)
              .group_by(problems.c.unit))
     return {row.unit: int(row.n) for row in session.execute(query)}
+
+
+def rectification_reports(session: Session) -> list[tuple[str | None, date | None, datetime]]:
+    """For every problem struck off as rectified (整改销号): its unit, its plan's deadline
+    (整改时限) and when its rectification was last reported (报告整改完成), from the history
+    (each problem's entries by ix_history_problem_seq); the bulletin counts the reports made by
+    the deadline (按期整改)."""
+    reported = (select(history.c.problem_id, func.max(history.c.at).label("at"))
+                .where(history.c.action == "report_rectified")
+                .group_by(history.c.problem_id).subquery())
+    query = (select(problems.c.unit, problems.c.rectify_by, reported.c.at)
+             .join(reported, reported.c.problem_id == problems.c.id)
+             .where(problems.c.state == State.CLOSED.value,
+                    problems.c.outcome == "rectified"))
+    return [(r.unit, r.rectify_by, r.at) for r in session.execute(query)]
+
+
+def reopened_between(session: Session, start: datetime, end: datetime,
+                     sources: tuple[str, ...]) -> dict[str, int]:
+    """Per unit: closures reopened in [start, end) with one of ``sources`` (e.g. spot_check,
+    look_back: closures a re-check found wrong, 查否被推翻), from the history."""
+    query = (select(problems.c.unit, history.c.content)
+             .join(problems, problems.c.id == history.c.problem_id)
+             .where(history.c.action == "reopen", history.c.at >= start, history.c.at < end))
+    found: dict[str, int] = {}
+    for unit, content in session.execute(query):
+        source = ((json.loads(content).get("data") or {}).get("source"))
+        if unit and source in sources:
+            found[unit] = found.get(unit, 0) + 1
+    return found
 
 
 def late_per_unit(session: Session, *, units, supervisor, today: date,

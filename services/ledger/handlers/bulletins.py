@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
+from contracts.events import ReportCycleEvent
+from contracts.vocabulary import CycleEvent, ReopenSource
 from services.ledger.adapters.orm import utcnow
 from services.ledger.adapters.uow import LedgerUnitOfWork
 from services.ledger.domain import LOCAL_TZ
@@ -37,18 +39,27 @@ def _county_office(actor: Actor) -> None:
 
 def figures(uow: LedgerUnitOfWork, campaign, *, actor: Actor, month: str,
             today: date | None = None) -> dict:
-    """The month's per-unit figures for a draft: the roll-up's rows, each reporting unit's
-    missing weekly reports and contradicted zero reports in the month's weeks (a week counts
-    once its report is due), and the chain head at this moment."""
+    """The month's per-unit figures for a draft: the month's snapshot (taken by the monthly
+    cycle once the month's figures are all known, ``take_snapshots``) where there is one, else
+    the figures now (a month still running, or not yet snapshotted)."""
     _county_office(actor)
     rules.check_month(month)
+    with uow:
+        snapshot = _snapshot(uow, month)
+    if snapshot is not None:
+        return snapshot
+    return compute(uow, campaign, month=month, today=today)
+
+
+def compute(uow: LedgerUnitOfWork, campaign, *, month: str, today: date | None = None) -> dict:
+    """The month's per-unit figures at this moment: the roll-up's rows, each reporting unit's
+    missing weekly reports and contradicted zero reports in the month's weeks (a week counts
+    once its report is due), the problems rectified by their plan's deadline (按期整改), and
+    the chain head."""
     today = today or datetime.now(LOCAL_TZ).date()
-    rollup = views.rollup(uow, campaign, actor=actor)
-    calendar = rules_of(campaign).calendar
-    reporting = report_rules.Rules.of(campaign)
-    weeks = [w for w in rules.month_weeks(report_rules.reporting_weeks(campaign, calendar),
-                                          month)
-             if report_rules.weekly_deadline(calendar, w, reporting).due_on < today]
+    rollup = views.rollup(uow, campaign, actor=SYSTEM, today=today)
+    weeks = [w for w in _month_weeks(campaign, month)
+             if _week_due(campaign, w) < today]
     expected = [o.code for o in report_rules.reporting_units(campaign)]
     missing: dict[str, int] = {}
     contradicted: dict[str, int] = {}
@@ -61,12 +72,77 @@ def figures(uow: LedgerUnitOfWork, campaign, *, actor: Actor, month: str,
                 elif filed[code].contradiction is not None:
                     contradicted[code] = contradicted.get(code, 0) + 1
         new = uow.views.registered_between(*_month_bounds(month))
+        on_time = rules.on_time_counts(uow.views.rectification_reports(), LOCAL_TZ)
+        overturned = uow.views.reopened_between(*_month_bounds(month), OVERTURNED_BY)
         head = uow.history.head()
     names = {o.code: o.name_zh for o in campaign.organizations}
     return {"month": month, "as_of": today.isoformat(), "weeks": weeks,
             "units": rollup["units"], "missing": missing, "contradicted": contradicted,
-            "new": {unit: n for unit, n in new.items() if unit},
-            "expected": expected, "names": names, "head": head}
+            "new": {unit: n for unit, n in new.items() if unit}, "on_time": on_time,
+            "overturned": overturned, "expected": expected, "names": names, "head": head}
+
+
+SYSTEM = Actor("system", "county_office", None)
+# closures reopened because a re-check found them wrong (查否被推翻): spot checks and look-backs
+OVERTURNED_BY = (ReopenSource.SPOT_CHECK.value, ReopenSource.LOOK_BACK.value)
+SNAPSHOT = "bulletin_snapshot"
+
+
+def _month_weeks(campaign, month: str) -> list[str]:
+    calendar = rules_of(campaign).calendar
+    return rules.month_weeks(report_rules.reporting_weeks(campaign, calendar), month)
+
+
+def _week_due(campaign, week: str) -> date:
+    calendar = rules_of(campaign).calendar
+    return report_rules.weekly_deadline(calendar, week, report_rules.Rules.of(campaign)).due_on
+
+
+def _snapshot(uow: LedgerUnitOfWork, month: str) -> dict | None:
+    for entry in uow.history.entries(SNAPSHOT):
+        data = entry.get("data") or {}
+        if data.get("month") == month:
+            return {**data["figures"], "snapshot": {"seq": entry["seq"], "hash": entry["hash"],
+                                                    "at": entry.get("at")}}
+    return None
+
+
+def snapshot_months(campaign, day: date) -> list[str]:
+    """The campaign's months whose figures are all known on ``day``: the month has ended and
+    every reporting week counted in it is past its report's deadline (so its missing reports
+    are final). Oldest first."""
+    first, last = campaign.campaign.start, campaign.campaign.end
+    months, year, number = [], first.year, first.month
+    while (year, number) <= (last.year, last.month):
+        month = f"{year:04d}-{number:02d}"
+        ended = date(year + number // 12, number % 12 + 1, 1) <= day
+        if ended and all(_week_due(campaign, w) < day for w in _month_weeks(campaign, month)):
+            months.append(month)
+        year, number = year + number // 12, number % 12 + 1
+    return months
+
+
+def take_snapshots(uow: LedgerUnitOfWork, campaign, day: date,
+                   now: datetime | None = None) -> int:
+    """The monthly cycle (``ledger.report_cycle``'s companion job, once per working day): the
+    latest month whose figures are all known gets, if it has none yet, a snapshot: a chain
+    entry holding its figures as of ``day``; the county office hears that the month's draft is
+    ready (``cycle.bulletin_drafted``). Only the latest: a store started (or restored) late
+    does not stamp today's figures on months long past; those drafts read the figures now,
+    dated as such. Inside the caller's transaction (it commits)."""
+    taken = 0
+    for month in snapshot_months(campaign, day)[-1:]:
+        if _snapshot(uow, month) is not None:
+            continue
+        figures = compute(uow, campaign, month=month, today=day)
+        uow.history.append(problem_id=None, action=SNAPSHOT, actor="system", at=now or utcnow(),
+                           data={"month": month, "figures": figures})
+        uow.emit(ReportCycleEvent(event_id=f"cycle-bulletin-{month}",
+                                  name=CycleEvent.BULLETIN_DRAFTED, what="bulletin",
+                                  period=month, unit=None, due_on=day,
+                                  details={"as_of": day.isoformat()}))
+        taken += 1
+    return taken
 
 
 def _month_bounds(month: str) -> tuple[datetime, datetime]:

@@ -5,7 +5,9 @@
 * ``ledger.report_cycle``: the campaign's deadlines (weekly reports, the work plan, the
   summary report) remind, list as missing and propose escalation for the units that have not
   filed; zero reports of the week are checked against the ledger once more; a phase's start
-  is announced.
+  is announced;
+* ``ledger.bulletin_snapshot``: the monthly cycle: a month whose figures are all known gets
+  its bulletin figures frozen as a chain entry, and the county office hears the draft is ready.
 
 Both read only indexed ranges (the open-clock and progress partial indexes, the reports'
 (period, unit) index); neither touches the registration or action paths."""
@@ -25,6 +27,7 @@ from services.ledger.handlers.common import rules_of
 
 CLAIMS = Claims(schedule_claims)
 CLOCK_SWEEP, REPORT_CYCLE = "ledger.clock_sweep", "ledger.report_cycle"
+BULLETIN_SNAPSHOT = "ledger.bulletin_snapshot"
 STEP_EVENT = {"reminder": CycleEvent.REPORT_DUE, "missing": CycleEvent.REPORT_MISSING,
               "escalation": CycleEvent.ESCALATION_PROPOSED}
 
@@ -146,5 +149,7 @@ def jobs(campaign) -> list[Job]:
     def on_day(work):
         return lambda uow, period, now: work(uow, campaign, date.fromisoformat(period), now)
 
+    from services.ledger.handlers import bulletins   # it reads the views this module feeds
     return [Job(CLOCK_SWEEP, daily, on_day(sweep_clocks)),
-            Job(REPORT_CYCLE, daily, on_day(report_cycle))]
+            Job(REPORT_CYCLE, daily, on_day(report_cycle)),
+            Job(BULLETIN_SNAPSHOT, daily, on_day(bulletins.take_snapshots))]

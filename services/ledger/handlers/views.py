@@ -100,9 +100,9 @@ def _check_sort(sort) -> None:
         raise InvalidInput("sort", f"one of {names}", f"应为 {names} 之一")
 
 
-def rollup(uow: LedgerUnitOfWork, campaign, *, actor: Actor) -> dict:
+def rollup(uow: LedgerUnitOfWork, campaign, *, actor: Actor, today: date | None = None) -> dict:
     """Counts by state, category, kind, unit and channel; overdue and stalled; rates."""
-    today = local_today()
+    today = today or local_today()
     stall_before = timers.stall_cutoff(today, rules_of(campaign))
     units, supervisor = _scope(campaign, actor)
     scope = {"units": units, "supervisor": supervisor}
