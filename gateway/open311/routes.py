@@ -103,6 +103,7 @@ async def post_request(fmt: str, request: Request) -> Response:
     """A partner's request (form-encoded) becomes a clue on its channel; its id at once."""
     state = request.app.state
     try:
+        mapping.check_request(fmt, {}, state.campaign)  # the format before the body
         form = await form_of(request)
         mapping.check_request(fmt, form, state.campaign)
         partner = await partner_of(request, form)
