@@ -11,6 +11,7 @@ from gateway.auth import directory
 from gateway.auth.demo import seed_demo_accounts
 from gateway.auth.environment import warn_if_development
 from gateway.auth.guards import enforce_declared_roles
+from gateway.auth.partners import PartnerStore, secret_sealer
 from gateway.auth.passwords import HashingSlots
 from gateway.auth.router import router as auth_router
 from gateway.broker import Broker
@@ -26,6 +27,8 @@ from gateway.routes import accounts as accounts_api, reports as reports_api
 from gateway.routes import (
     clues, custody, docs, followup, notifications, ops, pages, problems, public,
 )
+from gateway.open311 import routes as open311
+from gateway.open311.store import PartnerRequests
 from gateway.routes.not_found import install_not_found
 from gateway.workbench import accounts as workbench_accounts, notices
 from gateway.workbench import reports as workbench_reports
@@ -36,6 +39,7 @@ from gateway.routes import bulletins as bulletins_api
 from gateway.routes import spot_checks as spot_checks_api
 from gateway.workbench import spot_checks as workbench_spot_checks
 from gateway.workbench import ledger as workbench_ledger
+from gateway.workbench import partners as workbench_partners
 from gateway.workbench import work_plans as workbench_plans
 from gateway.workbench import accountability as workbench_ladder
 from gateway.routes import accountability as ladder_api
@@ -61,6 +65,10 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
         if settings.demo_accounts:
             seed_demo_accounts(accounts, settings)
         app.state.accounts = accounts
+        app.state.partners = PartnerStore(accounts, secret_sealer(settings.secret_key))
+        app.state.partners.create_schema()  # partner platforms (协作平台): keys, channels
+        app.state.open311_requests = PartnerRequests(accounts.engine)
+        app.state.open311_requests.create_schema()
         app.state.idempotency = Idempotency(accounts.engine, settings.secret_key)
         app.state.idempotency.create_schema()
         app.state.broker = broker or Broker(settings.amqp_uri,
@@ -111,6 +119,8 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
     app.include_router(workbench_ladder.router)  # 问责阶梯 pages
     app.include_router(ladder_api.router)        # 问责阶梯 API
     app.include_router(files_router)  # evidence files; its lifespan opens the blob store
+    app.include_router(open311.router)  # Open311 GeoReport v2 for partner platforms
+    app.include_router(workbench_partners.router)  # partner platforms (协作平台)
     install_error_handlers(app)
     install_not_found(app)  # 404 and 405: a Chinese page for a browser, JSON for the API
     app.include_router(excel.router)

@@ -267,6 +267,15 @@ CODES: dict[str, tuple[int, str, str]] = {
     "webhook_url_not_https": (422, "a webhook URL must use https", "回调地址须使用加密传输"),
     "webhook_url_private": (422, "the webhook address is in a private range",
                             "回调地址属于内网地址段,未获允许"),
+    # partner platforms (协作平台) as the county office sets them up (gateway/auth/partners.py)
+    "partner_channels_required": (422, "a partner needs at least one channel",
+                                  "请至少选择一个渠道"),
+    "partner_channel_unknown": (422, "only partner-platform channels may be given",
+                                "只能选择协作平台渠道"),
+    "webhook_secret_required": (422, "a webhook needs a secret", "设置回调地址须同时设置签名密钥"),
+    "webhook_secret_invalid": (422, "the webhook secret must be 16-200 characters",
+                               "签名密钥须为十六至二百个字符"),
+    "not_a_partner": (404, "no partner platform has this name", "没有该协作平台"),
     # our side (gateway/errors.py)
     "internal_error": (500, "an internal error; quote the correlation id", "服务器内部出错"),
     "upstream_error": (502, "a service failed; quote the correlation id", "后台服务出错"),

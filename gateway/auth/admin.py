@@ -243,4 +243,6 @@ EVENT_KINDS: dict[str, tuple[str, str]] = {
     "principal_head_set": ("设置主要负责同志", "principal head set"),
     "signed_in": ("登录", "signed in"),
     "sign_in_failed": ("登录失败", "sign-in failed"),
+    "partner_configured": ("设置协作平台", "partner platform configured"),
+    "partner_key_issued": ("签发协作平台密钥", "partner API key issued"),
 }

@@ -40,6 +40,7 @@ NAV: tuple[tuple[str, str, frozenset[Role]], ...] = (
     ("nav.accounts", f"{PREFIX}/accounts", frozenset({Role.COUNTY_OFFICE})),
     ("nav.heads", f"{PREFIX}/principal-heads", frozenset({Role.COUNTY_OFFICE})),
     ("nav.activity", f"{PREFIX}/activity", frozenset({Role.COUNTY_OFFICE})),
+    ("nav.partners", f"{PREFIX}/partners", frozenset({Role.COUNTY_OFFICE})),
     ("nav.notices", f"{PREFIX}/inbox", STAFF_ROLES),
     ("nav.deliveries", f"{PREFIX}/ops/deliveries", frozenset({Role.OPS})),
     ("nav.bulletins", f"{PREFIX}/bulletins",

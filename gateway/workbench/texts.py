@@ -116,3 +116,4 @@ from gateway.workbench.texts_ledger import TEXTS as _T_LEDGER; TEXTS.update(_T_L
 from gateway.workbench.texts_files import TEXTS as _T_FILES; TEXTS.update(_T_FILES)  # noqa: E402,E702
 from gateway.workbench.texts_spot_checks import TEXTS as _T_SPOT; TEXTS.update(_T_SPOT)  # noqa: E402,E702
 from gateway.workbench.texts_accountability import TEXTS as _T_LADDER; TEXTS.update(_T_LADDER)  # noqa: E402,E702
+from gateway.workbench.texts_partners import TEXTS as _T_PARTNERS; TEXTS.update(_T_PARTNERS)  # noqa: E402,E702

@@ -12,7 +12,7 @@ from kit.errors import EXPECTED
 from kit.nameko_ext import reliable_event_handler
 from kit.schedule import ClockProvider, Scheduler, schedule_timer
 from services.ledger import bootstrap, custody, handlers
-from services.ledger.handlers import bulletins, rechecks, records, reports, schedule
+from services.ledger.handlers import bulletins, rechecks, records, reports, schedule, views
 from services.ledger.domain.actions import Actor
 from services.ledger.refusals import refusals
 
@@ -77,6 +77,12 @@ class LedgerService:
                       offset: int = 0) -> dict:
         return handlers.list_problems(self.uow(), self.campaign, actor=actor_from(actor),
                                       filters=filters or {}, limit=limit, offset=offset)
+
+    @rpc(expected_exceptions=EXPECTED)
+    @refusals
+    def problem_states(self, clue_ids: list[str], with_text: bool = False) -> dict:
+        """Many clues' problems' narrow state in one read (the gateway's Open311 door)."""
+        return views.problem_states(self.uow(), clue_ids=clue_ids, with_text=with_text)
 
     @rpc(expected_exceptions=EXPECTED)
     @refusals

@@ -240,6 +240,13 @@ class FakeViews:
             if len(key) == len(names) and n and supervisor in (None, row["supervisor"]):
                 yield row, n
 
+    def states_by_clue(self, clue_ids: list[str], *, with_text: bool = False) -> list[tuple]:
+        """As the real one's narrow columns; the fake keeps no updated_at, so registered_at."""
+        by_clue = {p.clue_id: p for p in self._problems.rows.values()}
+        return [(p.clue_id, p.state.value, _plain(p.outcome), p.unit, p.category,
+                 p.registered_at) + ((p.description,) if with_text else ())
+                for p in (by_clue.get(c) for c in clue_ids) if p is not None]
+
     def counts_by(self, column: str, *, supervisor: str | None) -> dict:
         names = UNIT_KEY if column in ("state", "unit", "outcome") else TOPIC_KEY
         found: Counter = Counter()

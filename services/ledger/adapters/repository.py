@@ -201,6 +201,9 @@ class LedgerViews:
     def rectification_reports(self) -> list:
         return views.rectification_reports(self.session)
 
+    def states_by_clue(self, clue_ids: list[str], *, with_text: bool = False) -> list[tuple]:
+        return views.states_by_clue(self.session, clue_ids, with_text=with_text)
+
     def late_per_unit(self, *, units, supervisor, today: date,
                       stall_before: date) -> dict[str, dict]:
         return views.late_per_unit(self.session, units=units, supervisor=supervisor,

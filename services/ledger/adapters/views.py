@@ -112,6 +112,26 @@ def unit_totals(session: Session, *, supervisor: str | None) -> list:
     return session.execute(query).all()
 
 
+STATE_COLUMNS = ("clue_id", "state", "outcome", "unit", "category", "updated_at")
+"""What a partner platform reads of its requests (Open311): the row's narrow columns, never
+the plan, the details or anything of the history; the text only when asked for one."""
+
+
+def states_by_clue(session: Session, clue_ids: list[str], *,
+                   with_text: bool = False) -> list[tuple]:
+    """The narrow state of the problem registered for each clue named (by the unique index
+    on ``clue_id``; clues not registered yet are left out), as tuples in ``STATE_COLUMNS``'
+    order (and the description last, ``with_text``)."""
+    names = STATE_COLUMNS + (("description",) if with_text else ())
+    columns = [getattr(problems.c, name) for name in names]
+    found = []
+    for start in range(0, len(clue_ids), 500):  # well under any driver's parameter limit
+        chunk = clue_ids[start:start + 500]
+        found += [tuple(row) for row in
+                  session.execute(select(*columns).where(problems.c.clue_id.in_(chunk)))]
+    return found
+
+
 def registered_between(session: Session, start: datetime, end: datetime) -> dict:
     """Per unit: problems registered in [start, end) (a month's new problems, 本月新增)."""
     query = (select(problems.c.unit, func.count().label("n"))

@@ -2,10 +2,11 @@
 what the actor may see, and counts and rates per unit for the supervising bodies."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 
 from contracts.listing import ProblemSort
 from services.ledger.adapters.uow import LedgerUnitOfWork
+from services.ledger.adapters.views import STATE_COLUMNS
 from services.ledger.domain import severity, timers
 from services.ledger.domain.access import NotPermitted, visible_units
 from services.ledger.domain.actions import Actor, InvalidInput
@@ -174,3 +175,33 @@ def _unit_satisfaction(counts: dict[str, int]) -> dict:
 def _brief(row) -> dict:
     return {"id": row.id, "unit": row.unit, "title": row.title, "state": row.state,
             "due_on": _iso(row.due_on), "last_progress_on": _iso(row.last_progress_on)}
+
+
+MAX_STATES = 1000
+"""The most problems ``problem_states`` reads in one call (Open311's page of requests)."""
+COUNTY_OFFSET = timezone(timedelta(hours=8))
+"""Asia/Shanghai keeps no summer time: a fixed offset converts a thousand times faster."""
+
+
+def problem_states(uow: LedgerUnitOfWork, *, clue_ids: list[str],
+                   with_text: bool = False) -> dict:
+    """The narrow state of the problems registered for up to ``MAX_STATES`` clues, in one
+    read (Open311: a partner platform's requests), as ``columns`` and ``rows`` (the names
+    once, not per row: the answer of 1,000 travels as a fifth of the bytes). No actor: the
+    gateway's Open311 door has already scoped the clues to the partner that submitted them;
+    nothing internal beyond the row's state and topic (and the description it sent,
+    ``with_text``)."""
+    if len(clue_ids) > MAX_STATES:
+        raise InvalidInput("clue_ids", f"at most {MAX_STATES} problems at once",
+                           f"一次最多读取 {MAX_STATES} 个问题")
+    with uow:
+        rows = uow.views.states_by_clue(list(dict.fromkeys(clue_ids)), with_text=with_text)
+    at = STATE_COLUMNS.index("updated_at")
+    return {"columns": list(STATE_COLUMNS) + (["description"] if with_text else []),
+            "rows": [[*row[:at], _county_time(row[at]), *row[at + 1:]] for row in rows]}
+
+
+def _county_time(at: datetime) -> str:
+    """W3C, in the county's time (as Open311 shows it: the gateway passes it on as is)."""
+    aware = at if at.tzinfo else at.replace(tzinfo=timezone.utc)  # SQLite keeps UTC, naive
+    return aware.astimezone(COUNTY_OFFSET).isoformat(timespec="seconds")
