@@ -37,6 +37,7 @@ from gateway.errors import problem
 from gateway.files.index import PROBLEM
 from gateway.idempotency import scope_of
 from gateway.routes.clues import ClueIn, accept_clue, idempotency_key_of, refuse_unacceptable
+from gateway.uploads.complete import redact_video
 from gateway.uploads.store import COMPLETE, USED, UploadStore
 
 CHANNEL = "media_exposure"
@@ -114,6 +115,9 @@ async def create_case(case: CaseIn, request: Request) -> dict:
                           f"({upload.offset} of {upload.length} bytes).",
                           f"该文件尚未上传完成(已收到 {upload.offset}/{upload.length} 字节)。",
                           f"uploads[{i}]")
+        if upload.kind == "video":  # its redacted copy made (or being made: waited for)
+            upload = await run_in_threadpool(
+                redact_video, upload.id, store, state.files.store, state.files.index)
         uploads.append(upload)
     # a file is evidence of one case only; a keyed retry of the same case may name it again
     retry_id = (state.idempotency.keyed(scope_of(principal), key,

@@ -7,13 +7,17 @@ redacted copy and indexed. Runs on a worker thread (blocking file work).
   the **sealed** original (原件封存).
 - The **redacted** copy (脱敏副本): an image re-encoded without EXIF/XMP (location, camera
   serial gone; ``gateway.files.redact``); an MP4/MOV video with its metadata boxes blanked
-  (``gateway.uploads.mp4meta``); a video whose structure cannot be walked gets no copy
+  (``gateway.uploads.mp4meta``), made after the upload's last answer (``redact_video``, or
+  when a case names it first); a video whose structure cannot be walked gets no copy
   (``withheld``: only the sealed readers and the uploader see it). Documents are kept as
   they are (as ``POST /api/v1/files`` does): their own metadata is not stripped yet.
 """
 from __future__ import annotations
 
 import os
+import tempfile
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,34 +66,88 @@ class Finished:
 
 
 def finish(upload: Upload, sha256: str, uploads: UploadStore, blobs: BlobStore,
-           index: FileIndex, max_image_bytes: int) -> Finished:
+           index: FileIndex, max_image_bytes: int) -> Finished | None:
+    """The upload's file typed, stored and (but for a video) redacted and indexed. A video's
+    redacted copy is a second pass over the whole file (3.4 s per 500 MB on the shared
+    machine): it is left to ``redact_video`` (``None`` is answered), run after the answer."""
     part = uploads.path(upload.id)
     kind = check_type(read_head(part), upload.length, max_image_bytes)
-    withheld = False
+    redacted = None
     if kind.is_image:
         try:
             redacted = _store_bytes(blobs, redact_image(part.read_bytes(), kind.extension))
         except Unreadable:
             raise TusRefusal(422, "unreadable_file", "The image cannot be read; the upload "
                              "was removed.", "无法读取该图片,该上传已删除。") from None
-    elif kind.kind == "video":
-        try:
-            with open(part, "rb") as f:
-                redacted = _store_chunks(blobs, mp4meta.blanked(f, upload.length))
-        except mp4meta.Malformed:
-            redacted, withheld = None, True
-    else:
-        redacted = None
+    _fsync(part)
     original = adopt(blobs, part, sha256, upload.length)
+    if kind.kind == "video":
+        uploads.complete(upload, sha256=original.sha256, media_type=kind.media_type,
+                         kind=kind.kind)
+        return None
     redacted = redacted or original
-    record = FileRecord(sha256=original.sha256, media_type=kind.media_type, kind=kind.kind,
+    return _index(upload, uploads, index, original, redacted, kind.media_type, kind.kind,
+                  withheld=False)
+
+
+def _index(upload, uploads, index, original: Blob, redacted: Blob, media_type, kind,
+           withheld: bool) -> Finished:
+    record = FileRecord(sha256=original.sha256, media_type=media_type, kind=kind,
                         size=original.size, redacted_sha256=redacted.sha256,
                         redacted_size=redacted.size, filename=upload.filename)
     index.record(record, [(UPLOADER, upload.owner)])
-    uploads.complete(upload, sha256=original.sha256, media_type=kind.media_type,
-                     kind=kind.kind, redacted_sha256=redacted.sha256,
-                     redacted_size=redacted.size, withheld=withheld)
+    uploads.complete(upload, sha256=original.sha256, media_type=media_type, kind=kind,
+                     redacted_sha256=redacted.sha256, redacted_size=redacted.size,
+                     withheld=withheld)
     return Finished(record, withheld)
+
+
+_redacting: dict[str, threading.Lock] = {}
+_redacting_guard = threading.Lock()
+
+
+def redact_video(upload_id: str, uploads: UploadStore, blobs: BlobStore,
+                 index: FileIndex) -> Upload | None:
+    """Make a finished video's redacted copy if it has none yet (once, whoever asks first:
+    the job queued at completion, or a case naming the upload, e.g. after a restart)."""
+    with _redacting_guard:
+        lock = _redacting.setdefault(upload_id, threading.Lock())
+    with lock:
+        upload = uploads.get(upload_id)
+        if upload is None or upload.kind != "video" or upload.redacted_sha256 \
+                or upload.withheld:
+            return upload
+        original = Blob(upload.sha256, upload.length)
+        try:
+            with _seekable(blobs, upload.sha256) as f:
+                redacted = _store_chunks(blobs, mp4meta.blanked(f, upload.length))
+            withheld = False
+        except mp4meta.Malformed:
+            redacted, withheld = original, True
+        _index(upload, uploads, index, original, redacted, upload.media_type, upload.kind,
+               withheld)
+    with _redacting_guard:
+        _redacting.pop(upload_id, None)
+    return uploads.get(upload_id)
+
+
+@contextmanager
+def _seekable(blobs: BlobStore, sha256: str):
+    """The blob as a seekable file: in place in a folder store, else spooled to disk."""
+    if isinstance(blobs, FolderStore):
+        with open(blobs.path(sha256), "rb") as f:
+            yield f
+        return
+    with tempfile.TemporaryFile() as f:
+        for chunk in blobs.read(sha256):
+            f.write(chunk)
+        f.seek(0)
+        yield f
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb+") as f:
+        os.fsync(f.fileno())
 
 
 def adopt(blobs: BlobStore, part: Path, sha256: str, size: int) -> Blob:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Annotated
 
@@ -37,7 +38,7 @@ log = logging.getLogger("gateway.uploads")
 
 PREFIX = "/api/v1/uploads"
 UPLOADERS = (Role.MEDIA, Role.COUNTY_OFFICE)
-FLUSH_BYTES = 1 << 20
+FLUSH_BYTES = 4 << 20
 UploadId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="upload id 上传编号")]
 Uploader = Annotated[Principal, allow(*UPLOADERS)]
 
@@ -69,7 +70,11 @@ async def lifespan(app):
     await run_in_threadpool(store.create_schema)
     app.state.uploads = store
     app.state.upload_locks = {}
-    yield
+    app.state.redaction = ThreadPoolExecutor(1, thread_name_prefix="redact")
+    try:
+        yield
+    finally:
+        app.state.redaction.shutdown(wait=False, cancel_futures=True)
 
 
 router = APIRouter(prefix=PREFIX, tags=["uploads 断点续传"], lifespan=lifespan)
@@ -271,9 +276,11 @@ async def _append(request: Request, upload_id: str) -> Response:
             await run_in_threadpool(store.remove, upload_id)
             raise
         upload = await run_in_threadpool(store.get, upload_id)
-        log.info("upload %s complete: %s (%s%s)", upload_id, finished.record.sha256,
-                 finished.record.media_type, ", redacted copy withheld" if finished.withheld
-                 else "")
+        log.info("upload %s complete: %s (%s)", upload_id, upload.sha256, upload.media_type)
+        if finished is None:  # a video: its redacted copy after this answer, one at a time
+            request.app.state.redaction.submit(
+                complete.redact_video, upload_id, store, request.app.state.files.store,
+                request.app.state.files.index)
     return Response(status_code=204, headers=state_headers(upload))
 
 
@@ -284,7 +291,8 @@ class Receiver:
         self.store, self.upload, self.checksum = store, upload, checksum
         self.max_image_bytes = max_image_bytes
         self.start = self.offset = self.persisted = upload.offset
-        self.pending = bytearray()
+        self.pending: list[bytes] = []
+        self.pending_bytes = 0
         self.expires_at = upload.expires_at
         self.ttl = upload.expires_at - upload.created_at
         self.file = None
@@ -303,13 +311,18 @@ class Receiver:
     async def feed(self, chunk: bytes) -> None:
         if not chunk:
             return
-        if self.offset + len(self.pending) + len(chunk) > self.upload.length:
+        if self.offset + self.pending_bytes + len(chunk) > self.upload.length:
             raise TusRefusal(413, "too_large", "The chunk goes past Upload-Length.",
                              "数据块超出声明的文件长度。")
-        self.pending += chunk
-        if len(self.pending) >= FLUSH_BYTES:
-            data, self.pending = bytes(self.pending), bytearray()
-            await run_in_threadpool(self._write, data)
+        self.pending.append(chunk)
+        self.pending_bytes += len(chunk)
+        if self.pending_bytes >= FLUSH_BYTES:
+            await run_in_threadpool(self._write, self._take())
+
+    def _take(self) -> bytes:
+        data = b"".join(self.pending)
+        self.pending, self.pending_bytes = [], 0
+        return data
 
     def _write(self, data: bytes) -> None:
         self.file.write(data)
@@ -335,8 +348,7 @@ class Receiver:
     def close(self) -> None:
         """The body ended: the rest written, the checksum checked, the offset stored."""
         if self.pending:
-            data, self.pending = bytes(self.pending), bytearray()
-            self._write(data)
+            self._write(self._take())
         if self.checksum is not None and self.chunk_hash.digest() != self.checksum.digest:
             raise protocol.checksum_mismatch()
         self._persist()
@@ -351,8 +363,7 @@ class Receiver:
             self._roll_back()
             return
         if self.pending:
-            data, self.pending = bytes(self.pending), bytearray()
-            self._write(data)
+            self._write(self._take())
         self._persist()
         self.file.close()
 

@@ -144,7 +144,8 @@ class UploadStore:
     def complete(self, upload: Upload, **values) -> None:
         values["withheld"] = "1" if values.pop("withheld", False) else None
         with self.engine.begin() as conn:
-            conn.execute(update(uploads).where(uploads.c.id == upload.id).values(
+            conn.execute(update(uploads).where(
+                uploads.c.id == upload.id, uploads.c.state.in_((OPEN, COMPLETE))).values(
                 offset=upload.length, state=COMPLETE, **values))
         self.forget_hash(upload.id)
 

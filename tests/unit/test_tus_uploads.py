@@ -321,6 +321,7 @@ def test_a_case_becomes_a_media_exposure_clue_with_its_files_as_provenance(clien
     video_file = case["files"][1]
     clean = client.get(f"/api/v1/exposure-cases/{case['case_id']}/files/"
                        f"{video_file['sha256']}?copy=redacted", headers=auth()).content
+    assert video_file["redacted_sha256"], (video_file, client.app.state.uploads.get(video_file["upload_id"]))
     assert b"+39.9042" in video and b"+39.9042" not in clean and len(clean) == len(video)
     # the redacted copies are tied to the problem; others never get the original here
     assert client.get(f"/api/v1/exposure-cases/{case['case_id']}",
