@@ -105,7 +105,7 @@ async def owned(request: Request, principal: Principal, upload_id: str) -> Uploa
         await run_in_threadpool(store.remove, upload_id)
         raise refused(TusRefusal(410, "upload_expired", "The upload expired and was removed; "
                                  "start it again.", "该上传已过期并被清除,请重新上传。"))
-    return upload
+    return await run_in_threadpool(store.reconciled, upload)
 
 
 def state_headers(upload: Upload) -> dict[str, str]:
@@ -236,6 +236,7 @@ async def _append(request: Request, upload_id: str) -> Response:
     upload = await run_in_threadpool(store.get, upload_id)  # again, under the lock
     if upload is None:
         raise TusRefusal(404, "not_found", "No such upload.", "未找到该上传。")
+    upload = await run_in_threadpool(store.reconciled, upload)
     protocol.upload_offset(request.headers, upload.offset)
     checksum = protocol.checksum(request.headers)
     declared = request.headers.get("content-length")

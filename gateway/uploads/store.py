@@ -131,6 +131,17 @@ class UploadStore:
             row = conn.execute(select(uploads).where(uploads.c.id == upload_id)).mappings().first()
         return _row(row) if row else None
 
+    def reconciled(self, upload: Upload) -> Upload:
+        """An unfinished upload whose partial file is shorter than its stored offset (the
+        machine went down before the disk had the bytes) goes back to what the file holds."""
+        if upload.state == OPEN:
+            size = self.partial_size(upload.id)
+            if 0 <= size < upload.offset:
+                self.set_offset(upload.id, size, upload.expires_at)
+                upload.offset = size
+                self.forget_hash(upload.id)
+        return upload
+
     def open_count(self, owner: str) -> int:
         with self.engine.connect() as conn:
             return conn.execute(select(func.count()).select_from(uploads).where(

@@ -342,3 +342,15 @@ def test_a_case_names_only_finished_uploads_of_its_own_author(client):
     assert reply.status_code == 422 and reply.json()["detail"]["code"] == "unknown_file"
     assert client.post("/api/v1/exposure-cases", json=case_body([]),
                        headers=auth(COUNTY)).status_code == 403
+
+
+def test_a_partial_file_shorter_than_its_offset_sets_the_offset_back(client, tmp_path):
+    data = mp4(os.urandom(200_000))
+    location = create(client, len(data)).headers["location"]
+    assert patch(client, location, 0, data[:150_000]).status_code == 204
+    part = tmp_path / "uploads" / (location.rsplit("/", 1)[1] + ".part")
+    with open(part, "r+b") as f:  # as if the machine lost the last bytes before the disk had them
+        f.truncate(120_000)
+    assert client.head(location, headers={**TUS, **auth()}).headers["upload-offset"] == "120000"
+    done = patch(client, location, 120_000, data[120_000:])
+    assert done.headers["upload-sha256"] == hashlib.sha256(data).hexdigest()
