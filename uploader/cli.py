@@ -188,12 +188,15 @@ def run(args) -> dict:
     timeout = httpx.Timeout(60.0, read=600.0)
     summary: dict = {"server": server, "files": []}
     with httpx.Client(timeout=timeout) as http:
-        token = _retrying(lambda: sign_in(http, server, args.username, password), args)
-        http.headers["Authorization"] = f"Bearer {token}"
+        def authenticate() -> None:
+            token = _retrying(lambda: sign_in(http, server, args.username, password), args)
+            http.headers["Authorization"] = f"Bearer {token}"
+
+        authenticate()
         sizes = [p.stat().st_size for p in files]
         progress = Progress(sum(sizes), args.quiet)
         uploader = TusUploader(http, f"{server}/api/v1/uploads", chunk_size=args.chunk_mib << 20,
-                               retries=args.retries, progress=progress,
+                               retries=args.retries, progress=progress, reauth=authenticate,
                                report=lambda s: None if args.quiet else say("\n" + s))
         for i, (path, size) in enumerate(zip(files, sizes), 1):
             state = State(file_key(path, server))

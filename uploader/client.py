@@ -129,8 +129,10 @@ class TusUploader:
     def __init__(self, http: httpx.Client, endpoint: str, *, chunk_size: int = 16 << 20,
                  retries: int = 10, checksum: bool = True,
                  progress: Callable[[int, int], None] = lambda position, sent: None,
-                 report: Callable[[str], None] = lambda s: None, sleep=time.sleep):
+                 report: Callable[[str], None] = lambda s: None, sleep=time.sleep,
+                 reauth: Callable[[], None] | None = None):
         self.http, self.endpoint = http, endpoint
+        self.reauth = reauth  # signs in again when a token ran out mid-upload (401)
         self.chunk_size, self.retries, self.checksum = chunk_size, retries, checksum
         self.progress, self.report, self.sleep = progress, report, sleep
 
@@ -141,6 +143,7 @@ class TusUploader:
         url = state.data.get("url")
         offset = None
         outcome = Outcome(str(path), url or "", sha256, size, 0)
+        reauths = 0
         while True:
             try:
                 if url:
@@ -164,6 +167,12 @@ class TusUploader:
                     state.save(offset=offset)
                     backoff.succeeded()
                 break
+            except Refused as exc:
+                if exc.status != 401 or self.reauth is None or reauths >= 2:
+                    raise
+                reauths += 1
+                self.report("登录已过期,重新登录 · the sign-in ran out; signing in again")
+                self.reauth()
             except (httpx.TransportError, _Retry) as exc:
                 outcome.retries += 1
                 backoff.failed(type(exc).__name__ if not isinstance(exc, _Retry) else str(exc),

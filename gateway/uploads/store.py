@@ -11,7 +11,8 @@ offset on the next PATCH).
 SHA-256 as the bytes arrive: ``hashlib`` state cannot be saved, so the running digest is
 kept in memory per upload (``Hashes``) beside the offset it covers. After a restart, or when
 it was lost with a chunk the checksum refused, the partial file is hashed again from disk up
-to the offset (measured: ~0.5 s per 250 MB on the shared 2-core machine), once per resume.
+to the offset, once per resume (measured 2026-12-02 on the shared 2-core machine: 0.33 s per
+250 MB from the page cache, 0.83 s from disk); nothing is persisted of the digest itself.
 """
 from __future__ import annotations
 

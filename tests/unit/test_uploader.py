@@ -123,6 +123,25 @@ def test_an_upload_the_server_forgot_starts_again(file, tmp_path):
     assert outcome.sent == 300_000 and state.data["url"].endswith("0" * 32)
 
 
+def test_a_token_that_ran_out_mid_upload_signs_in_again(file, tmp_path):
+    server = FakeTus()
+    expired = {"left": 1}
+
+    def handler(request):
+        if request.method == "PATCH" and expired["left"]:
+            expired["left"] -= 1
+            return httpx.Response(401, json={"detail": {"code": "token_expired",
+                                                        "message": "x", "message_zh": "x"}})
+        return server(request)
+
+    signed_in = []
+    http = httpx.Client(transport=httpx.MockTransport(handler))
+    tool = TusUploader(http, "http://gw/api/v1/uploads", chunk_size=64 << 10,
+                       reauth=lambda: signed_in.append(1))
+    tool.upload(file, State("k", tmp_path), sha(file), {})
+    assert signed_in == [1] and bytes(next(iter(server.data.values()))) == file.read_bytes()
+
+
 def test_the_state_key_follows_path_size_mtime_and_server(file):
     key = file_key(file, "http://a")
     assert key == file_key(file, "http://a") != file_key(file, "http://b")
