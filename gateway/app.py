@@ -17,7 +17,7 @@ from gateway.broker import Broker
 from gateway.errors import CatchAll, install_error_handlers
 from gateway.excel import routes as excel
 from gateway.files.routes import router as files_router
-from gateway.uploads import cases as exposure_cases, routes as uploads
+from gateway.uploads import cases as exposure_cases, published, routes as uploads
 from gateway.idempotency import Idempotency
 from gateway.limits import MaxBodySize, Throttle, ThrottleByPath, ThrottlePolicy
 from gateway.metrics import Metrics, MetricsMiddleware
@@ -106,6 +106,7 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
     app.include_router(files_router)  # evidence files; its lifespan opens the blob store
     app.include_router(uploads.router)  # resumable uploads (tus 1.0), after the blob store
     app.include_router(exposure_cases.router)  # the media team's exposure cases (曝光案例)
+    app.include_router(published.router)  # 公开曝光: published typical cases, public page
     install_error_handlers(app)
     install_not_found(app)  # 404 and 405: a Chinese page for a browser, JSON for the API
     app.include_router(excel.router)
