@@ -29,7 +29,7 @@ from gateway.auth.guards import allow
 from gateway.auth.roles import Role
 from gateway.errors import problem
 
-CACHE_SECONDS = 30
+CACHE_SECONDS = 5
 router = APIRouter(tags=["published 公开曝光"])
 ProblemId = Annotated[str, Path(max_length=64, pattern=r"^[0-9a-zA-Z_-]+$")]
 Digest = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]

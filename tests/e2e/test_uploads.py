@@ -191,3 +191,60 @@ def test_the_tool_exits_non_zero_with_both_languages_on_a_refusal(stack, tmp_pat
     assert done.returncode == 2
     assert "unsupported_file_type" in done.stderr
     assert "文件内容不属于允许的类型" in done.stderr and "whatever its name says" in done.stderr
+
+
+def test_a_case_is_published_with_its_redacted_photo_and_taken_back(stack):
+    from io import BytesIO
+
+    from PIL import Image
+
+    from tests.unit.test_tus_uploads import GPS, jpeg_with_gps
+
+    photo = jpeg_with_gps()
+    media = {"Authorization": f"Bearer {stack.token('media', MEDIA_PASSWORD)}"}
+    county = {"Authorization": f"Bearer {stack.token('county', 'dev-county-2017!')}"}
+    tus = {"Tus-Resumable": "1.0.0"}
+    base = stack.base_url
+    created = httpx.post(f"{base}/api/v1/uploads", headers={
+        **media, **tus, "Upload-Length": str(len(photo))})
+    location = base + created.headers["location"]
+    done = httpx.patch(location, content=photo, headers={
+        **media, **tus, "Upload-Offset": "0",
+        "Content-Type": "application/offset+octet-stream"})
+    assert done.status_code == 204
+    case = httpx.post(f"{base}/api/v1/exposure-cases", headers=media, json={
+        "title": "某镇便民服务中心窗口无人值守", "description": "记者暗访,窗口工作时间无人。",
+        "uploads": [location.rsplit("/", 1)[1]]}).json()
+    problem_url = f"{base}/api/v1/problems/{case['problem_id']}"
+    deadline = time.monotonic() + 30
+    while httpx.get(problem_url, headers=county).status_code != 200:
+        assert time.monotonic() < deadline, "the case never reached the ledger"
+        time.sleep(0.3)
+    photo_sha = done.headers["upload-sha256"]
+    published = httpx.post(f"{problem_url}/publish", headers=county, json={
+        "found": "工作时间窗口无人值守,群众排队等候。", "done": "责令整改,值班负责人诫勉谈话。",
+        "evidence": [{"description": "现场照片", "sha256": photo_sha}]})
+    assert published.status_code == 200, published.text
+
+    def shown() -> list[dict]:
+        return httpx.get(f"{base}/api/v1/published-cases").json()["cases"]
+
+    deadline = time.monotonic() + 15
+    while not shown():
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+    page = httpx.get(f"{base}/exposures").text
+    assert "某镇便民服务中心窗口无人值守" in page and "诫勉谈话" in page
+    (item,) = shown()[0]["media"]
+    served = httpx.get(base + item["url"])  # anyone, no token
+    assert served.status_code == 200 and served.content != photo
+    assert not Image.open(BytesIO(served.content)).getexif().get_ifd(GPS)
+    taken = httpx.post(f"{problem_url}/unpublish", headers=county,
+                       json={"reason": "当事单位已整改到位,撤下曝光"})
+    assert taken.status_code == 200, taken.text
+    deadline = time.monotonic() + 15
+    while shown():
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+    timeline = str(httpx.get(problem_url, headers=county).json())
+    assert "'publish'" in timeline and "'unpublish'" in timeline  # both in the chain
