@@ -235,6 +235,16 @@ class RateSatisfactionInput(ActionInput):
         "理由, required when not satisfied"))] = None
 
 
+class PublishInput(ActionInput):
+    """公开曝光: a typical case on the public page, in the county office's words: what was
+    found and what was done, with photos or videos (their redacted copies are shown)."""
+
+    found: _text(2000, "查明的问题 what was found")
+    done: _text(2000, "处理和整改情况 what was done")
+    evidence: tuple[Evidence, ...] = Field(default=(), max_length=20, description=(
+        "photos or videos to show, each an uploaded file (only its redacted copy is shown)"))
+
+
 # ── The specifications ──────────────────────────────────────────────────────────────────────
 
 @dataclass(frozen=True)
@@ -342,6 +352,12 @@ _SPECS = (
                EventName.SATISFACTION_RATED, (Party.REPORTER,), RateSatisfactionInput,
                "回访满意度评价", "the reporter says whether the outcome satisfies them",
                requires_outcome=(None, O.RECTIFIED, O.UNFOUNDED), while_suspended=True),
+    # 公开曝光: the county office puts a case on the public page, or takes it off (the chain
+    # keeps both entries); in any state.
+    ActionSpec(A.PUBLISH, tuple(S), None, EventName.PUBLISHED, (R.COUNTY_OFFICE,),
+               PublishInput, "公开曝光", "publish as a typical case on the public page"),
+    ActionSpec(A.UNPUBLISH, tuple(S), None, EventName.UNPUBLISHED, (R.COUNTY_OFFICE,),
+               ReasonInput, "撤销公开曝光", "take a published case off the public page"),
 )
 SPECS: dict[Action, ActionSpec] = {spec.action: spec for spec in _SPECS}
 if len(SPECS) != len(_SPECS) or set(SPECS) != set(Action):

@@ -59,6 +59,9 @@ class ClueFields(BaseModel):
     kind: str | None = None
     place: str | None = None
     occurred_on: date | None = None
+    # SHA-256 of the files the clue came with (an exposure case's photos and videos, the
+    # sealed originals in the gateway's blob store): provenance the ledger records.
+    files: tuple[str, ...] = ()
 
 
 class ClueSubmitted(Event):

@@ -58,6 +58,8 @@ class Action(StrEnum):
     DECIDE_SEVERITY = "decide_severity"            # 宽严相济处理决定
     REPORTER_SUPPLEMENT = "reporter_supplement"    # 举报人补充材料 (the reporter, by receipt)
     RATE_SATISFACTION = "rate_satisfaction"        # 回访满意度评价 (the reporter, by receipt)
+    PUBLISH = "publish"                            # 公开曝光 (典型案例, the public page)
+    UNPUBLISH = "unpublish"                        # 撤销公开曝光
 
 
 class EventName(StrEnum):
@@ -85,6 +87,8 @@ class EventName(StrEnum):
     SEVERITY_DECIDED = "severity_decided"
     REPORTER_SUPPLEMENTED = "reporter_supplemented"
     SATISFACTION_RATED = "satisfaction_rated"
+    PUBLISHED = "published"
+    UNPUBLISHED = "unpublished"
 
 
 class ClockAlert(StrEnum):

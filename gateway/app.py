@@ -18,6 +18,7 @@ from gateway.broker import Broker
 from gateway.errors import CatchAll, install_error_handlers
 from gateway.excel import routes as excel
 from gateway.files.routes import router as files_router
+from gateway.uploads import cases as exposure_cases, published, routes as uploads
 from gateway.idempotency import Idempotency
 from gateway.limits import MaxBodySize, Throttle, ThrottleByPath, ThrottlePolicy
 from gateway.metrics import Metrics, MetricsMiddleware
@@ -121,6 +122,9 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
     app.include_router(files_router)  # evidence files; its lifespan opens the blob store
     app.include_router(open311.router)  # Open311 GeoReport v2 for partner platforms
     app.include_router(workbench_partners.router)  # partner platforms (协作平台)
+    app.include_router(uploads.router)  # resumable uploads (tus 1.0), after the blob store
+    app.include_router(exposure_cases.router)  # the media team's exposure cases (曝光案例)
+    app.include_router(published.router)  # 公开曝光: published typical cases, public page
     install_error_handlers(app)
     install_not_found(app)  # 404 and 405: a Chinese page for a browser, JSON for the API
     app.include_router(excel.router)
@@ -128,7 +132,9 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
     install_openapi(app)
     app.add_middleware(notices.InboxBadge)  # the unread count in the workbench's navigation
     app.add_middleware(WorkbenchMiddleware, settings=settings)  # /workbench: session, CSRF
-    app.add_middleware(MaxBodySize, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MaxBodySize, max_bytes=settings.max_body_bytes,
+                       exempt_prefixes=(uploads.PREFIX + "/",))  # tus: its own limits
+    app.add_middleware(uploads.TusHeaders)  # Tus-Resumable on every /api/v1/uploads answer
     app.add_middleware(ThrottleByPath, throttle=app.state.throttle,
                        budgets={"/api/v1/receipt": "receipts_per_client"})
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)

@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     upload_max_bytes: int = 1 << 30         # any one file
     upload_max_image_bytes: int = 30_000_000  # an image (decoded in memory to strip metadata)
     upload_max_files: int = 10              # files in one upload
+    # Resumable uploads (gateway.uploads, tus 1.0) and the media team's exposure cases.
+    tus_max_bytes: int = Field(4 << 30, ge=1)        # any one file (Tus-Max-Size)
+    tus_expiry_seconds: int = Field(86_400, ge=60)   # an unfinished upload, after its last byte
+    tus_max_open_uploads: int = Field(100, ge=1)     # unfinished uploads per account
+    exposure_max_files: int = Field(50, ge=1)        # files in one exposure case
     # Notify (services/notify): email through SMTP (off without SMTP_HOST), webhooks, retries.
     smtp_host: str | None = None
     smtp_port: int = Field(25, ge=1, le=65535)

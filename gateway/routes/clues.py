@@ -165,9 +165,11 @@ async def submit_clue(request: Request, principal: Anyone) -> Response:
 
 
 async def accept_clue(state, principal: Principal, clue: ClueIn,
-                      idempotency_key: str | None, clue_id: str | None = None) -> Answer:
+                      idempotency_key: str | None, clue_id: str | None = None, *,
+                      files: tuple[str, ...] = ()) -> Answer:
     """A clue the door let through: its answer (for a keyed retry, the first one given) once
-    the broker has confirmed its event (again on a retry: applied once, by its id)."""
+    the broker has confirmed its event (again on a retry: applied once, by its id).
+    ``files``: SHA-256 of files the clue carries as provenance (an exposure case's)."""
     if idempotency_key is None:
         answer = Answer(clue_id or uuid.uuid4().hex, new_receipt_code())
     else:
@@ -178,7 +180,7 @@ async def accept_clue(state, principal: Principal, clue: ClueIn,
         event_id=answer.clue_id, clue_id=answer.clue_id,
         receipt_digest=receipt_digest(answer.receipt_code),
         reporter_sealed=seal(state.contact_fernet, reporter),
-        clue=ClueFields(**clue.model_dump(exclude={"anonymous", "reporter"})),
+        clue=ClueFields(**clue.model_dump(exclude={"anonymous", "reporter"}), files=files),
         anonymous=clue.anonymous, submitted_by=principal.username or None,
         submitter_role=principal.role.value, submitter_org=principal.org_code)
     await state.broker.publish_event(event)  # again on a retry: applied once, by its id

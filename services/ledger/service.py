@@ -65,6 +65,11 @@ class LedgerService:
         """For the gateway's follow-up page only: it found the problem by receipt code."""
         return handlers.public_progress(self.uow(), problem_id=problem_id, reporter=reporter)
 
+    @rpc
+    def published_cases(self, limit: int = 100) -> list[dict]:
+        """公开曝光: the published typical cases, for the public page (anyone may see them)."""
+        return handlers.published_cases(self.uow(), self.campaign, limit=limit)
+
     @rpc(expected_exceptions=EXPECTED)
     @refusals
     def get_problem(self, problem_id: str, actor: dict) -> dict:

@@ -41,6 +41,7 @@ ACCOUNT = {role: next(d.username for d in DEMO_ACCOUNTS if d.role is role) for r
 # The public pages, each with what says it has finished drawing itself.
 PUBLIC_PAGES = {"/": "return document.querySelectorAll('#subject_unit option').length > 30",
                 "/receipt": "return document.readyState === 'complete'",
+                "/exposures": "return document.readyState === 'complete'",  # 公开曝光
                 "/docs": "return !!document.querySelector('.opblock')"}
 MAX_PAGES_PER_ROLE = 120
 FAILING = ("critical", "serious")

@@ -19,6 +19,8 @@ ALL_ACTIONS = list(Action)
 # The reporter's own steps (补充材料, 回访满意度): by receipt code, for no account role.
 REPORTER_STEPS = {Action.REPORTER_SUPPLEMENT, Action.RATE_SATISFACTION}
 STAFF_ACTIONS = [a for a in ALL_ACTIONS if a not in REPORTER_STEPS]
+# 公开曝光 and taking it back: the county office's alone.
+COUNTY_OFFICE_ONLY = {Action.PUBLISH, Action.UNPUBLISH}
 
 
 class FakeCampaign:
@@ -81,7 +83,8 @@ def test_a_unit_handler_without_a_unit_may_do_nothing():
 
 @pytest.mark.parametrize("action", ALL_ACTIONS, ids=[a.value for a in ALL_ACTIONS])
 def test_a_supervisor_acts_within_its_system_only_and_leaves_unit_actions_to_units(action):
-    staff_step = action not in UNIT_ACTIONS and action not in REPORTER_STEPS
+    staff_step = (action not in UNIT_ACTIONS and action not in REPORTER_STEPS
+                  and action not in COUNTY_OFFICE_ONLY)
     assert permitted(EDU, action, problem("sch_1")) == staff_step
     assert not permitted(EDU, action, problem("gd_1"))
     assert permitted(GOV, action, problem("gd_1")) == staff_step

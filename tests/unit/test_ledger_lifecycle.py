@@ -60,6 +60,9 @@ EXPECTED.update({(state, A.REPORTER_SUPPLEMENT): state for state in State
                  if state is not S.CLOSED})
 EXPECTED.update({(S.RECTIFIED, A.RATE_SATISFACTION): S.RECTIFIED,
                  (S.CLOSED, A.RATE_SATISFACTION): S.CLOSED})
+# 公开曝光 and taking it back: in any state, the state unchanged.
+EXPECTED.update({(state, action): state for state in State
+                 for action in (A.PUBLISH, A.UNPUBLISH)})
 REPORTER_STEPS = (A.REPORTER_SUPPLEMENT, A.RATE_SATISFACTION)
 ALL_PAIRS = list(itertools.product(State, Action))
 ALLOWED_PAIRS = [pair for pair in ALL_PAIRS if pair in EXPECTED]

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     JSON, Boolean, Date, DateTime, Integer, Text, bindparam, case, cast, func, insert, literal, or_,
-    select, update,
+    select, text, update,
 )
 from sqlalchemy.orm import Session
 
@@ -94,6 +94,15 @@ def entries(session: Session, action: str) -> list[dict]:
                            .where(history.c.problem_id.is_(None), history.c.action == action)
                            .order_by(history.c.seq.desc()))   # ix_history_problem_seq: no scan
     return [{"seq": r.seq, "hash": r.hash, **json.loads(r.content)} for r in rows]
+
+
+def problems_with(session: Session, actions: tuple[str, ...]) -> list[str]:
+    """The problems with an entry of any of ``actions``, the latest entry's first."""
+    rows = session.execute(select(history.c.problem_id, func.max(history.c.seq).label("last"))
+                           .where(history.c.action.in_(actions),
+                                  history.c.problem_id.is_not(None))
+                           .group_by(history.c.problem_id).order_by(text("last DESC")))
+    return [r.problem_id for r in rows]
 
 
 # verification reads ---------------------------------------------------------------------------

@@ -101,6 +101,10 @@ class HistoryRepository:
         bulletin published once); returns it."""
         return history.lock_head(self.session)
 
+    def problems_with(self, actions: tuple[str, ...]) -> list[str]:
+        """Problems with an entry of any of ``actions``, the latest first (公开曝光)."""
+        return history.problems_with(self.session, actions)
+
     def entries(self, action: str) -> list[dict]:
         """Every entry of ``action`` (not about a problem), latest first, as hashed."""
         return history.entries(self.session, action)

@@ -365,6 +365,22 @@ def _rate_satisfaction(p: Problem, args, ctx: Context, actor: Actor) -> dict:
     return {key: record[key] for key in ("satisfaction", "satisfaction_zh", "reason", "round")}
 
 
+def _publish(p: Problem, args, ctx: Context) -> dict:
+    """公开曝光: shown on the public page as the county office words it (again: amended)."""
+    record = {"found": args.found, "done": args.done, "media": _evidence(args.evidence),
+              "on": ctx.today.isoformat()}
+    p.details["published"] = record
+    return record
+
+
+def _unpublish(p: Problem, args, ctx: Context) -> dict:
+    if "published" not in p.details:
+        raise InvalidInput("reason", "the problem is not published",
+                           "该问题未公开曝光,无需撤销")
+    p.details.pop("published")
+    return {"reason": args.reason}
+
+
 HANDLERS = {
     A.DISPATCH: _dispatch, A.REASSIGN: _reassign, A.VERIFY: _verify,
     A.REPORT_UNFOUNDED: _report_unfounded, A.APPROVE_PLAN: _approve_plan,
@@ -375,6 +391,7 @@ HANDLERS = {
     A.REOPEN: _reopen, A.MERGE: _merge, A.UNMERGE: _unmerge, A.TRANSFER_OUT: _transfer_out,
     A.SUSPEND: _suspend, A.RESUME: _resume, A.DECIDE_SEVERITY: _decide_severity,
     A.REPORTER_SUPPLEMENT: _reporter_supplement, A.RATE_SATISFACTION: _rate_satisfaction,
+    A.PUBLISH: _publish, A.UNPUBLISH: _unpublish,
 }
 # The reporter's own steps: their handlers are told who (the receipt's pseudonym) acts.
 REPORTER_STEPS = {A.REPORTER_SUPPLEMENT, A.RATE_SATISFACTION}

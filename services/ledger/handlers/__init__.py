@@ -7,7 +7,7 @@ from services.ledger.handlers.common import (
 )
 from services.ledger.handlers.history import chain_head, verify_chain
 from services.ledger.handlers.lifecycle import act
-from services.ledger.handlers.public import public_progress
+from services.ledger.handlers.public import public_progress, published_cases
 from services.ledger.handlers.registration import register_problem
 from services.ledger.handlers.views import get_problem, list_problems, rollup, view
 from services.ledger.handlers.work_plans import (
@@ -16,7 +16,7 @@ from services.ledger.handlers.work_plans import (
 
 __all__ = [
     "RULES", "ProblemNotFound", "context", "local_today", "rules_of", "supervisor_code",
-    "chain_head", "verify_chain", "act", "public_progress", "register_problem", "get_problem", "list_problems",
+    "chain_head", "verify_chain", "act", "public_progress", "published_cases", "register_problem", "get_problem", "list_problems",
     "rollup", "view", "acknowledge_work_plan", "file_work_plan", "list_work_plans",
     "missing_work_plans",
 ]

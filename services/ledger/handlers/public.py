@@ -23,3 +23,30 @@ def public_progress(uow: LedgerUnitOfWork, *, problem_id: str, reporter: str) ->
         "may_rate": public.may_rate(problem.state, problem.outcome, details, reporter),
         "rating": public.public_rating(public.rating_of(details, reporter)),
     }
+
+
+PUBLISHING = ("publish", "unpublish")
+
+
+def published_cases(uow: LedgerUnitOfWork, campaign, *, limit: int = 100) -> list[dict]:
+    """公开曝光: the typical cases the county office published, the latest first, in its own
+    words (what was found, what was done) with the files to show, the unit and category;
+    nothing else of the problem (no names, notes or reporter)."""
+    found: list[dict] = []
+    with uow:
+        for problem_id in uow.history.problems_with(PUBLISHING):
+            problem = uow.problems.get(problem_id)
+            shown = problem.details.get("published") if problem is not None else None
+            if not shown:
+                continue
+            unit = campaign.organization(problem.unit) if problem.unit else None
+            found.append({
+                "problem_id": problem.id, "title": problem.title, "unit": problem.unit,
+                "unit_name": getattr(unit, "name_zh", None), "category": problem.category,
+                "kind": problem.kind, "state": problem.state.value,
+                "registered_on": problem.registered_at.date().isoformat(),
+                "published_on": shown["on"], "found": shown["found"], "done": shown["done"],
+                "media": [m for m in shown.get("media", []) if m.get("sha256")]})
+            if len(found) >= limit:
+                break
+    return found

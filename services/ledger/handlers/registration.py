@@ -39,7 +39,7 @@ def register_problem(uow: LedgerUnitOfWork, msg: ClueAccepted, campaign) -> str 
                            at=problem.registered_at, state=state,
                            data={"clue_id": msg.clue_id, "channel": clue.channel,
                                  "unit": problem.unit, "duplicate_suggestions": suggestions,
-                                 **clock})
+                                 **clock, **({"files": list(clue.files)} if clue.files else {})})
         uow.emit(ProblemRegistered(
             event_id=f"registered-{problem.id}", problem_id=problem.id, clue_id=msg.clue_id,
             unit=problem.unit, category=problem.category, kind=problem.kind,

@@ -1,0 +1,1 @@
+"""Resumable uploads (tus 1.0) and the media team's exposure cases."""
