@@ -60,6 +60,8 @@ def offered(spec: ActionSpec, problem: dict) -> bool:
         return False
     if spec.action is A.RESUME and not suspended:
         return False
+    if spec.action is A.UNPUBLISH and "published" not in (problem.get("details") or {}):
+        return False   # nothing on the public page to take off (the ledger refuses it too)
     return not suspended or spec.while_suspended
 
 

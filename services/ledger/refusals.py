@@ -75,6 +75,7 @@ REASON_ZH: tuple[tuple[re.Pattern, str], ...] = tuple((re.compile(p), zh) for p,
 WHY_ZH: tuple[tuple[re.Pattern, str], ...] = tuple((re.compile(p), zh) for p, zh in (
     (r"^it was closed as '(\w+)'$", "该问题的办结结果不允许此操作"),
     (r"^the problem is already suspended$", "问题已中止计时"),
+    (r"^the problem is not published$", "该问题未公开曝光,无需撤销"),
     (r"^the problem is suspended; resume it first$", "问题已中止计时,请先恢复计时"),
     (r"^the problem is not suspended$", "问题未中止计时"),
 ))

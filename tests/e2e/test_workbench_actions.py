@@ -211,7 +211,7 @@ def test_the_county_office_strikes_off_only_once_it_confirms(stack, county):
     after = problem_of(stack, pid)
     assert (after["state"], after["outcome"]) == ("closed", "rectified")
     assert action_links(county.get(f"/workbench/problems/{pid}").text) == {
-        "reopen", "decide_severity"}
+        "reopen", "decide_severity", "publish"}   # 公开曝光: not yet published, so no unpublish
 
 
 # --- merge beside the duplicate suggestions, and its undoing -------------------------------------

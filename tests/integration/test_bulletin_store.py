@@ -175,6 +175,7 @@ def test_the_monthly_cycle_freezes_a_month_once_its_figures_are_known(demo):
     from services.ledger.handlers import views
 
     assert MONTH not in bulletins.snapshot_months(CAMPAIGN, date(2017, 10, 31))  # not ended
+    assert bulletins.snapshot_months(CAMPAIGN, date(2026, 12, 2)) == []   # long past: none
     day = date(2017, 11, 6)
     assert bulletins.snapshot_months(CAMPAIGN, day)[-1] == MONTH
     uow = demo()

@@ -151,7 +151,10 @@ def _fit_for(state: State, action: Action) -> Problem:
     outcome = None
     if state is S.CLOSED:
         outcome = O.MERGED if action is A.UNMERGE else O.RECTIFIED
-    return bare(state, outcome, suspended=action is A.RESUME)
+    fit = bare(state, outcome, suspended=action is A.RESUME)
+    if action is A.UNPUBLISH:
+        fit.details["published"] = {"found": "…", "done": "…"}
+    return fit
 
 
 @pytest.mark.parametrize(("state", "action"), ALLOWED_PAIRS,

@@ -6,6 +6,9 @@ import hashlib
 import io
 
 import pytest
+
+from services.ledger.domain.lifecycle import IllegalTransition
+from services.ledger.refusals import refusal
 from fastapi.testclient import TestClient
 from PIL import Image
 
@@ -44,8 +47,9 @@ def test_only_the_county_office_publishes_and_nothing_unpublished_is_taken_back(
         with pytest.raises(NotPermitted):
             check_permitted(CAMPAIGN, actor, Action.PUBLISH, access_problem("sch_1"), {})
     check_permitted(CAMPAIGN, OFFICE, Action.UNPUBLISH, access_problem("sch_1"), {})
-    with pytest.raises(InvalidInput):
+    with pytest.raises(IllegalTransition) as refused:   # 409, and the page offers no button
         perform(problem, Action.UNPUBLISH, OFFICE, {"reason": "没有公开过的案例"}, ctx())
+    assert "未公开曝光" in refusal(refused.value).message_zh
     with pytest.raises(InvalidInput):
         perform(problem, Action.PUBLISH, OFFICE, {"found": "", "done": "x" * 10}, ctx())
     assert "published" not in problem.details

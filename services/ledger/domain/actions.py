@@ -374,10 +374,7 @@ def _publish(p: Problem, args, ctx: Context) -> dict:
 
 
 def _unpublish(p: Problem, args, ctx: Context) -> dict:
-    if "published" not in p.details:
-        raise InvalidInput("reason", "the problem is not published",
-                           "该问题未公开曝光,无需撤销")
-    p.details.pop("published")
+    p.details.pop("published")   # lifecycle.check_allowed: only a published problem
     return {"reason": args.reason}
 
 

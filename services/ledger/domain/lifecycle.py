@@ -109,4 +109,6 @@ def check_allowed(problem: Problem, action: Action) -> State:
                                 "the problem is suspended; resume it first")
     if action is A.RESUME and not problem.suspended:
         raise IllegalTransition(problem.state, action, "the problem is not suspended")
+    if action is A.UNPUBLISH and "published" not in (problem.details or {}):
+        raise IllegalTransition(problem.state, action, "the problem is not published")
     return target

@@ -11,7 +11,7 @@ chain head's lock. No table of its own: the chain is the record.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from contracts.events import ReportCycleEvent
 from contracts.vocabulary import CycleEvent, ReopenSource
@@ -86,6 +86,10 @@ SYSTEM = Actor("system", "county_office", None)
 # closures reopened because a re-check found them wrong (查否被推翻): spot checks and look-backs
 OVERTURNED_BY = (ReopenSource.SPOT_CHECK.value, ReopenSource.LOOK_BACK.value)
 SNAPSHOT = "bulletin_snapshot"
+# A month's figures are frozen within this many days of its end (its last week's report is
+# due a working day or so later, 国庆 a week); a store started or restored later leaves the
+# month to drafts of the figures now, dated as such, rather than stamp today on it.
+SNAPSHOT_WITHIN_DAYS = 31
 
 
 def _month_weeks(campaign, month: str) -> list[str]:
@@ -108,15 +112,16 @@ def _snapshot(uow: LedgerUnitOfWork, month: str) -> dict | None:
 
 
 def snapshot_months(campaign, day: date) -> list[str]:
-    """The campaign's months whose figures are all known on ``day``: the month has ended and
-    every reporting week counted in it is past its report's deadline (so its missing reports
-    are final). Oldest first."""
+    """The campaign's months whose figures are all known on ``day`` and still fresh: the month
+    ended at most ``SNAPSHOT_WITHIN_DAYS`` ago and every reporting week counted in it is past
+    its report's deadline (so its missing reports are final). Oldest first."""
     first, last = campaign.campaign.start, campaign.campaign.end
     months, year, number = [], first.year, first.month
     while (year, number) <= (last.year, last.month):
         month = f"{year:04d}-{number:02d}"
-        ended = date(year + number // 12, number % 12 + 1, 1) <= day
-        if ended and all(_week_due(campaign, w) < day for w in _month_weeks(campaign, month)):
+        after = date(year + number // 12, number % 12 + 1, 1)   # the month's next day
+        fresh = after <= day <= after + timedelta(days=SNAPSHOT_WITHIN_DAYS)
+        if fresh and all(_week_due(campaign, w) < day for w in _month_weeks(campaign, month)):
             months.append(month)
         year, number = year + number // 12, number % 12 + 1
     return months
