@@ -309,7 +309,9 @@ REQUEST_SUBJECT = ("您提交的问题办理状态已更新", "The status of a r
 
 def request_owners(occ: Occurrence, directory: Directory) -> list[str]:
     """The partners whose requests arrive on the channel of ``occ``'s problem (its lifecycle
-    steps only): they hear each step of their own requests."""
+    steps only; a partner's requests arrive on its first channel): they hear each step of
+    their own requests. One partner per channel keeps this exact; two partners given the same
+    first channel would each hear the other's."""
     if not occ.channel or not occ.clue_id:
         return []
     return [p.account_id for p in directory.partners(channel=occ.channel)

@@ -180,7 +180,7 @@ class Directory:
         found = [p for p in self.people if p.role == "partner"]
         if username is not None:
             return [p for p in found if p.display_name == username]
-        return [p for p in found if channel in self.channels.get(p.account_id, ())]
+        return [p for p in found if self.channels.get(p.account_id, (None,))[0] == channel]
 
 
 PEOPLE = [Person("h1", "unit_handler", SCHOOL), Person("county", "county_office",

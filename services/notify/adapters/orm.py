@@ -223,7 +223,8 @@ class SqlDirectory:
     def partners(self, *, username: str | None = None, channel: str | None = None
                  ) -> list[Person]:
         """Active partner accounts: the one named ``username``, or those whose requests
-        arrive on ``channel``."""
+        arrive on ``channel`` (their first channel: Open311 files a partner's requests
+        there, ``gateway.auth.partners.Partner.channel``)."""
         if username is not None:
             return [_person(r) for r in self.session.execute(select(directory).where(
                 directory.c.username == username, directory.c.role == "partner",
@@ -233,7 +234,7 @@ class SqlDirectory:
             rows = self.session.execute(select(directory, partner_links.c.channels).join(
                 partner_links, partner_links.c.account_id == directory.c.account_id).where(
                 directory.c.role == "partner", directory.c.active.is_(True)))
-            self._members[key] = [_person(r) for r in rows if channel in (r.channels or ())]
+            self._members[key] = [_person(r) for r in rows if (r.channels or [None])[0] == channel]
         return self._members[key]
 
     def head_of(self, org_code: str) -> str | None:
