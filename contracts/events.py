@@ -162,9 +162,12 @@ class ProblemTransitioned(Event):
     actor_role: str
     history_seq: int
     data: dict = Field(default_factory=dict)
-    channel: str | None = None  # the clue's channel (来源渠道) and the clue registered as the
-    clue_id: str | None = None  # problem: a partner's own requests are pushed to it (notify). A transfer to a partner platform carries, in ``data["shared"]``, what the
-    # partner needs to act on (``SHARED_FIELDS``); never the reporter's contact or receipt.
+    # The clue's channel (来源渠道) and the clue registered as the problem: a partner's own
+    # requests are pushed to it (notify). A transfer to a partner platform carries, in
+    # ``data["shared"]``, what the partner needs to act on (``SHARED_FIELDS``); never the
+    # reporter's contact or receipt.
+    channel: str | None = None
+    clue_id: str | None = None
 
     @property
     def routing_key(self) -> str:

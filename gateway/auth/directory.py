@@ -1,7 +1,8 @@
 """The account directory (账号目录) the gateway publishes: who belongs to which organization, in
 which role, with which contact; for a partner platform (协作平台) also its channels and
-webhook (``PartnerLink``: notify delivers to it, signed with the partner's own secret). The gateway owns accounts; other services (notify) keep their
-own projection from ``AccountChanged`` events.
+webhook (``PartnerLink``: notify delivers to it, signed with the partner's own secret). The
+gateway owns accounts; other services (notify) keep their own projection from
+``AccountChanged`` events.
 
 ``announce(conn_or_engine, account)`` writes the account's event to a small outbox in the
 gateway's own store (in the caller's transaction when given a connection); ``DirectoryRelay``
