@@ -93,8 +93,13 @@ def test_a_problem_transferred_to_a_partner_arrives_signed_and_the_receipt_says_
     wait_until(lambda: httpx.get(f"{stack.base_url}/api/v1/problems/{pid}", headers=county,
                                  timeout=10).status_code == 200)
     # the workbench's transfer form offers the partners by name
-    form = Staff(stack, "county").get(f"/workbench/problems/{pid}/transfer_out")
-    assert form.status_code == 200 and all(n in form.text for n in NAMES.values())
+    office = Staff(stack, "county")
+    form = office.get(f"/workbench/problems/{pid}/transfer_out")
+    assert form.status_code == 200
+    assert all(f'<option value="{u}">{NAMES[u]}</option>' in form.text for u in NAMES)
+    tampered = office.post(f"/workbench/problems/{pid}/transfer_out", {
+        "partner": "partner-nobody", "reason": "属纪委", "_confirm": "yes"})
+    assert tampered.status_code == 422 and "没有名为“partner-nobody”的协作平台" in tampered.text
     # an unknown partner: refused in both languages, nothing changed
     refused = httpx.post(f"{stack.base_url}/api/v1/problems/{pid}/transfer_out", timeout=30,
                          headers=county, json={"partner": "partner-nobody", "reason": "属纪委"})
@@ -103,8 +108,9 @@ def test_a_problem_transferred_to_a_partner_arrives_signed_and_the_receipt_says_
     assert httpx.get(f"{stack.base_url}/api/v1/problems/{pid}", headers=county,
                      timeout=10).json()["state"] == "registered"
 
-    act(stack, "county", pid, "transfer_out", partner="partner-jw",
-        reason="属党风政风问题,移交纪委平台办理")
+    done = office.post(f"/workbench/problems/{pid}/transfer_out", {  # 移交至 left empty
+        "partner": "partner-jw", "reason": "属党风政风问题,移交纪委平台办理", "_confirm": "yes"})
+    assert done.status_code == 303, done.text
     arrived = wait_until(lambda: about(receivers["partner-jw"], "partner-jw", "problem_id", pid))
     case = arrived[0]["data"]["transferred"]
     assert arrived[0]["type"] == "notice.transferred"
