@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StringConstraints,
-    model_validator,
+    field_validator, model_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -206,9 +206,28 @@ class ReasonInput(ActionInput):
     reason: Reason
 
 
+PartnerName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                               max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$"),
+                        Field(description="协作平台: the partner platform's account (username)")]
+
+
 class TransferOutInput(ActionInput):
-    to: _text(200, "移交至")
+    """移交: to another authority (``to``, free text), or to a partner platform (``partner``,
+    its account's username; ``to`` then defaults to the partner's name, which the reporter's
+    follow-up shows as the destination). The gateway checks the partner exists and fills
+    ``to``; the ledger records both; notify delivers the case to the partner's webhook."""
+
+    partner: PartnerName | None = None
+    to: Annotated[_text(200, "移交至") | None, Field(validate_default=True, description=(
+        "移交至: the destination's name (required unless a partner platform is chosen)"))] = None
     reason: Reason
+
+    @field_validator("to")
+    @classmethod
+    def _destination(cls, value, info):
+        if not value and not info.data.get("partner"):
+            raise PydanticCustomError("destination_required", "destination required")
+        return value
 
 
 class DecideSeverityInput(ActionInput):
@@ -433,6 +452,9 @@ def reason_of(error: dict) -> tuple[str, str]:
         return "not in the expected format", "格式不正确"
     if kind == "string_type":
         return "text is required", "应为文本"
+    if kind == "destination_required":
+        return ("name the destination, or choose a partner platform",
+                "请填写移交去向，或选择协作平台")
     if kind == "extra_forbidden":
         return "not a field of this action", "不是此操作的输入项"
     return "not valid", "内容不符合要求"

@@ -162,10 +162,21 @@ class ProblemTransitioned(Event):
     actor_role: str
     history_seq: int
     data: dict = Field(default_factory=dict)
+    # The clue's channel (来源渠道) and the clue registered as the problem: a partner's own
+    # requests are pushed to it (notify). A transfer to a partner platform carries, in
+    # ``data["shared"]``, what the partner needs to act on (``SHARED_FIELDS``); never the
+    # reporter's contact or receipt.
+    channel: str | None = None
+    clue_id: str | None = None
 
     @property
     def routing_key(self) -> str:
         return f"problem.{self.name}"
+
+
+SHARED_FIELDS = ("problem_id", "clue_id", "title", "description", "category", "kind", "unit",
+                 "reason", "to")
+"""What a transfer to a partner platform shares with it (``ProblemTransitioned.data["shared"]``)."""
 
 
 class WorkPlanFiled(Event):
@@ -286,6 +297,24 @@ class AccountChanged(Event):
     email: str | None = None
     active: bool = True
     principal_head: str | None = None
+    partner: "PartnerLink | None" = None  # partner accounts only; None: unchanged
+
+
+class PartnerLink(BaseModel):
+    """A partner platform's (协作平台) settings, as notify needs them to deliver to it: the
+    channels its requests arrive on (its own requests' status changes are pushed to it) and
+    its webhook, URL and signing secret (Standard Webhooks ``whsec_…`` form). Sent by the
+    gateway, which owns them, with the partner's ``AccountChanged`` whenever they change
+    and at the gateway's start; a consumer keeps the newest (``occurred_at``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    channels: tuple[str, ...] = ()
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+
+
+AccountChanged.model_rebuild()
 
 
 class RecheckRecorded(Event):

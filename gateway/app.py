@@ -75,7 +75,8 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
         app.state.broker = broker or Broker(settings.amqp_uri,
                                             rpc_timeout=settings.rpc_timeout_seconds)
         app.state.broker.start()
-        directory.announce_all(accounts)  # the account directory (notify) catches up
+        directory.announce_all(  # the account directory (notify) catches up
+            accounts, app.state.partners.links())
         relay = directory.DirectoryRelay(accounts.engine, app.state.broker).start()
         try:
             yield

@@ -95,6 +95,8 @@ CODES: dict[str, tuple[int, str, str]] = {
     "too_many_uploads": (429, "too many unfinished uploads", "未完成的上传过多"),
     "upload_not_complete": (422, "an upload named is not complete", "所列文件尚未上传完成"),
     "too_many_files": (422, "too many files in one upload", "一次上传的文件过多"),
+    "unknown_partner": (422, "no active partner platform has this account name",
+                        "没有该名称的协作平台账号(或已停用)"),
     "unknown_file": (422, "no uploaded file has this SHA-256 (or it is not visible)",
                      "未找到该摘要对应的已上传文件"),
     # sign-in and roles (gateway/auth)

@@ -1,6 +1,8 @@
 """The account directory (账号目录) the gateway publishes: who belongs to which organization, in
-which role, with which contact. The gateway owns accounts; other services (notify) keep their
-own projection from ``AccountChanged`` events.
+which role, with which contact; for a partner platform (协作平台) also its channels and
+webhook (``PartnerLink``: notify delivers to it, signed with the partner's own secret). The
+gateway owns accounts; other services (notify) keep their own projection from
+``AccountChanged`` events.
 
 ``announce(conn_or_engine, account)`` writes the account's event to a small outbox in the
 gateway's own store (in the caller's transaction when given a connection); ``DirectoryRelay``
@@ -21,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Engine
 
-from contracts.events import AccountChanged
+from contracts.events import AccountChanged, PartnerLink
 
 log = logging.getLogger(__name__)
 
@@ -42,21 +44,22 @@ def create_schema(engine: Engine) -> None:
 
 
 def event_for(account, *, principal_head: str | None = None,
-              email: str | None = None) -> AccountChanged:
-    """The directory's message for an account (any object with the Account's fields)."""
+              email: str | None = None, partner: PartnerLink | None = None) -> AccountChanged:
+    """The directory's message for an account (any object with the Account's fields);
+    ``partner``: a partner platform's channels and webhook (``gateway.auth.partners``)."""
     role = getattr(account.role, "value", account.role)
     return AccountChanged(
         account_id=account.id, username=account.username, display_name=account.display_name,
         role=str(role), org_code=account.org_code, active=bool(account.active),
         email=email if email is not None else getattr(account, "email", None),
         principal_head=principal_head if principal_head is not None
-        else getattr(account, "principal_head", None))
+        else getattr(account, "principal_head", None), partner=partner)
 
 
 def announce(target: Connection | Engine, account, *, principal_head: str | None = None,
-             email: str | None = None) -> None:
+             email: str | None = None, partner: PartnerLink | None = None) -> None:
     """Queue the account's current state for the directory (call after every change)."""
-    event = event_for(account, principal_head=principal_head, email=email)
+    event = event_for(account, principal_head=principal_head, email=email, partner=partner)
     row = {"event_id": event.event_id, "body": event.to_message(),
            "created_at": datetime.now(timezone.utc)}
     if isinstance(target, Engine):
@@ -66,8 +69,9 @@ def announce(target: Connection | Engine, account, *, principal_head: str | None
         target.execute(insert(directory_outbox), row)
 
 
-def announce_all(store) -> int:
-    """Announce every account of the store (at start)."""
+def announce_all(store, partners: dict | None = None) -> int:
+    """Announce every account of the store (at start); ``partners``: account id → its
+    ``PartnerLink`` (``PartnerStore.links``)."""
     from gateway.auth.accounts import _account, accounts
 
     with store.engine.begin() as conn:
@@ -75,7 +79,8 @@ def announce_all(store) -> int:
         heads = {org: store._head_account_id(conn, org)
                  for org in {row["org_code"] for row in rows if row["org_code"]}}
         for row in rows:
-            announce(conn, _account(row), principal_head=heads.get(row["org_code"]))
+            announce(conn, _account(row), principal_head=heads.get(row["org_code"]),
+                     partner=(partners or {}).get(row["id"]))
     return len(rows)
 
 

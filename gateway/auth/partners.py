@@ -14,6 +14,10 @@ milliseconds), and a stolen store still yields no usable key.
 
 The webhook secret is the county's to share with the partner, and must be readable to sign
 deliveries, so it is sealed (Fernet under a key derived from ``SECRET_KEY``), never shown.
+Notify signs the partner's deliveries with it: each change of channels or webhook (and every
+partner at the gateway's start) goes to notify with the partner's directory entry
+(``AccountChanged.partner``, ``links``), the secret as Standard Webhooks' key
+(``signing_secret``).
 """
 from __future__ import annotations
 
@@ -25,13 +29,14 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import Column, DateTime, MetaData, String, Table, Text, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 
-from gateway.auth import admin
+from contracts.events import PartnerLink
+from gateway.auth import admin, directory
 from gateway.auth.accounts import Account, AccountStore, accounts
 from gateway.auth.roles import Role
 
@@ -98,6 +103,19 @@ def check_partner(campaign, channels: list[str], webhook_url: str, webhook_secre
     return found
 
 
+def signing_secret(secret: str) -> str:
+    """The partner's webhook secret as the key Standard Webhooks signs with (``whsec_`` and
+    base64): a secret given in that form is used as it is; any other text is the key's raw
+    bytes, so the partner verifies with ``standardwebhooks.Webhook(secret.encode())``."""
+    if secret.startswith("whsec_"):
+        try:
+            if base64.b64decode(secret[6:], validate=True):
+                return secret
+        except ValueError:
+            pass
+    return "whsec_" + base64.b64encode(secret.encode()).decode()
+
+
 def secret_sealer(secret_key: str) -> Fernet:
     """The Fernet sealing webhook secrets, derived from ``SECRET_KEY``."""
     material = hashlib.sha256(b"partner-webhook-secret\0" + secret_key.encode()).digest()
@@ -156,6 +174,9 @@ class PartnerStore:
         self.accounts.record_event("partner_configured", actor, account.username, None,
                                    {"channels": list(channels),
                                     "webhook": bool(webhook_url)})
+        # notify delivers to the partner: its channels and webhook go with its directory entry
+        directory.announce(self.engine, self.accounts.get_by_username(account.username),
+                           partner=self.links([account.id]).get(account.id))
 
     def rotate_key(self, account: Account, actor: str) -> tuple[Partner, str]:
         """A new key (返回一次); the one before stops working at once."""
@@ -197,6 +218,28 @@ class PartnerStore:
             row = conn.execute(select(partner_keys)
                                .where(partner_keys.c.account_id == account.id)).first()
         return _partner(dict(row._mapping) if row else {}, account)
+
+    def links(self, account_ids: list[str] | None = None) -> dict[str, PartnerLink]:
+        """Account id → what notify needs to deliver to the partner (the secret unsealed,
+        in the form it signs with); every partner's when ``account_ids`` is None."""
+        query = select(partner_keys)
+        if account_ids is not None:
+            query = query.where(partner_keys.c.account_id.in_(account_ids))
+        with self.engine.connect() as conn:
+            rows = [dict(r._mapping) for r in conn.execute(query)]
+        found = {}
+        for row in rows:
+            sealed, secret = row.get("webhook_secret_sealed"), None
+            if sealed:
+                try:
+                    secret = signing_secret(self.sealer.decrypt(sealed.encode()).decode())
+                except InvalidToken:  # sealed under another SECRET_KEY: no webhook
+                    secret = None
+            url = row.get("webhook_url") if secret else None
+            found[row["account_id"]] = PartnerLink(
+                channels=tuple(json.loads(row.get("channels") or "[]")), webhook_url=url,
+                webhook_secret=secret if url else None)
+        return found
 
     def list(self) -> list[Partner]:
         found, _ = self.accounts.list_accounts(role=Role.PARTNER.value, limit=1000)

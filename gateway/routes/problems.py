@@ -5,10 +5,12 @@ import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.actions import SPECS, ActionSpec, describe
 from contracts.listing import ProblemSort
+from contracts.vocabulary import Action
 from gateway.auth.guards import PrincipalDep, allow
 from gateway.auth.principal import Principal
 from gateway.auth.roles import Role
@@ -38,11 +40,26 @@ async def act_on_problem(request: Request, principal: Principal, problem_id: str
     evidence it names must be stored files the caller may see (422 ``unknown_file``), and
     they are tied to the problem once the ledger accepted the step."""
     files = await require_files(request, principal, evidence_digests(args))
+    if spec.action is Action.TRANSFER_OUT and getattr(args, "partner", None):
+        args = await _to_partner(request, args)
     answer = await request.app.state.broker.call(
         "ledger", "act", problem_id=problem_id, action=spec.action.value,
         actor=actor(principal), args=args.model_dump(mode="json", exclude_unset=True))
     await tie_files(request, files, PROBLEM, problem_id)
     return answer
+
+
+async def _to_partner(request: Request, args):
+    """移交至协作平台: the partner must be an active partner account (422 ``unknown_partner``,
+    nothing changed); ``to`` defaults to its name, the destination the reporter reads."""
+    found = await run_in_threadpool(request.app.state.partners.get, args.partner)
+    if found is None or not found.account.active:
+        raise problem(422, "unknown_partner", "no active partner platform is called "
+                      f"'{args.partner}'", f"没有名为“{args.partner}”的协作平台(或已停用)",
+                      "partner")
+    if args.to:
+        return args
+    return args.model_copy(update={"to": found.account.display_name})
 
 
 def problem_filters(

@@ -5,7 +5,8 @@
   date, a description excerpt, state and text similarity;
 * unmerge (撤销合并): the problem this one was merged into;
 * severity (宽严相济): the ledger's advice (``severity_advice``) and its reasons
-  (``severity_reasons``), beside the decision.
+  (``severity_reasons``), beside the decision;
+* transfer (移交): the partner platforms to choose from (``offer_partners``).
 
 The ledger decides scope: a suggestion the caller may not see is named, not shown.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 
 from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
 
 from contracts.vocabulary import Action, State
 from gateway.broker import RemoteCallError
@@ -37,6 +39,16 @@ async def extras(request: Request, action: Action, problem: dict, *,
     if action is Action.DECIDE_SEVERITY:
         return {"severity": severity_view(problem)}
     return {}
+
+
+async def offer_partners(request: Request, form) -> None:
+    """The transfer form's ``partner`` input becomes a choice among the active partners."""
+    if form.spec.action is not Action.TRANSFER_OUT:
+        return
+    partners = await run_in_threadpool(request.app.state.partners.list)
+    for item in form.inputs:
+        if item.name == "partner":
+            item.kind, item.choices = "select", decisions.partner_choices(partners)
 
 
 async def _fetch(request: Request, problem_id: str) -> dict | None:

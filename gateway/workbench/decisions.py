@@ -10,6 +10,7 @@
 * units chosen by name (承办单位按名称选择): ``unit_options`` for the datalist, ``resolve_unit``
   to turn a posted name (or code) back into the code the ledger takes.
 * ``excerpt``: a description shortened for the merge comparison.
+* partner platforms by name (移交至协作平台): ``partner_choices`` for the transfer form's select.
 """
 from __future__ import annotations
 
@@ -171,3 +172,11 @@ def excerpt(text: str | None, limit: int = 120) -> str:
     """The first ``limit`` characters of a description, whitespace folded, with an ellipsis."""
     flat = " ".join(str(text or "").split())
     return flat if len(flat) <= limit else flat[:limit].rstrip() + "…"
+
+
+def partner_choices(partners) -> list[tuple[str, str, str]]:
+    """The active partner platforms a problem may be transferred to, as the form's choices
+    (username, its name, its name), by name (``gateway.auth.partners.Partner``)."""
+    found = [p.account for p in partners if p.account.active]
+    return [(a.username, a.display_name, a.display_name)
+            for a in sorted(found, key=lambda a: (a.display_name, a.username))]

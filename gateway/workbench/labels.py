@@ -48,6 +48,7 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "source": ("重新启动的来源", "Why it is reopened"),
     "into": ("合并到（保留的问题）", "Merge into (the problem kept)"),
     "to": ("移交至", "Transferred to"),
+    "partner": ("移交至协作平台", "To a partner platform"),
     "decision": ("处理决定", "Decision"),
 }
 
@@ -69,6 +70,9 @@ TIMELINE_LABELS: dict[str, tuple[str, str]] = {
 }
 
 FIELD_HINTS: dict[str, tuple[str, str]] = {
+    "partner": ("选择协作平台时，问题经签名回调推送给该平台；“移交至”可不填，默认为平台名称（举报人可见）。",
+                "A partner platform receives the case by signed webhook; “Transferred to” may "
+                "stay empty: it defaults to the platform's name (the reporter sees it)."),
     "plan.measures": ("写明具体采取的整改措施。", "What will be done, concretely."),
     "plan.target": ("整改要达到的效果。", "What the rectification must achieve."),
     "plan.deadline": ("不能早于今天。", "Not before today."),

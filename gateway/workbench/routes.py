@@ -223,6 +223,7 @@ def _action_routes(spec: ActionSpec) -> None:
         principal = principal_in(request)
         problem = await _problem(request, problem_id)
         form = ActionForm.of(spec, principal.role)
+        await action_context.offer_partners(request, form)
         values = {"on_behalf_of": problem.get("unit")} if form.acting else {}
         if spec.action is Action.DISPATCH and problem.get("unit"):
             values["unit"] = problem["unit"]  # the unit the clue named, to keep or change
@@ -237,6 +238,7 @@ def _action_routes(spec: ActionSpec) -> None:
         principal = principal_in(request)
         problem = await _problem(request, problem_id)
         form = ActionForm.of(spec, principal.role)
+        await action_context.offer_partners(request, form)
         posted = await attachments.read(request, principal, form.all_inputs)  # files stored
         data = forms.parse(posted.pairs, form.all_inputs)
         request.state.action_extras = await action_context.extras(

@@ -21,13 +21,17 @@ TEXTS: dict[str, tuple[str, str]] = {
     "partner.channels_hint": ("第一个选中的渠道为其请求的来源渠道。",
                               "Its requests arrive on the first channel chosen."),
     "partner.webhook_url": ("回调地址（可选）", "Webhook URL (optional)"),
-    "partner.webhook_url_hint": ("状态变化和移交的问题将推送到此地址（后续开放）。",
-                                 "Status changes and transferred problems will be pushed here "
-                                 "(coming later)."),
+    "partner.webhook_url_hint": ("其所提交问题的每次状态变化和移交给它的问题将推送到此地址"
+                                 "（Standard Webhooks 签名）。",
+                                 "Each status change of its own requests and the problems "
+                                 "transferred to it are pushed here (Standard Webhooks, signed)."),
     "partner.webhook_secret": ("回调签名密钥", "Webhook signing secret"),
-    "partner.webhook_secret_hint": ("16-200 个字符，与对方平台约定；保存后不再显示，留空则保留原密钥。",
+    "partner.webhook_secret_hint": ("16-200 个字符，与对方平台约定；保存后不再显示，留空则保留原密钥。"
+                                    "对方以该密钥验签（whsec_ 格式原样使用，其他文本按原始字节）。",
                                     "16-200 characters agreed with the platform; never shown "
-                                    "again once saved; leave blank to keep the one stored."),
+                                    "again once saved; leave blank to keep the one stored. The "
+                                    "platform verifies with it (a whsec_ secret as it is, other "
+                                    "text as its raw bytes)."),
     "partner.webhook": ("回调", "Webhook"),
     "partner.webhook_set": ("已设置", "Set"),
     "partner.webhook_none": ("未设置", "None"),

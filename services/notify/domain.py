@@ -19,6 +19,17 @@ escalations) are added with one entry each. The shape notify expects of any even
     due         the date the step is/was due (clock events: escalation counts from it)
     title       a short text for the subject (optional)
 
+Partner platforms (协作平台, accounts of role ``partner``) hear nothing by organization. They
+hear two things, by webhook (signed with their own secret) and in their inbox:
+
+* a problem transferred to them (移交, audience ``PARTNER``: the ``partner`` the event names),
+  with what they need to act on it (``shared``: problem and clue id, title, description,
+  category, kind, unit, reason; never the reporter's contact or receipt);
+* every lifecycle step (``problem.<name>``, whatever its rule) of a problem registered from
+  a request they submitted, i.e. whose clue came in on a channel of theirs (``channel``),
+  as Open311 status: ``service_request_id`` (the clue id), ``status`` open/closed, the
+  ledger's ``state``, the event and its time (``request_status``). No other partner hears it.
+
 Clock events (``escalates=True``) reach the unit; once more than ``grace`` working days past
 ``due`` also its supervising body, and past twice the grace the county office. Reminders
 (``reminder=True``) never go out by email or webhook outside working time: a reminder due on
@@ -27,7 +38,7 @@ a holiday waits for the next working day (the Chinese official calendar, 法定�
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Protocol
@@ -50,6 +61,7 @@ class Audience(StrEnum):
     SUPERVISOR = "supervisor"  # the supervising body's accounts (分管部门)
     COUNTY = "county"          # the county office (县委办公室)
     HEAD = "head"              # the unit's principal head if known, else its handlers
+    PARTNER = "partner"        # the partner platform a problem was transferred to (协作平台)
 
 
 @dataclass(frozen=True)
@@ -62,6 +74,7 @@ class Rule:
 
 
 A, S, C, H = Audience.UNIT, Audience.SUPERVISOR, Audience.COUNTY, Audience.HEAD
+P = Audience.PARTNER
 
 RULES: dict[str, Rule] = {
     "problem_registered": Rule((C,), "新问题已登记入台账，待交办", "New problem registered, awaiting dispatch"),
@@ -83,7 +96,7 @@ RULES: dict[str, Rule] = {
     E.REOPENED: Rule((A, S), "问题被重新启动", "Problem reopened"),
     E.STRUCK_OFF: Rule((A,), "问题已销号", "Problem struck off"),
     E.UNFOUNDED_ACCEPTED: Rule((A,), "查否结论已认可", "Unfounded finding accepted"),
-    E.TRANSFERRED: Rule((C,), "问题已移交", "Problem transferred"),
+    E.TRANSFERRED: Rule((C, P), "问题已移交", "Problem transferred"),
     # the reporter's own steps (by receipt code): the unit and its body hear of new
     # information; the body of an answer to the return visit (回访满意度)
     E.REPORTER_SUPPLEMENTED: Rule((A, S), "举报人补充了情况或照片", "The reporter added information"),
@@ -133,6 +146,13 @@ class Occurrence:
     supervisor: str | None = None
     due: date | None = None
     title: str | None = None
+    # the ledger's lifecycle steps only (problem.<name>): for partner platforms
+    channel: str | None = None   # the clue's channel: its partner hears every step
+    clue_id: str | None = None
+    state: str | None = None     # the state the step led to
+    at: str | None = None        # when (ISO)
+    partner: str | None = None   # transferred to this partner (its username)
+    shared: dict | None = None   # what the partner receives of a transferred problem
 
     @property
     def ref(self) -> str:
@@ -153,6 +173,8 @@ class Directory(Protocol):
     def members(self, org_code: str) -> list[Person]: ...
     def with_role(self, role: str) -> list[Person]: ...
     def head_of(self, org_code: str) -> str | None: ...
+    def partners(self, *, username: str | None = None,
+                 channel: str | None = None) -> list[Person]: ...
 
 
 class Registry(Protocol):
@@ -174,6 +196,7 @@ class Notice:
     subject_zh: str
     subject_en: str
     reminder: bool = False
+    data: dict | None = None  # a partner's payload (``shared``, ``request_status``)
 
 
 class WorkDays:
@@ -234,6 +257,9 @@ def accounts_for(audience: Audience, occ: Occurrence, registry, directory: Direc
     def active(people):
         return [p.account_id for p in people if p.active and p.role in ORG_ROLES]
 
+    if audience is P:
+        return [p.account_id for p in directory.partners(username=occ.partner)
+                if p.active and p.role == PARTNER_ROLE] if occ.partner else []
     if audience is A:
         return active(directory.members(occ.unit)) if occ.unit else []
     if audience is H:
@@ -251,18 +277,58 @@ def accounts_for(audience: Audience, occ: Occurrence, registry, directory: Direc
 
 def notices_for(occ: Occurrence, registry, directory: Directory, *, today: date, grace: int,
                 workdays: WorkDays) -> list[Notice]:
-    """Every person who must hear of ``occ``, once each (an unknown event: nobody)."""
+    """Every person who must hear of ``occ``, once each (an unknown event: nobody but the
+    partner whose request it is)."""
     rule = RULES.get(occ.name)
-    if rule is None:
+    notices: dict[str, Notice] = {}
+    if rule is not None:
+        subject_zh, subject_en = rule.subject_zh, rule.subject_en
+        if occ.title:
+            subject_zh, subject_en = f"{subject_zh}：{occ.title}", f"{subject_en}: {occ.title}"
+        for audience in audiences(rule, occ, today, grace, workdays):
+            for account in accounts_for(audience, occ, registry, directory):
+                notices.setdefault(account, Notice(
+                    occ.event_id, account, occ.name, occ.ref, occ.problem_id,
+                    subject_zh[:400], subject_en[:400], rule.reminder,
+                    shared_with(occ) if audience is P else None))
+    for account in request_owners(occ, directory):
+        held = notices.get(account)
+        status = request_status(occ)
+        notices[account] = Notice(
+            occ.event_id, account, occ.name, occ.ref, occ.problem_id, *REQUEST_SUBJECT,
+            data=status) if held is None else replace(held, data={**(held.data or {}),
+                                                                   **status})
+    return list(notices.values())
+
+
+# --- partner platforms (协作平台) -------------------------------------------------------------
+
+PARTNER_ROLE = "partner"
+REQUEST_SUBJECT = ("您提交的问题办理状态已更新", "The status of a request you submitted changed")
+
+
+def request_owners(occ: Occurrence, directory: Directory) -> list[str]:
+    """The partners whose requests arrive on the channel of ``occ``'s problem (its lifecycle
+    steps only; a partner's requests arrive on its first channel): they hear each step of
+    their own requests. One partner per channel keeps this exact; two partners given the same
+    first channel would each hear the other's."""
+    if not occ.channel or not occ.clue_id:
         return []
-    recipients: list[str] = []
-    for audience in audiences(rule, occ, today, grace, workdays):
-        recipients += accounts_for(audience, occ, registry, directory)
-    subject_zh, subject_en = rule.subject_zh, rule.subject_en
-    if occ.title:
-        subject_zh, subject_en = f"{subject_zh}：{occ.title}", f"{subject_en}: {occ.title}"
-    return [Notice(occ.event_id, account, occ.name, occ.ref, occ.problem_id, subject_zh[:400],
-                   subject_en[:400], rule.reminder) for account in dict.fromkeys(recipients)]
+    return [p.account_id for p in directory.partners(channel=occ.channel)
+            if p.active and p.role == PARTNER_ROLE]
+
+
+def request_status(occ: Occurrence) -> dict:
+    """A step of a partner's own request as Open311 says it (GeoReport v2's status is open or
+    closed; the ledger's state beside it, as FixMyStreet does)."""
+    return {"service_request_id": occ.clue_id, "problem_id": occ.problem_id,
+            "status": "closed" if occ.state == "closed" else "open", "state": occ.state,
+            "event": occ.name, "at": occ.at}
+
+
+def shared_with(occ: Occurrence) -> dict:
+    """What a partner receives of a problem transferred to it: the case, never the reporter."""
+    return {"transferred": dict(occ.shared or {})}
 
 
 # --- preferences and channels ----------------------------------------------------------------

@@ -49,14 +49,20 @@ def account_changed(uow: UnitOfWork, msg: AccountChanged) -> None:
         except AlreadyProcessed:
             return
         orm.upsert_account(uow.session, msg)
+        if msg.partner is not None:  # a partner platform's channels and webhook (协作平台)
+            orm.apply_partner(uow.session, msg.account_id, msg.partner, msg.occurred_at)
         uow.commit()
 
 
 def occurrence_of(msg) -> Occurrence:
     """Any contract mapped to the shape the rules take."""
     if isinstance(msg, ProblemTransitioned):
+        data = msg.data or {}
         return Occurrence(msg.event_id, msg.name, problem_id=msg.problem_id, unit=msg.unit,
-                          supervisor=msg.supervisor)
+                          supervisor=msg.supervisor, channel=msg.channel, clue_id=msg.clue_id,
+                          state=msg.to_state, at=msg.occurred_at.isoformat(),
+                          partner=data.get("partner") if msg.action == "transfer_out" else None,
+                          shared=data.get("shared"))
     if isinstance(msg, ProblemRegistered):
         return Occurrence(msg.event_id, "problem_registered", problem_id=msg.problem_id,
                           unit=msg.unit, title=msg.title)
@@ -142,6 +148,8 @@ def claim_row(n: domain.Notice, channel: Channel, pref: domain.Preferences, pers
     payload = {"name": n.name, "ref": n.ref, "problem_id": n.problem_id, "target": target,
                "subject_zh": n.subject_zh, "subject_en": n.subject_en,
                "at": now.isoformat()}
+    if n.data:  # a partner platform's payload (domain.request_status, domain.shared_with)
+        payload["data"] = n.data
     return {"event_id": n.event_id, "account_id": n.account_id, "channel": channel.value,
             "state": state, "attempts": 0, "next_at": at, "payload": payload,
             "created_at": now}

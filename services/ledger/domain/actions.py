@@ -287,7 +287,9 @@ def _unmerge(p: Problem, args, ctx: Context) -> dict:
 
 
 def _transfer_out(p: Problem, args, ctx: Context) -> dict:
-    record = {"to": args.to, "reason": args.reason}
+    record = {"to": args.to or args.partner, "reason": args.reason}
+    if args.partner:  # a partner platform (协作平台): notify delivers it there
+        record["partner"] = args.partner
     p.suspended_since = p.suspension_reason = None
     return record
 

@@ -109,10 +109,21 @@ def public_stages(timeline: list[dict], reporter: str | None = None) -> list[dic
         elif action == A.UNMERGE:
             _drop_last(stages, P.MERGED)
         elif action == A.TRANSFER_OUT:
-            stages.append(_stage(P.TRANSFERRED, at))
+            stages.append(transferred_stage(at, data))
         elif action == A.REPORTER_SUPPLEMENT and reporter and entry.get("actor") == reporter:
             stages.append(_stage(P.SUPPLEMENTED, at, photos=len(data.get("photos") or ())))
     return stages
+
+
+def transferred_stage(at: str, data: dict) -> dict:
+    """移交: to a partner platform, the reporter reads where it went (its public name, the
+    ``to`` the gateway filled from the partner's name); to anywhere else, the standard words
+    only (a free-text destination is the staff's, not written for the reporter). Never the
+    reason."""
+    destination = data.get("to") if data.get("partner") else None
+    if not destination:
+        return _stage(P.TRANSFERRED, at)
+    return _stage(P.TRANSFERRED, at, f"已移交至{destination}办理。", destination=destination)
 
 
 # ── Supplements and the return visit (补充材料 · 回访满意度) ──────────────────────────────────

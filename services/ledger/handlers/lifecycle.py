@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from contracts.events import ProblemTransitioned
+from contracts.events import SHARED_FIELDS, ProblemTransitioned
 from services.ledger.adapters.uow import LedgerUnitOfWork
 from services.ledger.domain.access import authorize, may_see
 from services.ledger.domain.actions import Actor, InvalidInput, parse_input, perform
@@ -44,9 +44,23 @@ def act(uow: LedgerUnitOfWork, campaign, *, problem_id: str, action: str, actor:
             to_state=change.to_state.value,
             outcome=problem.outcome.value if problem.outcome else None, unit=problem.unit,
             supervisor=supervisor, category=problem.category,
-            actor=actor.username, actor_role=actor.role, history_seq=seq, data=change.data))
+            actor=actor.username, actor_role=actor.role, history_seq=seq,
+            data=_event_data(problem, change), channel=problem.channel,
+            clue_id=problem.clue_id))
         uow.commit()
         return view(problem, ctx.today, rules=ctx.rules)
+
+
+def _event_data(problem: Problem, change) -> dict:
+    """The history entry's data; a transfer to a partner platform adds what it shares
+    (``contracts.events.SHARED_FIELDS``), in the event only (the chain keeps the case once)."""
+    if change.action is not Action.TRANSFER_OUT or not change.data.get("partner"):
+        return change.data
+    shared = {"problem_id": problem.id, "clue_id": problem.clue_id, "title": problem.title,
+              "description": problem.description, "category": problem.category,
+              "kind": problem.kind, "unit": problem.unit, "reason": change.data.get("reason"),
+              "to": change.data.get("to")}
+    return {**change.data, "shared": {k: shared[k] for k in SHARED_FIELDS}}
 
 
 def _merge_target(uow: LedgerUnitOfWork, campaign, problem, action, args, actor) -> Problem | None:

@@ -90,7 +90,8 @@ def webhook_body(row: dict) -> bytes:
         "type": f"notice.{payload['name']}", "timestamp": payload.get("at"),
         "data": {"event_id": row["event_id"], "account_id": row["account_id"],
                  "ref": payload["ref"], "problem_id": payload.get("problem_id"),
-                 "subject_zh": payload["subject_zh"], "subject_en": payload["subject_en"]}},
+                 "subject_zh": payload["subject_zh"], "subject_en": payload["subject_en"],
+                 **(payload.get("data") or {})}},
         ensure_ascii=False, separators=(",", ":")).encode()
 
 

@@ -8,6 +8,7 @@ sent, on SQLite and PostgreSQL alike; the inbox item likewise on (event id, acco
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import (
@@ -41,13 +42,20 @@ org_heads = Table(
     Column("changed_at", DateTime(timezone=True), nullable=False),
 )
 
+partner_links = Table(  # partner platforms (协作平台): the channels their requests arrive on
+    "partner_links", metadata,
+    Column("account_id", String(64), primary_key=True),
+    Column("channels", JSON, nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+)
+
 preferences = Table(
     "preferences", metadata,
     Column("account_id", String(64), primary_key=True),
     Column("email", Boolean, nullable=False, default=True),
     Column("email_address", String(320), nullable=True),
     Column("webhook_url", String(2000), nullable=True),
-    Column("webhook_secret", String(100), nullable=True),
+    Column("webhook_secret", String(400), nullable=True),  # a partner's may be long
     Column("quiet_hours", Boolean, nullable=False, default=False),
     Column("digest", Boolean, nullable=False, default=False),
     Column("email_failing", Boolean, nullable=False, default=False),
@@ -161,6 +169,28 @@ def upsert_account(session, msg) -> bool:
     return True
 
 
+def apply_partner(session, account_id: str, link, occurred_at: datetime) -> bool:
+    """A partner's channels and webhook as the gateway sent them (``PartnerLink``); an older
+    message changes nothing. Its webhook becomes its notification preference, signed with
+    its own secret; a new URL is enabled again (a 410 disabled the old one)."""
+    held = session.execute(select(partner_links.c.changed_at).where(
+        partner_links.c.account_id == account_id)).scalar_one_or_none()
+    if held is not None and aware(held) > occurred_at:
+        return False
+    row = {"channels": list(link.channels), "changed_at": occurred_at}
+    session.execute(insert_new(session, partner_links), {"account_id": account_id, **row})
+    session.execute(update(partner_links).where(partner_links.c.account_id == account_id)
+                    .values(**row))
+    prefs, _ = preferences_of(session, [account_id])[account_id]
+    url = link.webhook_url if link.webhook_secret else None
+    changes = {"webhook_url": url}
+    if url != prefs.webhook_url:
+        changes["webhook_disabled"] = False
+    save_preferences(session, account_id, replace(prefs, **changes),
+                     link.webhook_secret if url else None)
+    return True
+
+
 def _person(r) -> Person:
     return Person(account_id=r.account_id, role=r.role, org_code=r.org_code,
                   active=bool(r.active), email=r.email, display_name=r.display_name)
@@ -188,6 +218,23 @@ class SqlDirectory:
         if key not in self._members:
             self._members[key] = [_person(r) for r in self.session.execute(
                 select(directory).where(directory.c.role == role))]
+        return self._members[key]
+
+    def partners(self, *, username: str | None = None, channel: str | None = None
+                 ) -> list[Person]:
+        """Active partner accounts: the one named ``username``, or those whose requests
+        arrive on ``channel`` (their first channel: Open311 files a partner's requests
+        there, ``gateway.auth.partners.Partner.channel``)."""
+        if username is not None:
+            return [_person(r) for r in self.session.execute(select(directory).where(
+                directory.c.username == username, directory.c.role == "partner",
+                directory.c.active.is_(True)))]
+        key = f"partner-channel:{channel}"
+        if key not in self._members:
+            rows = self.session.execute(select(directory, partner_links.c.channels).join(
+                partner_links, partner_links.c.account_id == directory.c.account_id).where(
+                directory.c.role == "partner", directory.c.active.is_(True)))
+            self._members[key] = [_person(r) for r in rows if (r.channels or [None])[0] == channel]
         return self._members[key]
 
     def head_of(self, org_code: str) -> str | None:
