@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.stack import Stack
+from tests.support.workbench import workbench_stack
 
 
 @pytest.fixture(scope="module")
@@ -14,3 +15,12 @@ def stack(amqp_uri, tmp_path_factory):
         yield running
     finally:
         running.stop_all()
+
+
+@pytest.fixture(scope="session")
+def shared_workbench_stack(amqp_uri, tmp_path_factory):
+    """One stack for the workbench's modules (``workbench_stack``'s settings), started once
+    per run: starting and stopping five processes costs about fifteen seconds a module. A
+    module that needs a store of its own (tampering, counting everything, a moved clock, other
+    settings) starts its own stack instead."""
+    yield from workbench_stack(amqp_uri, tmp_path_factory)

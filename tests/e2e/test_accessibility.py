@@ -155,7 +155,6 @@ def links_of(browser: Browser, base: str) -> list[str]:
 
 def violations(browser: Browser, axe: Axe, page: str, width: int) -> list[str]:
     browser.resize(width, 1400)
-    axe.inject()
     results = axe.run()
     found = []
     for v in results["violations"]:
@@ -170,6 +169,7 @@ def violations(browser: Browser, axe: Axe, page: str, width: int) -> list[str]:
 
 def check(browser: Browser, axe: Axe, page: str, name: str) -> list[str]:
     found = []
+    axe.inject()   # once a page: resizing does not reload it
     for width in (DESKTOP, PHONE):
         found += violations(browser, axe, page, width)
     browser.resize(DESKTOP, 1400)

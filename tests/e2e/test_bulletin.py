@@ -14,15 +14,15 @@ import httpx
 import pytest
 from pypdf import PdfReader
 
-from tests.support.workbench import Staff, api, registered_problem, workbench_stack
+from tests.support.workbench import Staff, api, registered_problem
 
 pytestmark = pytest.mark.e2e
 MONTH = "2017-10"
 
 
 @pytest.fixture(scope="module")
-def stack(amqp_uri, tmp_path_factory):
-    yield from workbench_stack(amqp_uri, tmp_path_factory)
+def stack(shared_workbench_stack):
+    return shared_workbench_stack
 
 
 def listed(stack, username="county") -> list[dict]:

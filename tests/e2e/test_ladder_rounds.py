@@ -15,15 +15,15 @@ import pytest
 from gateway.auth.accounts import AccountStore
 from kit.db import default_url, make_engine
 from tests.e2e.test_spot_checks import SEED, closed_as_unfounded
-from tests.support.workbench import SCHOOL, api, problem_of, wait_until, workbench_stack
+from tests.support.workbench import SCHOOL, api, problem_of, wait_until
 
 pytestmark = pytest.mark.e2e
 HEAD_PASSWORD = "head of the school 2017 pw"
 
 
 @pytest.fixture(scope="module")
-def stack(amqp_uri, tmp_path_factory):
-    for running in workbench_stack(amqp_uri, tmp_path_factory):
+def stack(shared_workbench_stack):
+    for running in (shared_workbench_stack,):
         store = AccountStore(make_engine(default_url("gateway", running.data_dir)))
         store.create("head-school", HEAD_PASSWORD, "unit_handler", SCHOOL, "王校长")
         yield running

@@ -16,7 +16,7 @@ import requests
 from georeport import GeoReport
 
 from contracts.events import problem_id_for
-from tests.support.workbench import Staff, act, api, wait_until, workbench_stack
+from tests.support.workbench import Staff, act, api, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -27,8 +27,8 @@ FORM = {"service_code": SERVICE, "description": "县医院医生收红包,多次
 
 
 @pytest.fixture(scope="module")
-def stack(amqp_uri, tmp_path_factory):
-    yield from workbench_stack(amqp_uri, tmp_path_factory)
+def stack(shared_workbench_stack):
+    return shared_workbench_stack
 
 
 def create_partner(county: Staff, username: str, name: str, channel: str) -> str:

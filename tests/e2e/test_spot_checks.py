@@ -19,15 +19,15 @@ import pytest
 from tests.e2e.test_accounts_admin import NEW_PASSWORD, api_sign_in, set_new_password
 from tests.support.stack import ROOT
 from tests.support.workbench import (
-    SCHOOL, Staff, act, api, problem_of, registered_problem, wait_until, workbench_stack,
+    SCHOOL, Staff, act, api, problem_of, registered_problem, wait_until,
 )
 
 SEED = "01382438112797316654"
 
 
 @pytest.fixture(scope="module")
-def stack(amqp_uri, tmp_path_factory):
-    yield from workbench_stack(amqp_uri, tmp_path_factory)
+def stack(shared_workbench_stack):
+    return shared_workbench_stack
 
 
 def closed_as_unfounded(stack, title: str) -> str:

@@ -26,15 +26,14 @@ from tests.e2e.test_pages import csp_directives, references
 from tests.support.browser import browser_session, fill, press, shoot
 from tests.support.workbench import (
     ONE_PER_ROLE, PASSWORDS, SCHOOL, Staff, api, dispatched_problem, plan_form, state_of,
-    workbench_stack,
 )
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def stack(amqp_uri, tmp_path_factory):
-    yield from workbench_stack(amqp_uri, tmp_path_factory)
+def stack(shared_workbench_stack):
+    return shared_workbench_stack
 
 
 # --- pages, headers, cookies ------------------------------------------------------------------

@@ -15,7 +15,6 @@ import pytest
 from tests.support.browser import SHOTS, browser_session
 from tests.support.workbench import (
     PASSWORDS, SCHOOL, Staff, act, dispatched_problem, problem_of, registered_problem, state_of,
-    workbench_stack,
 )
 
 pytestmark = pytest.mark.e2e
@@ -24,8 +23,8 @@ POLICE = "org_gd_public_security"  # 县公安局, in 县监察局's system
 
 
 @pytest.fixture(scope="module")
-def stack(amqp_uri, tmp_path_factory):
-    yield from workbench_stack(amqp_uri, tmp_path_factory)
+def stack(shared_workbench_stack):
+    return shared_workbench_stack
 
 
 @pytest.fixture(scope="module")

@@ -33,6 +33,7 @@ UNIT_NAMES = {SCHOOL: "盐山中学", POLICE: "县公安局"}
 
 @pytest.fixture(scope="module")
 def stack(amqp_uri, tmp_path_factory):
+    """A stack of this module's own: its tests count and sort everything on the ledger."""
     yield from workbench_stack(amqp_uri, tmp_path_factory)
 
 
