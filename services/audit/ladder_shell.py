@@ -5,7 +5,6 @@ The working-day calendar is the ledger's (``services.ledger.domain.workdays.Work
 the official calendar and the campaign's listed years), reused rather than copied."""
 from __future__ import annotations
 
-import functools
 import logging
 from datetime import date, time
 from pathlib import Path
@@ -15,16 +14,12 @@ from nameko.extensions import DependencyProvider
 
 from contracts.campaign import load_campaign
 from contracts.vocabulary import ChainRecord
-from kit.errors import Conflict, Forbidden, Invalid, NotFound
 from kit.schedule import Job, WorkingDaily
 from services.audit import ladder_handlers as handlers
-from services.audit.ladder import LadderRefused
 from services.ledger.domain.workdays import WorkCalendar
 
 log = logging.getLogger(__name__)
 SWEEP_JOB = "audit.ladder_sweep"
-KINDS = {"invalid": Invalid, "forbidden": Forbidden, "conflict": Conflict,
-         "not_found": NotFound}
 
 
 def context_of(campaign) -> handlers.Context:
@@ -39,20 +34,6 @@ class LadderContext(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         return self.context
-
-
-def refusals(fn):
-    """The ladder's refusals leave the service as ``kit.errors`` refusals (both languages)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except LadderRefused as exc:
-            raise KINDS[exc.kind](exc.message, exc.message_zh.rstrip("。") + "。", exc.code,
-                                  exc.field) from None
-
-    return wrapper
 
 
 def jobs(ctx: handlers.Context) -> list[Job]:

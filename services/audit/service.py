@@ -26,7 +26,7 @@ from services.audit.adapters import orm
 from services.audit.rounds import RoundRefused
 from services.audit import ladder_handlers, ladder_shell
 from services.audit.adapters.ladder import CLAIMS as LADDER_CLAIMS
-from services.audit.ladder_shell import refusals as ladder_refusals
+from services.audit.ladder import LadderRefused
 
 log = logging.getLogger(__name__)
 # Who appends the rounds' steps to the ledger's chain (the person is inside the record).
@@ -47,13 +47,15 @@ class Campaign(DependencyProvider):
 
 
 def refusals(method):
-    """A round's refusal becomes the caller's bilingual refusal (``kit.errors``)."""
+    """A round's or the ladder's refusal becomes the caller's bilingual refusal
+    (``kit.errors``); both carry kind, code, the two messages and the field."""
     @functools.wraps(method)
     def wrapped(*args, **kwargs):
         try:
             return method(*args, **kwargs)
-        except RoundRefused as exc:
-            raise KINDS[exc.kind](exc.message, exc.message_zh, exc.code, exc.field) from None
+        except (RoundRefused, LadderRefused) as exc:
+            raise KINDS[exc.kind](exc.message, exc.message_zh.rstrip("。") + "。", exc.code,
+                                  exc.field) from None
     return wrapped
 
 
@@ -261,7 +263,7 @@ class AuditService:
         return ladder_shell.write_chain(self.uow, append)
 
     @rpc(expected_exceptions=EXPECTED)
-    @ladder_refusals
+    @refusals
     def ladder_record_finding(self, actor: dict, unit: str, kind: str, findings: str,
                               evidence: list | None = None,
                               problem_ids: list | None = None) -> dict:
@@ -272,7 +274,7 @@ class AuditService:
             now=self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
-    @ladder_refusals
+    @refusals
     def ladder_confirm(self, actor: dict, proposal_id: str, skip_reason: str | None = None,
                        note: str | None = None, persons: list | None = None,
                        head: dict | None = None) -> dict:
@@ -284,14 +286,14 @@ class AuditService:
         return answer
 
     @rpc(expected_exceptions=EXPECTED)
-    @ladder_refusals
+    @refusals
     def ladder_dismiss(self, actor: dict, proposal_id: str, reason: str) -> dict:
         return ladder_handlers.dismiss(self.uow(), self.ladder, actor=actor,
                                        proposal_id=proposal_id, reason=reason,
                                        now=self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
-    @ladder_refusals
+    @refusals
     def ladder_proposals(self, actor: dict, status: str | None = None,
                          unit: str | None = None, proposal_id: str | None = None) -> dict:
         return ladder_handlers.list_proposals(self.uow(), self.ladder, actor=actor,
@@ -299,13 +301,13 @@ class AuditService:
                                               proposal_id=proposal_id)
 
     @rpc(expected_exceptions=EXPECTED)
-    @ladder_refusals
+    @refusals
     def ladder_unit(self, actor: dict, unit: str) -> dict:
         return ladder_handlers.unit_ladder(self.uow(), self.ladder, actor=actor, unit=unit,
                                            now=self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
-    @ladder_refusals
+    @refusals
     def ladder_overview(self, actor: dict) -> dict:
         return ladder_handlers.overview(self.uow(), self.ladder, actor=actor,
                                         now=self.clock.now())
