@@ -13,7 +13,7 @@ from PIL import Image
 
 from gateway.auth.accounts import AccountStore
 from kit.db import default_url, make_engine
-from tests.support.notify_sinks import wait_for
+from tests.support.notify_sinks import notify_knows_head, wait_for
 from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
@@ -63,6 +63,9 @@ def test_a_passed_interview_deadline_proposes_accountability_and_tells_the_head(
 
     call("county", "POST", f"/api/v1/principal-heads/{SCHOOL}",
          json={"name": "王校长", "title": "校长", "account_username": "head-school"})
+    # the head travels to notify as a directory event: until it arrives, "the head" means
+    # the unit's handlers (domain.Audience.HEAD), which this test tells apart
+    wait_for(lambda: notify_knows_head(stack.data_dir, SCHOOL, "head-school"), timeout=60)
     picture = io.BytesIO()
     Image.new("RGB", (8, 8), (10, 90, 200)).save(picture, "PNG")
     sha = call("county", "POST", "/api/v1/files", content=picture.getvalue(),

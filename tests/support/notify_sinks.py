@@ -107,3 +107,22 @@ def wait_for(check, timeout: float = 30.0, interval: float = 0.2):
             return found
         time.sleep(interval)
     raise AssertionError(f"not reached within {timeout} s")
+
+
+def notify_knows_head(data_dir, org_code: str, username: str) -> bool:
+    """True once the notify service of a stack (its SQLite store in ``data_dir``) holds
+    ``username`` as ``org_code``'s principal head: the directory travels by event, so a test
+    that needs the head (not the unit's handlers) to hear of something waits for this first."""
+    from sqlalchemy import select
+
+    from kit.db import default_url, make_engine
+    from services.notify.adapters.orm import directory, org_heads
+
+    engine = make_engine(default_url("notify", data_dir))
+    try:
+        with engine.connect() as conn:
+            return conn.execute(select(directory.c.username).join(
+                org_heads, org_heads.c.account_id == directory.c.account_id).where(
+                org_heads.c.org_code == org_code)).scalar_one_or_none() == username
+    finally:
+        engine.dispose()
