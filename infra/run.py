@@ -23,6 +23,7 @@ from kit.settings import ROOT, SERVICES, Settings
 COLOURS = ("36", "33", "35", "32", "34")  # cyan, yellow, magenta, green, blue
 STOP_GRACE_SECONDS = 15.0
 READY_TIMEOUT_SECONDS = 60.0
+METRICS_BASE_PORT = 9101  # intake 9101, ledger 9102, notify 9103, audit 9104 (prometheus.yml)
 
 _print_lock = threading.Lock()
 _colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ
@@ -77,6 +78,13 @@ def pump(child: Child, width: int) -> None:
     assert child.proc.stdout is not None
     for raw in iter(child.proc.stdout.readline, b""):
         say(f"{label} {raw.decode('utf-8', 'replace').rstrip()}")
+
+
+def metrics_env(env: dict[str, str], index: int) -> dict[str, str]:
+    """Each service process serves its own /metrics: METRICS_PORT (default 9101) is the
+    first service's port, the next ones count up; METRICS_PORT=0 turns them off."""
+    base = int(env.get("METRICS_PORT") or METRICS_BASE_PORT)
+    return dict(env, METRICS_PORT=str(base + index if base else 0))
 
 
 def start(name: str, colour: str, args: list[str], env: dict[str, str], width: int) -> Child:
@@ -150,7 +158,7 @@ def main() -> int:
     commands = [(name, ["-m", "kit.run", name]) for name in SERVICES]
     commands.append(("gateway", ["-m", "gateway.main"]))
     width = max(len(name) for name, _ in commands)
-    children = [start(name, COLOURS[i % len(COLOURS)], args, env, width)
+    children = [start(name, COLOURS[i % len(COLOURS)], args, metrics_env(env, i), width)
                 for i, (name, args) in enumerate(commands)]
     threading.Thread(target=announce_when_ready, args=(port, stop), daemon=True).start()
     died: Child | None = None

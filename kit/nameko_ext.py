@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import itertools
 import logging
+import time
 
 import amqp
 import eventlet
@@ -19,6 +20,7 @@ from sqlalchemy.orm import sessionmaker
 
 from contracts.events import ALL_EVENTS
 from contracts.topology import DLX_NAME, subscription
+from kit import metrics
 from kit.db import make_engine
 from kit.relay import BatchPublisher, relay_once
 from kit.store import Inbox, Outbox
@@ -233,6 +235,7 @@ class BatchingQueueConsumer(QueueConsumer):
             self.requeue_message(message)
             return
         log.warning("dead-lettered a message from %s: %s", queue, reason)
+        metrics.DEAD_LETTERED.labels(queue).inc()
         self.ack_message(message)
 
     def _settled(self, message) -> None:
@@ -310,8 +313,12 @@ class ReliableEventHandler(EventHandler):
             raise LookupError(f"{sub.queue_name}: name the handler's contract "
                               "(contract=<an event of contracts.events>)")
         Consumer.setup(self)
+        metrics.queue_known(self.queue.name,
+                            consumer_name(self.container.service_name, self.method_name))
 
     def handle_message(self, body, message):
+        if message.delivery_info.get("redelivered"):
+            metrics.REDELIVERED.labels(self.queue.name).inc()
         self._buffer.append((body, message))
         if self._in_flight:
             return  # the batch in flight flushes this one when it is done
@@ -333,15 +340,19 @@ class ReliableEventHandler(EventHandler):
             self.container.spawn_worker(
                 self, ([body for body, _ in batch],), {},
                 context_data=self.unpack_message_headers(messages[0]),
-                handle_result=functools.partial(self._handle_batch_result, messages))
+                handle_result=functools.partial(self._handle_batch_result, messages,
+                                                time.perf_counter()))
         except ContainerBeingKilled:
             self._in_flight = False
             for message in messages:
                 self.queue_consumer.requeue_message(message)
 
-    def _handle_batch_result(self, messages, worker_ctx, result=None, exc_info=None):
+    def _handle_batch_result(self, messages, started, worker_ctx, result=None,
+                             exc_info=None):
+        queue = self.queue.name
+        metrics.BATCH_SECONDS.labels(queue).observe(time.perf_counter() - started)
         done = result if exc_info is None and isinstance(result, list) else []
-        acked = []
+        acked, requeued = [], 0
         for message, ok in itertools.zip_longest(messages, done[:len(messages)]):
             if ok:
                 acked.append(message)
@@ -349,7 +360,11 @@ class ReliableEventHandler(EventHandler):
                 self.queue_consumer.poison(message, self.queue.name, ok.reason)
             else:  # requeued first, so that a multiple ack cannot cover it
                 self.queue_consumer.requeue_message(message)
+                requeued += 1
         self.queue_consumer.ack_messages(acked)
+        metrics.CONSUMED.labels(queue).inc(len(acked))
+        if requeued:
+            metrics.REQUEUED.labels(queue).inc(requeued)
         self._in_flight = False
         if self._buffer:
             eventlet.spawn_n(self._flush)

@@ -14,6 +14,7 @@ import amqp
 from kombu import Connection
 
 from contracts.topology import event_exchange
+from kit import metrics
 from kit.store import Outbox
 
 log = logging.getLogger(__name__)
@@ -157,6 +158,9 @@ def relay_once(session_factory, outbox: Outbox, publisher: BatchPublisher,
         {"id": row["event_id"], "body": row["body"], "routing_key": row["event_type"],
          "exchange": event_exchange(row["source"]).name} for row in rows])
     done = [row["id"] for row in rows if row["event_id"] in confirmed]
+    for row in rows:
+        if row["event_id"] in confirmed:
+            metrics.PUBLISHED.labels(row["source"], row["event_type"]).inc()
     if done:
         with session_factory() as session:
             outbox.remove(session, done)

@@ -51,6 +51,8 @@ def nameko_config(service: str, settings: Settings) -> dict:
         "HEARTBEAT": 30,
         "SCHEDULE_TICK_SECONDS": settings.schedule_tick_seconds,
         "SCHEDULE_CLOCK_FILE": settings.schedule_clock_file,
+        "METRICS_PORT": settings.metrics_port,
+        "METRICS_HOST": settings.metrics_host,
     }
 
 

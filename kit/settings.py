@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     # development only, a file holding the time its clock reads (tests move it).
     schedule_tick_seconds: float = Field(30.0, gt=0, le=3600)
     schedule_clock_file: str | None = None
+    # Prometheus (kit/metrics.py): each service process serves /metrics on this port; 0: off.
+    # Several processes on one host need a port each (make run and the tests give them one).
+    metrics_port: int = Field(0, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"  # 0.0.0.0 in a container, for Prometheus to reach it
     # The gateway
     gateway_host: str = "127.0.0.1"
     gateway_port: int = Field(8000, ge=1, le=65535)

@@ -6,6 +6,7 @@ import logging
 from sqlalchemy.orm import Session, sessionmaker
 
 from contracts.events import Event
+from kit import metrics
 from kit.store import Inbox, Outbox
 
 
@@ -85,16 +86,23 @@ class UnitOfWork:
         consumer = self._inbox_name()
         key = (consumer, message_id)
         if key in self._consumed:
-            raise AlreadyProcessed(message_id)
+            self._duplicate(consumer, message_id)
         known = self._known.get(consumer)
         if known is not None and message_id in known[0]:
             if message_id not in known[1]:
-                raise AlreadyProcessed(message_id)
+                self._duplicate(consumer, message_id)
         elif self._inbox.seen(self.session, consumer, message_id):
-            raise AlreadyProcessed(message_id)
+            self._duplicate(consumer, message_id)
         else:
             self._inbox.record(self.session, consumer, message_id)
         self._consumed.add(key)
+
+    @staticmethod
+    def _duplicate(consumer: str, message_id: str):
+        """Counted when skipped (a batch that fails and is retried item by item may count
+        one twice: the figure is a rate to watch, not a ledger)."""
+        metrics.duplicate_skipped(consumer)
+        raise AlreadyProcessed(message_id)
 
     def emit(self, event: Event) -> None:
         self._outbox.add(self.session, event)

@@ -18,8 +18,10 @@ from contracts.events import (
     RecheckRecorded, ReportCycleEvent, SpotCheckConcluded,
 )
 from kit.errors import EXPECTED, Conflict, Forbidden, Invalid, NotFound
+from kit.metrics import ServiceMetrics
 from kit.nameko_ext import Store, reliable_event_handler
 from kit.schedule import ClockProvider, Scheduler, schedule_timer
+from services.audit import metrics as audit_metrics
 from services.audit import domain, handlers
 from services.audit import round_handlers as rounds
 from services.audit.adapters import orm
@@ -64,6 +66,7 @@ class AuditService:
 
     uow = Store(orm.outbox_table, orm.inbox_table)
     campaign = Campaign()
+    metrics = ServiceMetrics([audit_metrics.gauges])
     ledger = RpcProxy("ledger")
 
     @reliable_event_handler("intake", "clue_accepted")

@@ -6,6 +6,7 @@ from nameko.rpc import rpc
 
 from contracts.events import ClueSubmitted, ProblemRegistered, ProblemTransitioned
 from kit.errors import EXPECTED, Conflict, NotFound
+from kit.metrics import ServiceMetrics
 from kit.nameko_ext import Store, reliable_event_handler
 from services.intake import domain, handlers
 from services.intake.adapters import orm
@@ -27,6 +28,7 @@ class IntakeService:
 
     uow = Store(orm.outbox_table, orm.inbox_table)
     fernet = ContactKey()
+    metrics = ServiceMetrics()
 
     @reliable_event_handler("gateway", "clue_submitted")
     def on_clue_submitted(self, bodies):

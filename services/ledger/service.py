@@ -9,11 +9,13 @@ from nameko.rpc import rpc
 
 from contracts.events import ClueAccepted, ContactOpened, RecheckRecorded
 from kit.errors import EXPECTED
+from kit.metrics import ServiceMetrics
 from kit.nameko_ext import reliable_event_handler
 from kit.schedule import ClockProvider, Scheduler, schedule_timer
 from services.ledger import bootstrap, custody, handlers
 from services.ledger.handlers import bulletins, rechecks, records, reports, schedule, views
 from services.ledger.domain.actions import Actor
+from services.ledger import metrics as ledger_metrics
 from services.ledger.refusals import refusals
 
 
@@ -29,6 +31,7 @@ class LedgerService:
     campaign = bootstrap.campaign()
     signer = bootstrap.signer()
     clock = ClockProvider()
+    metrics = ServiceMetrics([ledger_metrics.gauges])
 
     @schedule_timer()
     def tick(self):

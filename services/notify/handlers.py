@@ -20,6 +20,7 @@ from contracts.events import (
     ProblemTransitioned, WorkPlanFiled,
 )
 from contracts.vocabulary import LADDER_STEP_LABELS, ClockAlert, LadderStep
+from kit import metrics
 from kit.uow import AlreadyProcessed, UnitOfWork
 from services.notify import domain
 from services.notify.adapters import orm
@@ -215,6 +216,7 @@ def settle(new_uow, row: dict, outcome: Outcome, ctx: Context) -> str:
             # the address bounced: the person's email is failing; the inbox keeps the notice
             orm.mark_preference(uow.session, row["account_id"], email_failing=True)
         uow.commit()
+    metrics.delivered(row["channel"], state)
     if not outcome.ok:
         log.info("delivery %s (%s) attempt %s: %s -> %s", row["id"], row["channel"],
                  row["attempts"], outcome.detail, state)

@@ -16,6 +16,7 @@ from contracts.events import (
     ProblemTransitioned, ReportCycleEvent, WorkPlanFiled,
 )
 from kit.errors import EXPECTED, Invalid, NotFound
+from kit.metrics import ServiceMetrics, deliveries_known
 from kit.nameko_ext import Store, reliable_event_handler
 from kit.settings import Settings
 from services.notify import domain, handlers
@@ -74,6 +75,7 @@ class NotifyService:
 
     uow = Store(orm.outbox_table, orm.inbox_table)
     notifier = Notifier()
+    metrics = ServiceMetrics(known=[deliveries_known])
 
     def _route(self, bodies):
         ctx = self.notifier.context

@@ -28,7 +28,7 @@ def free_port() -> int:
 
 class Stack:
     def __init__(self, *, amqp_uri: str, data_dir: Path, database_urls: dict[str, str] | None = None,
-                 extra_env: dict[str, str] | None = None):
+                 extra_env: dict[str, str] | None = None, metrics: bool = False):
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.data_dir = Path(data_dir)
@@ -44,6 +44,8 @@ class Stack:
         for service, url in (database_urls or {}).items():
             self.env[f"{service.upper()}_DATABASE_URL"] = url
         self.procs: dict[str, subprocess.Popen] = {}
+        self.metrics = metrics  # each service process serves /metrics on a port of its own
+        self.metrics_ports: dict[str, int] = {}
 
     def command(self, name: str) -> list[str]:
         if name == "gateway":
@@ -54,8 +56,12 @@ class Stack:
         """Start ``name``'s process, known as ``label`` (default: the name): a second
         process of one service runs beside the first under a label of its own."""
         label = label or name
+        env = self.env
+        if self.metrics and name != "gateway":
+            port = self.metrics_ports.setdefault(label, free_port())
+            env = {**env, "METRICS_PORT": str(port)}
         log = open(self.logs / f"{label}.log", "ab")
-        self.procs[label] = subprocess.Popen(self.command(name), cwd=ROOT, env=self.env,
+        self.procs[label] = subprocess.Popen(self.command(name), cwd=ROOT, env=env,
                                             stdout=log, stderr=subprocess.STDOUT,
                                             start_new_session=True)
         log.close()

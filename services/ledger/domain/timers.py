@@ -153,6 +153,11 @@ def light(problem: Problem, today: date, rules: Rules) -> str | None:
     return GREEN
 
 
+def due_soon_until(today: date, rules: Rules) -> date:
+    """The last due date that counts as due soon today (a yellow light)."""
+    return _due_soon_until(rules.calendar, today, rules.due_soon_days)
+
+
 def stall_cutoff(today: date, rules: Rules) -> date:
     """The latest last-progress date that counts as stalled today."""
     return _latest_start_with(rules.calendar, today, rules.stall_days)
