@@ -135,27 +135,57 @@ def family(name: str, doc: str, labels: list[str],
     return found
 
 
-class StoreGauges(Collector):
-    """The one collector of the process: asks each running service's store for its gauges
-    when Prometheus scrapes. A source that fails is logged and left out of that scrape."""
+def queue_gauges(amqp_uri: str, queues: list[str]):
+    """Depth and consumers of the service's queues and of the dead letters, by a passive
+    declare each on one short connection (a dozen round trips a scrape, none a message).
+    Every process of a service reports the same queues: dashboards take ``max by (queue)``."""
+    from kombu import Connection
+
+    from contracts.topology import DEAD_LETTER_QUEUE
+
+    def gauges():
+        ready = GaugeMetricFamily("queue_messages_ready", "Messages waiting in the queue",
+                                  labels=["queue"])
+        consumers = GaugeMetricFamily("queue_consumers", "Consumers on the queue",
+                                      labels=["queue"])
+        with Connection(amqp_uri, connect_timeout=5) as conn:
+            channel = conn.channel()
+            for queue in [*queues, DEAD_LETTER_QUEUE]:
+                _, messages, consuming = channel.queue_declare(queue, passive=True)
+                ready.add_metric([queue], messages)
+                consumers.add_metric([queue], consuming)
+        return [ready, consumers]
+    return gauges
+
+
+class ScrapeGauges(Collector):
+    """The one collector of the process: asks each running service for its gauges (its
+    store's, its queues') when Prometheus scrapes. A source that fails is logged and left
+    out of that scrape; the others are still served."""
 
     def __init__(self):
-        self.sources: dict[int, tuple[Callable, list[Gauges], dict]] = {}
+        self.sources: dict[int, list[Callable[[], Iterable[GaugeMetricFamily]]]] = {}
 
     def collect(self):
-        for new_session, gauges, config in list(self.sources.values()):
-            for source in gauges:
+        for sources in list(self.sources.values()):
+            for source in sources:
                 try:
-                    with new_session() as session:
-                        found = list(source(session, config))
+                    found = list(source())
                 except Exception as exc:  # noqa: BLE001 - a scrape must not fail on one source
                     log.warning("metrics: a gauge source failed: %s", exc)
                     continue
                 yield from found
 
 
-STORE_GAUGES = StoreGauges()
-REGISTRY.register(STORE_GAUGES)
+def from_store(new_session, gauges: Gauges, config: dict):
+    def source():
+        with new_session() as session:
+            return list(gauges(session, config))
+    return source
+
+
+SCRAPE_GAUGES = ScrapeGauges()
+REGISTRY.register(SCRAPE_GAUGES)
 
 
 class ServiceMetrics(DependencyProvider):
@@ -178,10 +208,14 @@ class ServiceMetrics(DependencyProvider):
         self.store = stores[0] if stores else None
 
     def start(self):
+        config = dict(self.container.config)
+        queues = sorted({e.queue.name for e in self.container.entrypoints
+                         if type(e).__name__ == "ReliableEventHandler"})
+        sources = [queue_gauges(config["AMQP_URI"], queues)] if queues else []
         if self.store is not None:  # its session factory exists once every setup ran
-            sources = [outbox_gauges(self.service, self.store.outbox.table), *self.gauges]
-            STORE_GAUGES.sources[id(self)] = (self.store.session_factory, sources,
-                                              dict(self.container.config))
+            sources += [from_store(self.store.session_factory, gauges, config) for gauges in
+                        (outbox_gauges(self.service, self.store.outbox.table), *self.gauges)]
+        SCRAPE_GAUGES.sources[id(self)] = sources
         port = int(self.container.config.get("METRICS_PORT") or 0)
         if port:
             host = self.container.config.get("METRICS_HOST") or "127.0.0.1"
@@ -196,7 +230,7 @@ class ServiceMetrics(DependencyProvider):
         eventlet.wsgi.server(self._listener, make_wsgi_app(REGISTRY), log_output=False)
 
     def stop(self):
-        STORE_GAUGES.sources.pop(id(self), None)
+        SCRAPE_GAUGES.sources.pop(id(self), None)
         server = getattr(self, "_server", None)
         if server is not None:
             server.kill()
