@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections import Counter
 from contextlib import contextmanager
 
 import amqp
@@ -158,9 +159,10 @@ def relay_once(session_factory, outbox: Outbox, publisher: BatchPublisher,
         {"id": row["event_id"], "body": row["body"], "routing_key": row["event_type"],
          "exchange": event_exchange(row["source"]).name} for row in rows])
     done = [row["id"] for row in rows if row["event_id"] in confirmed]
-    for row in rows:
-        if row["event_id"] in confirmed:
-            metrics.PUBLISHED.labels(row["source"], row["event_type"]).inc()
+    published = Counter((row["source"], row["event_type"]) for row in rows
+                        if row["event_id"] in confirmed)
+    for (source, event_type), n in published.items():  # one increment per type, not per row
+        metrics.PUBLISHED.labels(source, event_type).inc(n)
     if done:
         with session_factory() as session:
             outbox.remove(session, done)
