@@ -211,7 +211,8 @@ class ServiceMetrics(DependencyProvider):
         config = dict(self.container.config)
         queues = sorted({e.queue.name for e in self.container.entrypoints
                          if type(e).__name__ == "ReliableEventHandler"})
-        sources = [queue_gauges(config["AMQP_URI"], queues)] if queues else []
+        sources = ([queue_gauges(config["AMQP_URI"], queues)]
+                   if queues and config.get("AMQP_URI") else [])
         if self.store is not None:  # its session factory exists once every setup ran
             sources += [from_store(self.store.session_factory, gauges, config) for gauges in
                         (outbox_gauges(self.service, self.store.outbox.table), *self.gauges)]

@@ -303,6 +303,7 @@ class ReliableEventHandler(EventHandler):
         self._buffer: list = []
         self._timer = None
         self._in_flight = False
+        self._queue_name = "unset"  # the metrics' label, once set up
 
     def setup(self):
         sub = subscription(self.source_service, self.event_type,
@@ -313,12 +314,13 @@ class ReliableEventHandler(EventHandler):
             raise LookupError(f"{sub.queue_name}: name the handler's contract "
                               "(contract=<an event of contracts.events>)")
         Consumer.setup(self)
+        self._queue_name = self.queue.name
         metrics.queue_known(self.queue.name,
                             consumer_name(self.container.service_name, self.method_name))
 
     def handle_message(self, body, message):
-        if message.delivery_info.get("redelivered"):
-            metrics.REDELIVERED.labels(self.queue.name).inc()
+        if getattr(message, "delivery_info", {}).get("redelivered"):
+            metrics.REDELIVERED.labels(self._queue_name).inc()
         self._buffer.append((body, message))
         if self._in_flight:
             return  # the batch in flight flushes this one when it is done
@@ -349,7 +351,7 @@ class ReliableEventHandler(EventHandler):
 
     def _handle_batch_result(self, messages, started, worker_ctx, result=None,
                              exc_info=None):
-        queue = self.queue.name
+        queue = self._queue_name
         metrics.BATCH_SECONDS.labels(queue).observe(time.perf_counter() - started)
         done = result if exc_info is None and isinstance(result, list) else []
         acked, requeued = [], 0
