@@ -68,3 +68,12 @@ def test_the_figures_read_as_text_and_as_a_page():
     page = html(figures, names, sources=1)
     assert "<script>" not in page and "县教育局&lt;script&gt;" in page
     assert 'id="problems">7<' in page and "红灯 red" in page
+
+
+def test_make_run_gives_each_process_a_metrics_port_of_its_own():
+    from infra.run import metrics_env
+
+    ports = [metrics_env({}, i)["METRICS_PORT"] for i in range(4)]
+    assert ports == ["9101", "9102", "9103", "9104"]
+    assert metrics_env({"METRICS_PORT": "9200"}, 2)["METRICS_PORT"] == "9202"
+    assert metrics_env({"METRICS_PORT": "0"}, 2)["METRICS_PORT"] == "0"
