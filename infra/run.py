@@ -1,5 +1,8 @@
 """``make run``: the four services and the gateway in one terminal, like foreman. Stdlib only.
 
+``{SERVICE}_WORKERS=N`` (e.g. ``LEDGER_WORKERS=2 make run``) runs N processes of a service,
+shown as ``ledger``, ``ledger-2``, …; they compete on the same queues.
+
 Ctrl-C/SIGTERM stops every process group (SIGTERM, SIGKILL after 15 s) and exits 0; if a
 process dies on its own, the others are stopped and the exit status is 1.
 """
@@ -147,7 +150,8 @@ def main() -> int:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    commands = [(name, ["-m", "kit.run", name]) for name in SERVICES]
+    commands = [(name if n == 1 else f"{name}-{n}", ["-m", "kit.run", name])
+                for name in SERVICES for n in range(1, settings.workers(name) + 1)]
     commands.append(("gateway", ["-m", "gateway.main"]))
     width = max(len(name) for name, _ in commands)
     children = [start(name, COLOURS[i % len(COLOURS)], args, env, width)
