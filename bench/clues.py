@@ -21,6 +21,10 @@ Each backend gets a fresh stack (tests.support.stack.Stack) on a fresh RabbitMQ 
    working through the backlog: its own cost against the trivial endpoint's); kombu confirmed publishing (persistent, mandatory) to a durable
    quorum queue -- the kind the gateway's clue_submitted lands in -- from 1 thread and from
    C threads with a connection each.
+4. The peer (bench/peer_app.py): what a county IT office would build instead, FastAPI +
+   PostgreSQL committing each clue before it answers, under the same client.
+5. A second worker: the PostgreSQL stack again with two processes of every service
+   (``--workers``), to show what the second one adds.
 
 The stack runs as ``make run`` runs it, the services at SERVICE_NICE (default 19: in a
 surge the gateway answers first and the services drain the backlog; kit/priority.py);
@@ -65,7 +69,10 @@ except ImportError:  # so remember the miss, or the client burns ~2 ms of CPU pe
 RESULTS = Path(__file__).resolve().parent / "results"
 PROBLEMS = Table("problems", MetaData(), Column("clue_id", String),
                  Column("registered_at", DateTime(timezone=True)))
-TARGETS = {"ratio": 0.40, "e2e_p99_ms": 500.0, "registered_per_s": 300.0}
+# issue 13 (on this 2-core machine, each a ratio or figure of one run): accepted clues/s at
+# least the peer's and half the trivial endpoint's; on PostgreSQL, registration at least
+# 1,000 problems/s and accept->registered p99 at 100/s under 50 ms.
+TARGETS = {"ratio": 0.50, "peer_ratio": 1.0, "e2e_p99_ms": 50.0, "registered_per_s": 1000.0}
 
 
 def pct_ms(seconds: list[float], q: float) -> float | None:
@@ -121,7 +128,7 @@ async def open_loop(url: str, rate: float, duration: float, concurrency: int) ->
 
 
 async def closed_loop(url: str, n: int, concurrency: int, keyed: bool = True,
-                      alive=lambda: True) -> dict:
+                      alive=lambda: True, expect: int = 202) -> dict:
     """N requests from C workers, as fast as they go; errors and 5xx retried, same key
     (unless ``alive()`` says a server process has exited)."""
     latencies, ids, failed, retries, todo = [], [], [], 0, iter(range(n))
@@ -146,7 +153,7 @@ async def closed_loop(url: str, n: int, concurrency: int, keyed: bool = True,
             else:
                 failed.append(i)
                 continue
-            if reply.status_code != 202:
+            if reply.status_code != expect:
                 failed.append((i, reply.status_code, reply.text[:200]))
                 continue
             latencies.append(time.perf_counter() - sent)
@@ -190,13 +197,17 @@ def wait_registered(engine, ids, stack: Stack, timeout: float = 120,
 
 
 # -- one backend --------------------------------------------------------------------------
-def run_backend(backend: str, args) -> dict:
+def run_backend(backend: str, args, workers: int = 1) -> dict:
+    """One stack on ``backend`` with ``workers`` processes of every service."""
     dbs = Databases(DEFAULT_PG) if backend == "postgresql" else None
     stack = ledger = None
     with broker_vhost() as amqp, tempfile.TemporaryDirectory(prefix="bench-") as data_dir:
         try:
             urls = {s: dbs.create(s) for s in (*SERVICES, "gateway")} if dbs else None
             stack = Stack(amqp_uri=amqp, data_dir=Path(data_dir), database_urls=urls)
+            for extra in range(2, workers + 1):  # beside start_all's first process each
+                for name in SERVICES:
+                    stack.start(name, f"{name}-{extra}")
             stack.start_all()
             ledger = create_engine(urls["ledger"] if urls else
                                    f"sqlite:///file:{data_dir}/ledger.db?mode=ro&uri=true")
@@ -214,7 +225,10 @@ def run_backend(backend: str, args) -> dict:
                 p.poll() is None for p in stack.procs.values())))
             rows = wait_registered(ledger, sat["ids"], stack, patient=True)
             n = max(1, len(sat["ids"]))
-            cpu = {k: (cpu_seconds(pid) - cpu0[k]) for k, pid in pids.items()}
+            cpu = {}
+            for label, pid in pids.items():  # a service's processes together
+                name = label.rsplit("-", 1)[0] if label[-1].isdigit() else label
+                cpu[name] = cpu.get(name, 0.0) + cpu_seconds(pid) - cpu0[label]
             busy = 100 * cpu["machine"] / (time.monotonic() - t0) / os.cpu_count()
             sat_ids, seen, duplicated = set(sat["ids"]), set(), 0
             accepted = sat_ids | lat["accepted"].keys()
@@ -238,7 +252,7 @@ def run_backend(backend: str, args) -> dict:
                 "lost": len(accepted - seen), "duplicated": duplicated,
                 "cpu_ms_per_clue": {"client": sat["client_cpu_ms"],
                                     **{k: 1e3 * v / n for k, v in cpu.items()}},
-                "machine_busy_pct": busy,
+                "machine_busy_pct": busy, "backend": backend, "workers": workers,
             }
         except Exception:
             for name, proc in (stack.procs.items() if stack else ()):
@@ -280,6 +294,34 @@ def trivial_ceiling(n: int, concurrency: int) -> dict:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def peer(n: int, concurrency: int) -> dict:
+    """bench/peer_app.py on a fresh PostgreSQL database; every 201 must be a row."""
+    dbs = Databases(DEFAULT_PG)
+    url = dbs.create("peer")
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "bench.peer_app", str(port), url], cwd=ROOT,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        wait_answering(f"http://127.0.0.1:{port}/readyz")
+        cpu0 = cpu_seconds(proc.pid)
+        res = asyncio.run(closed_loop(f"http://127.0.0.1:{port}/clues", n, concurrency,
+                                      expect=201))
+        cpu = cpu_seconds(proc.pid) - cpu0
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            stored = set(conn.execute(select(Table(
+                "clues", MetaData(), Column("id", String)).c.id)).scalars())
+        engine.dispose()
+        return {"per_s": res["per_s"], "p50_ms": pct_ms(res["latencies"], 50),
+                "p99_ms": pct_ms(res["latencies"], 99), "failed": len(res["failed"]),
+                "lost": len(set(res["ids"]) - stored),
+                "cpu_ms": 1e3 * cpu / max(1, len(res["ids"]))}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        dbs.drop_all()
 
 
 def gateway_alone(n: int, concurrency: int) -> dict:
@@ -347,26 +389,35 @@ def verdict(ok: bool) -> str:
     return " PASS" if ok else " FAIL"
 
 
+def postgres_verdict(r: dict, ok: bool) -> str:
+    """The PostgreSQL targets are judged on PostgreSQL; SQLite's figure is shown bare."""
+    return verdict(ok) if r["backend"] == "postgresql" else ""
+
+
 def report(results: dict, args) -> str:
     c, r_ = results["ceilings"], f"{args.rate:g}/s"
     kombu = max(c["kombu_1"], c["kombu_c"])
     cpu = ("client", "gateway", "intake", "ledger", "notify", "audit", "machine")
     rows = [
         ("accepted clues/s", lambda r: fmt(r["accepted_per_s"])),
-        ("  ratio to trivial FastAPI, services on the same cores (>= 40%)",
+        ("  ratio to trivial FastAPI, services on the same cores (>= 50%)",
          lambda r: f"{100 * r['ratio']:.0f}%"
          + verdict(r["ratio"] >= TARGETS["ratio"])),
+        ("  ratio to the peer, FastAPI + PostgreSQL (>= 100%)",
+         lambda r: f"{100 * r['peer_ratio']:.0f}%"
+         + verdict(r["peer_ratio"] >= TARGETS["peer_ratio"])),
         ("  ratio to kombu confirmed publishing (best of 1 and C threads)",
          lambda r: f"{100 * r['accepted_per_s'] / kombu:.0f}%"),
         ("accept p50 / p99 ms (saturation)",
          lambda r: f"{fmt(r['accept_p50_ms'])} / {fmt(r['accept_p99_ms'])}"),
         (f"accept p50 / p99 ms at {r_}",
          lambda r: f"{fmt(r['rate_accept_p50_ms'])} / {fmt(r['rate_accept_p99_ms'])}"),
-        (f"accept->registered p50 / p99 ms at {r_} (p99 < 500)",
-         lambda r: f"{fmt(r['e2e_p50_ms'])} / {fmt(r['e2e_p99_ms'])}"
-         + verdict(r["e2e_p99_ms"] is not None and r["e2e_p99_ms"] < TARGETS["e2e_p99_ms"])),
-        ("registered problems/s sustained (>= 300)", lambda r: fmt(r["registered_per_s"])
-         + verdict((r["registered_per_s"] or 0) >= TARGETS["registered_per_s"])),
+        (f"accept->registered p50 / p99 ms at {r_} (p99 < 50 on PostgreSQL)",
+         lambda r: f"{fmt(r['e2e_p50_ms'])} / {fmt(r['e2e_p99_ms'])}" + postgres_verdict(
+             r, r["e2e_p99_ms"] is not None and r["e2e_p99_ms"] < TARGETS["e2e_p99_ms"])),
+        ("registered problems/s sustained (>= 1,000 on PostgreSQL)",
+         lambda r: fmt(r["registered_per_s"]) + postgres_verdict(
+             r, (r["registered_per_s"] or 0) >= TARGETS["registered_per_s"])),
         ("drain s (first send -> last registered)", lambda r: fmt(r["drain_s"], ".1f")),
         ("lost / duplicated (0 / 0)", lambda r: f"{r['lost']} / {r['duplicated']}"
          + verdict(r["lost"] == 0 and r["duplicated"] == 0)),
@@ -384,10 +435,21 @@ def report(results: dict, args) -> str:
              f"{'':64}" + "".join(f"{b:>{width}}" for b in results["backends"])]
     lines += [f"{label:64}" + "".join(f"{cell(r):>{width}}" for r in results["backends"].values())
               for label, cell in rows]
-    f, g = c["fastapi"], c["gateway_alone"]
+    f, g, p = c["fastapi"], c["gateway_alone"], c["peer"]
     alone = g["per_s"] / f["per_s"]
+    one, two = results["backends"].get("postgresql"), results["backends"].get("postgresql x2")
+    if one and two:
+        lines += ["", "a second process of every service (PostgreSQL, x2 against x1): "
+                  f"accepted/s {two['accepted_per_s'] / one['accepted_per_s']:+.0%} - 100%, "
+                  f"registered/s {fmt(two['registered_per_s'])} vs "
+                  f"{fmt(one['registered_per_s'])}, p99 at {r_} "
+                  f"{fmt(two['e2e_p99_ms'])} vs {fmt(one['e2e_p99_ms'])} ms"]
+    lines += ["", f"the peer (bench/peer_app.py: FastAPI + PostgreSQL, INSERT + COMMIT per "
+              f"clue): {fmt(p['per_s'])} clues/s, p50 / p99 {fmt(p['p50_ms'])} / "
+              f"{fmt(p['p99_ms'])} ms, its CPU {fmt(p['cpu_ms'], '.2f')} ms/clue, "
+              f"lost {p['lost']}, failed {p['failed']}"]
     lines += ["", f"gateway alone (services stopped, the broker keeps the backlog): "
-              f"{fmt(g['per_s'])} clues/s = {100 * alone:.0f}% of trivial FastAPI (>= 40%)"
+              f"{fmt(g['per_s'])} clues/s = {100 * alone:.0f}% of trivial FastAPI (>= 50%)"
               f"{verdict(alone >= TARGETS['ratio'])}, {100 * g['per_s'] / kombu:.0f}% of kombu,",
               f"  p50 / p99 {fmt(g['p50_ms'])} / {fmt(g['p99_ms'])} ms, "
               f"gateway CPU {fmt(g['cpu_ms'], '.2f')} ms/clue"]
@@ -407,13 +469,19 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=100)
     parser.add_argument("--duration", type=float, default=20)
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--second-worker", action=argparse.BooleanOptionalAction,
+                        default=True, help="also run PostgreSQL with two processes a service")
     args = parser.parse_args()
     results = {"cpu_count": os.cpu_count(), "args": vars(args), "backends": {},
                "started": datetime.now(timezone.utc).isoformat()}
     for backend in ("sqlite", "postgresql") if args.backend == "both" else (args.backend,):
         results["backends"][backend] = run_backend(backend, args)
-    print("[ceilings] trivial FastAPI, kombu", flush=True)
-    c = results["ceilings"] = {"fastapi": trivial_ceiling(args.clues, args.concurrency)}
+        if backend == "postgresql" and args.second_worker:
+            print("[postgresql x2] two processes of every service", flush=True)
+            results["backends"]["postgresql x2"] = run_backend(backend, args, workers=2)
+    print("[ceilings] trivial FastAPI, the peer, kombu", flush=True)
+    c = results["ceilings"] = {"fastapi": trivial_ceiling(args.clues, args.concurrency),
+                               "peer": peer(args.clues, args.concurrency)}
     print("[gateway alone]", flush=True)
     c["gateway_alone"] = gateway_alone(args.clues, args.concurrency)
     with broker_vhost() as amqp:
@@ -421,6 +489,7 @@ def main() -> None:
         c["kombu_c"] = kombu_ceiling(amqp, args.clues, args.concurrency)
     for r in results["backends"].values():
         r["ratio"] = r["accepted_per_s"] / c["fastapi"]["per_s"]
+        r["peer_ratio"] = r["accepted_per_s"] / c["peer"]["per_s"]
     print(report(results, args))
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"clues-{datetime.now().strftime('%Y%m%d-%H%M%S')}.json"

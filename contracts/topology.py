@@ -84,10 +84,19 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
     Subscription("audit", "recheck.#", "audit", "on_recheck_for_ladder"),
     Subscription("audit", "spot_check_concluded", "audit", "on_spot_check_for_ladder"),
     Subscription("ledger", "clock.#", "audit", "on_clock_for_ladder"),
-    Subscription("ledger", "cycle.#", "audit", "on_cycle_for_ladder"),
+    Subscription("audit", "ladder.#", "notify", "on_ladder"),
+)
+
+
+# Subscriptions no longer declared: their queues are deleted at a service's start when empty
+# (``retire_all``). A retired queue still holding messages is unbound and kept, with a
+# warning, for the operator to drain: its messages were meant for a handler that is gone.
+RETIRED: tuple[Subscription, ...] = (
+    # 2026-12: merged into audit's on_clue_accepted / on_problem_transitioned /
+    # on_report_cycle (one delivery, one inbox mark per message; services/audit/subscriptions)
     Subscription("intake", "clue_accepted", "audit", "on_clue_for_ladder"),
     Subscription("ledger", "problem.#", "audit", "on_problem_for_ladder"),
-    Subscription("audit", "ladder.#", "notify", "on_ladder"),
+    Subscription("ledger", "cycle.#", "audit", "on_cycle_for_ladder"),
 )
 
 
@@ -116,3 +125,26 @@ def declare_all(channel) -> None:
         event_exchange(source).declare(channel=channel)
     for sub in SUBSCRIPTIONS:
         sub.queue()(channel).declare()
+
+
+def retire_all(connection) -> dict[str, int]:
+    """Unbind the retired subscriptions' queues (nothing more arrives), then delete those
+    that are empty and consumed by nobody. Returns the queues left behind with their message
+    counts. (Quorum queues refuse ``if-empty`` deletes, hence the passive count first.)"""
+    from amqp.exceptions import NotFound
+
+    left: dict[str, int] = {}
+    for sub in RETIRED:
+        channel = connection.channel()
+        try:
+            channel.queue_declare(sub.queue_name, passive=True)
+        except NotFound:  # the broker closed that channel
+            continue
+        channel.queue_unbind(sub.queue_name, event_exchange(sub.source).name, sub.event_type)
+        found = channel.queue_declare(sub.queue_name, passive=True)
+        if found.message_count == 0 and found.consumer_count == 0:
+            channel.queue_delete(sub.queue_name)
+        else:
+            left[sub.queue_name] = found.message_count
+        channel.close()
+    return left

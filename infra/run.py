@@ -1,5 +1,8 @@
 """``make run``: the four services and the gateway in one terminal, like foreman. Stdlib only.
 
+``{SERVICE}_WORKERS=N`` (e.g. ``LEDGER_WORKERS=2 make run``) runs N processes of a service,
+shown as ``ledger``, ``ledger-2``, …; they compete on the same queues.
+
 Ctrl-C/SIGTERM stops every process group (SIGTERM, SIGKILL after 15 s) and exits 0; if a
 process dies on its own, the others are stopped and the exit status is 1.
 """
@@ -23,7 +26,7 @@ from kit.settings import ROOT, SERVICES, Settings
 COLOURS = ("36", "33", "35", "32", "34")  # cyan, yellow, magenta, green, blue
 STOP_GRACE_SECONDS = 15.0
 READY_TIMEOUT_SECONDS = 60.0
-METRICS_BASE_PORT = 9101  # intake 9101, ledger 9102, notify 9103, audit 9104 (prometheus.yml)
+METRICS_BASE_PORT = 9101  # intake 9101, ledger 9201, notify 9301, audit 9401; n-th process +n-1
 
 _print_lock = threading.Lock()
 _colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ
@@ -80,11 +83,15 @@ def pump(child: Child, width: int) -> None:
         say(f"{label} {raw.decode('utf-8', 'replace').rstrip()}")
 
 
-def metrics_env(env: dict[str, str], index: int) -> dict[str, str]:
-    """Each service process serves its own /metrics: METRICS_PORT (default 9101) is the
-    first service's port, the next ones count up; METRICS_PORT=0 turns them off."""
+def metrics_env(env: dict[str, str], service: str, n: int) -> dict[str, str]:
+    """Each service process serves its own /metrics: METRICS_PORT (default 9101) is the first
+    intake process's port; each next service is 100 above, each next process of a service 1
+    above (ledger-2: 9202). METRICS_PORT=0 turns them off."""
     base = int(env.get("METRICS_PORT") or METRICS_BASE_PORT)
-    return dict(env, METRICS_PORT=str(base + index if base else 0))
+    if env.get("METRICS_PORT") == "0":
+        base = 0
+    port = base + 100 * SERVICES.index(service) + n - 1 if base else 0
+    return dict(env, METRICS_PORT=str(port))
 
 
 def start(name: str, colour: str, args: list[str], env: dict[str, str], width: int) -> Child:
@@ -155,11 +162,13 @@ def main() -> int:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    commands = [(name, ["-m", "kit.run", name]) for name in SERVICES]
-    commands.append(("gateway", ["-m", "gateway.main"]))
-    width = max(len(name) for name, _ in commands)
-    children = [start(name, COLOURS[i % len(COLOURS)], args, metrics_env(env, i), width)
-                for i, (name, args) in enumerate(commands)]
+    commands = [(name if n == 1 else f"{name}-{n}", ["-m", "kit.run", name],
+                 metrics_env(env, name, n))
+                for name in SERVICES for n in range(1, settings.workers(name) + 1)]
+    commands.append(("gateway", ["-m", "gateway.main"], env))
+    width = max(len(name) for name, *_ in commands)
+    children = [start(name, COLOURS[i % len(COLOURS)], args, child_env, width)
+                for i, (name, args, child_env) in enumerate(commands)]
     threading.Thread(target=announce_when_ready, args=(port, stop), daemon=True).start()
     died: Child | None = None
     while not stop.is_set() and died is None:

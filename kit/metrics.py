@@ -220,7 +220,12 @@ class ServiceMetrics(DependencyProvider):
         port = int(self.container.config.get("METRICS_PORT") or 0)
         if port:
             host = self.container.config.get("METRICS_HOST") or "127.0.0.1"
-            self._listener = _listen(host, port)
+            try:
+                self._listener = _listen(host, port)
+            except OSError as exc:  # the service still works; Prometheus shows it down
+                log.warning("metrics: cannot listen on %s:%s (%s); not serving /metrics",
+                            host, port, exc)
+                return
             self._server = self.container.spawn_managed_thread(self._serve,
                                                                identifier="metrics-http")
             log.info("metrics on http://%s:%s/metrics", host, port)

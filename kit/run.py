@@ -23,7 +23,7 @@ from kombu import Connection  # noqa: E402
 from nameko.runners import ServiceRunner  # noqa: E402
 from pydantic import ValidationError  # noqa: E402
 
-from contracts.topology import declare_all  # noqa: E402
+from contracts.topology import declare_all, retire_all  # noqa: E402
 from kit import amqp_reads, logs, priority  # noqa: E402
 from kit.db import green_postgres  # noqa: E402
 from kit.migrate import upgrade  # noqa: E402
@@ -36,6 +36,9 @@ def declare_topology(amqp_uri: str) -> None:
     with Connection(amqp_uri, connect_timeout=5) as conn:
         conn.ensure_connection(max_retries=3)
         declare_all(conn.default_channel)
+        for queue, count in retire_all(conn.connection).items():
+            log.warning("queue %s is retired but holds %d messages: unbound and kept; drain "
+                        "or delete it (contracts.topology.RETIRED)", queue, count)
 
 
 def nameko_config(service: str, settings: Settings) -> dict:

@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     ledger_signing_key: str | None = None  # Ed25519 key signing the chain's head (ledger)
     # The services
     max_workers: int = 64   # also each consumer's prefetch, hence the largest batch
+    # Processes per service (``make run``; compose: replicas). They compete on the service's
+    # queues: the inbox makes each message's effect once, the claims each scheduled period.
+    intake_workers: int = Field(1, ge=1, le=16)
+    ledger_workers: int = Field(1, ge=1, le=16)
+    notify_workers: int = Field(1, ge=1, le=16)
+    audit_workers: int = Field(1, ge=1, le=16)
     # CPU priority of the services against the gateway (kit/priority.py): 19 lets the front
     # door answer first in a surge; 0 gives them equal shares.
     service_nice: int = Field(19, ge=0, le=19)
@@ -105,6 +111,10 @@ class Settings(BaseSettings):
                              "with: python -c 'from cryptography.fernet import Fernet; "
                              "print(Fernet.generate_key().decode())')")
         return self
+
+    def workers(self, service: str) -> int:
+        """How many processes of ``service`` to run (``{SERVICE}_WORKERS``)."""
+        return getattr(self, f"{service}_workers")
 
     def database_url(self, service: str = "gateway") -> str:
         """``{SERVICE}_DATABASE_URL`` if set, else a SQLite file under DATA_DIR."""

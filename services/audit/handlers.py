@@ -12,6 +12,11 @@ def record(uow: UnitOfWork, observation: domain.Observation) -> bool:
             uow.consume_once(observation.event_id)
         except AlreadyProcessed:
             return False
-        orm.add(uow.session, observation)
+        keep(uow, observation)
         uow.commit()
     return True
+
+
+def keep(uow: UnitOfWork, observation: domain.Observation) -> None:
+    """Keep the observation (the caller applies each message once)."""
+    orm.add(uow.session, observation)

@@ -158,54 +158,70 @@ def overdue_facts(problem_id: str, unit: str, due_on: date, title: str, days: in
 
 def on_report_cycle(uow: UnitOfWork, msg: ReportCycleEvent, ctx: Context,
                     now: datetime) -> None:
-    """Weekly reports missing (``missing_reports`` in a month), the ledger's escalation
-    (提请问责) and contradicted zero reports propose steps."""
+    """Once per message: ``report_cycle``."""
     with uow:
         if not _once(uow, msg.event_id):
             return
-        unit = msg.unit or ""
-        if msg.name == CycleEvent.REPORT_MISSING and msg.what == "weekly" and unit:
-            month = rules.month_of(msg.due_on or local_day(now))
-            count = store.record_missing(uow.session, unit, msg.period, month)
-            if rules.missing_reports_due(count, ctx.rules):
-                propose(uow, Facts(unit=unit, trigger=LadderTrigger.MISSING_REPORTS,
-                                   reason=f"{month} 月未按时报送周报告 {count} 次", period=month,
-                                   source=msg.event_id), ctx, now)
-        elif msg.name == CycleEvent.ESCALATION_PROPOSED and unit:
-            propose(uow, Facts(unit=unit, trigger=LadderTrigger.MISSING_REPORTS,
-                               reason=f"逾期未报送({msg.what},{msg.period}),台账提请问责",
-                               period=f"{msg.what}:{msg.period}", source=msg.event_id), ctx, now)
-        elif msg.name == CycleEvent.ZERO_CONTRADICTED and unit:
-            propose(uow, Facts(unit=unit, trigger=LadderTrigger.ZERO_CONTRADICTED,
-                               reason=f"{msg.period} 零报告与台账不符", period=msg.period,
-                               source=msg.event_id), ctx, now)
+        report_cycle(uow, msg, ctx, now)
         uow.commit()
+
+
+def report_cycle(uow: UnitOfWork, msg: ReportCycleEvent, ctx: Context, now: datetime) -> None:
+    """Weekly reports missing (``missing_reports`` in a month), the ledger's escalation
+    (提请问责) and contradicted zero reports propose steps (the caller applies each message
+    once)."""
+    unit = msg.unit or ""
+    if msg.name == CycleEvent.REPORT_MISSING and msg.what == "weekly" and unit:
+        month = rules.month_of(msg.due_on or local_day(now))
+        count = store.record_missing(uow.session, unit, msg.period, month)
+        if rules.missing_reports_due(count, ctx.rules):
+            propose(uow, Facts(unit=unit, trigger=LadderTrigger.MISSING_REPORTS,
+                               reason=f"{month} 月未按时报送周报告 {count} 次", period=month,
+                               source=msg.event_id), ctx, now)
+    elif msg.name == CycleEvent.ESCALATION_PROPOSED and unit:
+        propose(uow, Facts(unit=unit, trigger=LadderTrigger.MISSING_REPORTS,
+                           reason=f"逾期未报送({msg.what},{msg.period}),台账提请问责",
+                           period=f"{msg.what}:{msg.period}", source=msg.event_id), ctx, now)
+    elif msg.name == CycleEvent.ZERO_CONTRADICTED and unit:
+        propose(uow, Facts(unit=unit, trigger=LadderTrigger.ZERO_CONTRADICTED,
+                           reason=f"{msg.period} 零报告与台账不符", period=msg.period,
+                           source=msg.event_id), ctx, now)
 
 
 def on_clue_accepted(uow: UnitOfWork, msg: ClueAccepted, ctx: Context) -> None:
-    """Remember each problem's channel and whether the unit found it itself (自查自纠)."""
+    """Once per message: ``remember_channel``."""
     with uow:
         if not _once(uow, msg.event_id):
             return
-        campaign = ctx.campaign
-        channel = campaign.channel(msg.clue.channel)
-        groups = campaign.severity_advice.self_found_channel_groups
-        found = bool(channel is not None and channel.group in groups and reports_itself(
-            campaign, channel=msg.clue.channel, subject_unit=msg.clue.subject_unit,
-            submitter=Submitter(msg.submitter_role or "", msg.submitter_org)))
-        store.remember_channel(uow.session, problem_id_for(msg.clue_id), msg.clue.channel, found)
+        remember_channel(uow, msg, ctx)
         uow.commit()
+
+
+def remember_channel(uow: UnitOfWork, msg: ClueAccepted, ctx: Context) -> None:
+    """Remember each problem's channel and whether the unit found it itself (自查自纠)."""
+    campaign = ctx.campaign
+    channel = campaign.channel(msg.clue.channel)
+    groups = campaign.severity_advice.self_found_channel_groups
+    found = bool(channel is not None and channel.group in groups and reports_itself(
+        campaign, channel=msg.clue.channel, subject_unit=msg.clue.subject_unit,
+        submitter=Submitter(msg.submitter_role or "", msg.submitter_org)))
+    store.remember_channel(uow.session, problem_id_for(msg.clue_id), msg.clue.channel, found)
 
 
 def on_problem_transitioned(uow: UnitOfWork, msg: ProblemTransitioned) -> None:
-    """A problem that moved (another state, a suspension) is no longer watched as overdue;
-    a new deadline that runs out is a new crossing the ledger announces."""
+    """Once per message: ``stop_watching``."""
     with uow:
         if not _once(uow, msg.event_id):
             return
-        if msg.from_state != msg.to_state or msg.name in ("suspended", "resumed"):
-            store.unwatch(uow.session, msg.problem_id)
+        stop_watching(uow, msg)
         uow.commit()
+
+
+def stop_watching(uow: UnitOfWork, msg: ProblemTransitioned) -> None:
+    """A problem that moved (another state, a suspension) is no longer watched as overdue;
+    a new deadline that runs out is a new crossing the ledger announces."""
+    if msg.from_state != msg.to_state or msg.name in ("suspended", "resumed"):
+        store.unwatch(uow.session, msg.problem_id)
 
 
 # ── covert inspection findings (暗访) ────────────────────────────────────────────────────────

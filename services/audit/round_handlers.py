@@ -44,14 +44,19 @@ def _consumed(uow: UnitOfWork, event_id: str) -> bool:
 # --- the population -------------------------------------------------------------------------
 
 def observe_transition(uow: UnitOfWork, msg: ProblemTransitioned, campaign) -> None:
-    """A problem's transition: kept as an observation (with outcome and category) and, once
-    per message, applied to the population."""
+    """Once per message: ``transition``."""
     with uow:
-        if handlers.record(uow, domain.observe(
-                msg.event_id, f"problem.{msg.name}", msg.problem_id, msg.unit,
-                outcome=msg.outcome, category=msg.category)):
-            record_transition(uow, msg, campaign)
+        if not _consumed(uow, msg.event_id):
+            transition(uow, msg, campaign)
         uow.commit()
+
+
+def transition(uow: UnitOfWork, msg: ProblemTransitioned, campaign) -> None:
+    """A problem's transition: kept as an observation (with outcome and category) and applied
+    to the population (the caller applies each message once)."""
+    handlers.keep(uow, domain.observe(msg.event_id, f"problem.{msg.name}", msg.problem_id,
+                                      msg.unit, outcome=msg.outcome, category=msg.category))
+    record_transition(uow, msg, campaign)
 
 
 def record_transition(uow: UnitOfWork, msg: ProblemTransitioned, campaign) -> None:
@@ -69,19 +74,25 @@ def record_transition(uow: UnitOfWork, msg: ProblemTransitioned, campaign) -> No
 
 
 def record_report(uow: UnitOfWork, msg: ReportCycleEvent) -> None:
+    """Once per message: ``report``."""
     with uow:
-        if _consumed(uow, msg.event_id):
-            return
-        if msg.name in ("report_filed", "report_amended", "zero_contradicted") and msg.report_id:
-            if msg.name == "report_amended":
-                _drop_superseded(uow, msg.unit, msg.period, msg.report_id)
-            current = store.get_item(uow.session, msg.report_id, lock=True)
-            changed = rules.after_report(current, name=msg.name, kind=msg.kind,
-                                         report_id=msg.report_id, unit=msg.unit,
-                                         week=msg.period, occurred_at=msg.occurred_at)
-            if changed is not None:
-                store.put_item(uow.session, changed)
+        if not _consumed(uow, msg.event_id):
+            report(uow, msg)
         uow.commit()
+
+
+def report(uow: UnitOfWork, msg: ReportCycleEvent) -> None:
+    """Zero reports (零报告) and reports filed or amended: the population (the caller applies
+    each message once)."""
+    if msg.name in ("report_filed", "report_amended", "zero_contradicted") and msg.report_id:
+        if msg.name == "report_amended":
+            _drop_superseded(uow, msg.unit, msg.period, msg.report_id)
+        current = store.get_item(uow.session, msg.report_id, lock=True)
+        changed = rules.after_report(current, name=msg.name, kind=msg.kind,
+                                     report_id=msg.report_id, unit=msg.unit,
+                                     week=msg.period, occurred_at=msg.occurred_at)
+        if changed is not None:
+            store.put_item(uow.session, changed)
 
 
 def _drop_superseded(uow, unit, week, report_id) -> None:

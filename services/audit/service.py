@@ -22,7 +22,7 @@ from kit.metrics import ServiceMetrics
 from kit.nameko_ext import Store, reliable_event_handler
 from kit.schedule import ClockProvider, Scheduler, schedule_timer
 from services.audit import metrics as audit_metrics
-from services.audit import domain, handlers
+from services.audit import domain, handlers, subscriptions
 from services.audit import round_handlers as rounds
 from services.audit.adapters import orm
 from services.audit.rounds import RoundRefused
@@ -68,15 +68,14 @@ class AuditService:
     campaign = Campaign()
     metrics = ServiceMetrics([audit_metrics.gauges])
     ledger = RpcProxy("ledger")
+    ladder = ladder_shell.LadderContext()  # the ladder's campaign rules and calendar
+    clock = ClockProvider()
 
-    @reliable_event_handler("intake", "clue_accepted")
+    @reliable_event_handler("intake", "clue_accepted", contract=ClueAccepted)
     def on_clue_accepted(self, bodies):
-        def apply(uow, body):
-            msg = ClueAccepted.model_validate(body)
-            handlers.record(uow, domain.observe(
-                msg.event_id, msg.event_type, msg.clue_id, msg.clue.subject_unit,
-                category=msg.clue.category))
-        return self.uow.each(bodies, apply)
+        """Observed, and each problem's channel kept for the ladder (自查自纠)."""
+        return self.uow.each(bodies, lambda uow, msg: subscriptions.clue_accepted(
+            uow, msg, self.ladder))
 
     @reliable_event_handler("ledger", "problem_registered")
     def on_problem_registered(self, bodies):
@@ -89,13 +88,16 @@ class AuditService:
 
     @reliable_event_handler("ledger", "problem.#", contract=ProblemTransitioned)
     def on_problem_transitioned(self, bodies):
-        return self.uow.each(bodies, lambda uow, msg: rounds.observe_transition(
+        """The spot-check population, and the ladder's overdue watch."""
+        return self.uow.each(bodies, lambda uow, msg: subscriptions.problem_transitioned(
             uow, msg, self.campaign))
 
     @reliable_event_handler("ledger", "cycle.#", contract=ReportCycleEvent)
     def on_report_cycle(self, bodies):
-        """Zero reports (零报告) and the ledger contradicting them: the population."""
-        return self.uow.each(bodies, rounds.record_report)
+        """Zero reports (零报告) and the ledger contradicting them: the population; missing
+        reports and escalations: the ladder."""
+        return self.uow.each(bodies, lambda uow, msg: subscriptions.report_cycle(
+            uow, msg, self.ladder, self.clock.now()))
 
     @reliable_event_handler("gateway", "account_changed", contract=AccountChanged)
     def on_account_changed(self, bodies):
@@ -216,9 +218,6 @@ class AuditService:
         return rounds.download(self.uow(), actor, round_id, name)
 
     # ── the accountability ladder (严格责任追究; services/audit/ladder.py) ──────────────────────
-    ladder = ladder_shell.LadderContext()
-    clock = ClockProvider()
-
     @reliable_event_handler("audit", "recheck.#", contract=RecheckRecorded)
     def on_recheck_for_ladder(self, bodies):
         """查否复查: a wrong closure proposes a step against the unit."""
@@ -234,22 +233,6 @@ class AuditService:
     def on_clock_for_ladder(self, bodies):
         return self.uow.each(bodies, lambda uow, msg: ladder_handlers.on_clock_alert(
             uow, msg, self.ladder, self.clock.now()))
-
-    @reliable_event_handler("ledger", "cycle.#", contract=ReportCycleEvent)
-    def on_cycle_for_ladder(self, bodies):
-        return self.uow.each(bodies, lambda uow, msg: ladder_handlers.on_report_cycle(
-            uow, msg, self.ladder, self.clock.now()))
-
-    @reliable_event_handler("intake", "clue_accepted", contract=ClueAccepted)
-    def on_clue_for_ladder(self, bodies):
-        """Each problem's channel, for 自查自纠 (self-found: one step lighter)."""
-        return self.uow.each(bodies, lambda uow, msg: ladder_handlers.on_clue_accepted(
-            uow, msg, self.ladder))
-
-    @reliable_event_handler("ledger", "problem.#", contract=ProblemTransitioned)
-    def on_problem_for_ladder(self, bodies):
-        return self.uow.each(bodies, lambda uow, msg: ladder_handlers.on_problem_transitioned(
-            uow, msg))
 
     @schedule_timer()
     def ladder_tick(self):

@@ -10,7 +10,10 @@ from kombu import Connection, Producer, Queue
 from sqlalchemy.orm import sessionmaker
 
 from contracts.events import ClueFields, ClueSubmitted
-from contracts.topology import DEAD_LETTER_QUEUE, SUBSCRIPTIONS, declare_all, quorum_arguments
+from contracts.topology import (
+    DEAD_LETTER_QUEUE, RETIRED, SUBSCRIPTIONS, declare_all, event_exchange, quorum_arguments,
+    retire_all,
+)
 from kit.db import make_engine
 from kit.relay import BatchPublisher, Unroutable, relay_once
 from kit.store import Outbox
@@ -251,3 +254,24 @@ def test_poison_goes_straight_to_the_dead_letters_with_its_reason(intake_alone):
 def stored_clues(stack) -> int:
     with sessionmaker(make_engine(f"sqlite:///{stack.data_dir / 'intake.db'}"))() as session:
         return intake_orm.count(session)
+
+
+def test_a_retired_queue_is_deleted_when_empty_and_kept_unbound_when_not(fresh_vhost):
+    """contracts.topology.RETIRED: a service's start removes the queues of handlers that are
+    gone; one still holding messages is left for the operator, and nothing more reaches it."""
+    empty, full = RETIRED[0], RETIRED[1]
+    with Connection(fresh_vhost) as conn:
+        declare_all(conn.default_channel)
+        for sub in (empty, full):
+            sub.queue()(conn.default_channel).declare()
+        Producer(conn.default_channel).publish(
+            {"event_id": "x"}, exchange=event_exchange(full.source).name,
+            routing_key=full.event_type.replace("#", "moved"), serializer="json")
+        assert retire_all(conn.connection) == {full.queue_name: 1}
+        with pytest.raises(Exception, match="NOT_FOUND|no queue"):
+            conn.channel().queue_declare(empty.queue_name, passive=True)
+        Producer(conn.default_channel).publish(
+            {"event_id": "y"}, exchange=event_exchange(full.source).name,
+            routing_key=full.event_type.replace("#", "moved"), serializer="json")
+        assert conn.channel().queue_declare(full.queue_name, passive=True).message_count == 1
+        assert retire_all(conn.connection) == {full.queue_name: 1}  # again: harmless

@@ -54,6 +54,23 @@ def test_migrations_create_each_services_tables_on_this_backend(new_database, se
     assert {table, "outbox", "inbox", f"alembic_version_{service}"} <= tables
 
 
+def test_processes_of_one_service_starting_together_migrate_one_at_a_time(new_database):
+    """Two processes of the ledger (a worker count of 2) start at once on an empty store:
+    both come up, the schema is built once (kit.migrate.one_at_a_time)."""
+    import subprocess
+    import sys
+
+    url = new_database("ledger")
+    code = ("import sys; from pathlib import Path; from kit.migrate import upgrade; "
+            "upgrade(Path(sys.argv[1]), sys.argv[2])")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(ROOT / "services" / "ledger"),
+                               url], cwd=ROOT, stderr=subprocess.PIPE) for _ in range(3)]
+    errors = [p.communicate(timeout=120)[1].decode() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], errors
+    with make_engine(url).connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM alembic_version_ledger")).scalar() == 1
+
+
 @pytest.mark.parametrize("service", ["intake", "ledger", "notify", "audit"])
 def test_each_services_migrations_build_exactly_what_its_tables_declare(new_database, service):
     import importlib

@@ -73,7 +73,8 @@ def test_the_figures_read_as_text_and_as_a_page():
 def test_make_run_gives_each_process_a_metrics_port_of_its_own():
     from infra.run import metrics_env
 
-    ports = [metrics_env({}, i)["METRICS_PORT"] for i in range(4)]
-    assert ports == ["9101", "9102", "9103", "9104"]
-    assert metrics_env({"METRICS_PORT": "9200"}, 2)["METRICS_PORT"] == "9202"
-    assert metrics_env({"METRICS_PORT": "0"}, 2)["METRICS_PORT"] == "0"
+    ports = [metrics_env({}, name, n)["METRICS_PORT"]
+             for name in ("intake", "ledger", "notify", "audit") for n in (1, 2)]
+    assert ports == ["9101", "9102", "9201", "9202", "9301", "9302", "9401", "9402"]
+    assert metrics_env({"METRICS_PORT": "9500"}, "ledger", 3)["METRICS_PORT"] == "9602"
+    assert metrics_env({"METRICS_PORT": "0"}, "ledger", 1)["METRICS_PORT"] == "0"
