@@ -64,7 +64,7 @@ def platform(tmp_path_factory):
     with broker_vhost() as uri:
         stack = Stack(amqp_uri=uri, data_dir=tmp_path_factory.mktemp("metrics"), metrics=True)
         try:
-            stack.start_all()
+            stack.start_all(timeout=180)  # generous: a shared, busy machine starts slowly
             stack.start("ledger", label="ledger-2")  # a second worker process of the ledger
             running = Platform(stack)
             wait_until(lambda: _answers(running, "ledger-2"), timeout=60)
