@@ -18,7 +18,7 @@ from contracts.events import (
     RecheckRecorded, ReportCycleEvent, SpotCheckConcluded,
 )
 from kit.errors import EXPECTED, Conflict, Forbidden, Invalid, NotFound
-from kit.nameko_ext import Store, reliable_event_handler
+from kit.nameko_ext import Correlation, Store, reliable_event_handler
 from kit.schedule import ClockProvider, Scheduler, schedule_timer
 from services.audit import domain, handlers, subscriptions
 from services.audit import round_handlers as rounds
@@ -63,6 +63,7 @@ class AuditService:
     name = "audit"
 
     uow = Store(orm.outbox_table, orm.inbox_table)
+    correlation = Correlation()  # each worker's correlation id in the logs (kit.logs)
     campaign = Campaign()
     ledger = RpcProxy("ledger")
     ladder = ladder_shell.LadderContext()  # the ladder's campaign rules and calendar
