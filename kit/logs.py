@@ -67,17 +67,18 @@ SENSITIVE_KEY = re.compile(
 
 _EDGE_L, _EDGE_R = r"(?<![0-9A-Za-z])", r"(?![0-9A-Za-z])"  # ASCII: 电话13800138000 matches
 SENSITIVE_TEXT = re.compile("|".join([
-    r"(?<=://)[^/\s:@]+:[^\s@/]+(?=@)",                                 # user:password@ in a URL
-    r"(?i:\bbearer\s+)[A-Za-z0-9._~+/=-]+",                             # Authorization: Bearer …
-    r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*",          # a JWT
-    r"\bwhsec_[A-Za-z0-9+/=]{8,}",                                      # a webhook secret
-    r"\bp311_[A-Za-z0-9_-]{16,}",                                       # a partner's API key
-    _EDGE_L + r"(?i:[A-Z2-7]{4}(?P<sep>[- ])[A-Z2-7]{4}(?P=sep)[A-Z2-7]{4}(?P=sep)[A-Z2-7]{4})" + _EDGE_R,  # 回执码
-    _EDGE_L + r"[A-Z2-7]{16}" + _EDGE_R,                                # 回执码, run together
-    r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",   # an email address
-    _EDGE_L + r"(?:\+?86[- ]?)?1[3-9][0-9]{9}" + _EDGE_R,              # a mobile number
-    _EDGE_L + r"0[0-9]{2,3}-[0-9]{7,8}" + _EDGE_R,                      # a landline, 0317-1234567
-    r"\+[0-9][0-9 -]{6,18}[0-9]" + _EDGE_R,                             # +44 20 7946 0958
+    r"(?<=://)[^/\s:@]+:[^\s@/]+(?=@)",                          # user:password@ in a URL
+    _EDGE_L + r"(?i:bearer\s+)[A-Za-z0-9._~+/=-]+",              # Authorization: Bearer …
+    _EDGE_L + r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*",  # a JWT
+    _EDGE_L + r"whsec_[A-Za-z0-9+/=]{8,}",                        # a webhook secret
+    _EDGE_L + r"p311_[A-Za-z0-9_-]{16,}",                         # a partner's API key
+    _EDGE_L + r"[A-Z2-7]{4}(?P<sep>[- ]?)[A-Z2-7]{4}(?P=sep)[A-Z2-7]{4}(?P=sep)[A-Z2-7]{4}"
+    + _EDGE_R,                                                    # a receipt code 回执码
+    _EDGE_L + r"[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}" + _EDGE_R,  # … as typed
+    r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",  # an email address
+    _EDGE_L + r"(?:\+?86[- ]?)?1[3-9][0-9]{9}" + _EDGE_R,        # a mobile number
+    _EDGE_L + r"0[0-9]{2,3}-[0-9]{7,8}" + _EDGE_R,                # a landline, 0317-1234567
+    r"\+[0-9][0-9 -]{6,18}[0-9]" + _EDGE_R,                       # +44 20 7946 0958
 ]))
 """What is masked wherever it stands in a text (a message, an exception, a field)."""
 
