@@ -54,7 +54,9 @@ def lines(stack, process: str) -> list[dict]:
 
 
 def carrying(stack, process: str, cid: str) -> list[dict]:
-    return [r for r in lines(stack, process) if r.get("correlation_id") == cid]
+    """The lines about ``cid``'s work (a batch's line names each of its messages' ids)."""
+    return [r for r in lines(stack, process)
+            if r.get("correlation_id") == cid or cid in r.get("correlation_ids", ())]
 
 
 def token_of(stack, who: str) -> str:
@@ -150,7 +152,7 @@ def test_one_id_follows_a_clue_and_a_staff_action_and_no_secret_is_logged(stack,
             assert carrying(stack, process, cid), (process, cid)
     assert any(r["event"].startswith("POST /api/v1/clues 202")
                for r in carrying(stack, "gateway", clue_cid))
-    assert any(r.get("event_id") == clue_id for r in carrying(stack, "intake", clue_cid))
+    assert any(clue_id in r.get("event_ids", ()) for r in carrying(stack, "intake", clue_cid))
     assert any(r["event"] == "rpc ledger.act" for r in carrying(stack, "ledger", act_cid))
     assert any(r["event"].startswith("applied problem.dispatched")
                for r in carrying(stack, "notify", act_cid))

@@ -221,9 +221,20 @@ def test_each_message_of_a_batch_is_applied_under_its_own_id_and_passes_it_on():
     assert done == [True, True]
     assert seen == ["req-a", "e2"]  # a message without one: its own event id
     assert [e.correlation_id for e in emitted] == ["req-a", "e2"]
-    lines = [r for r in records(out) if r["event"].startswith("applied")]
-    assert [(r["event"], r["correlation_id"], r["event_id"]) for r in lines] == [
-        ("applied clue_accepted", "req-a", "e1"), ("applied clue_accepted", "e2", "e2")]
+    (line,) = [r for r in records(out) if r["event"].startswith("applied")]
+    assert (line["event"], line["messages"], line["consumer"]) == (
+        "applied clue_accepted", 2, "ledger.on_clue_accepted")
+    assert line["event_ids"] == ["e1", "e2"] and line["correlation_ids"] == ["req-a", "e2"]
+    assert "correlation_id" not in line  # two ids: the line is about both
+    assert logs.correlation_id() is None
+
+
+def test_a_batch_of_one_is_logged_under_its_id():
+    access = StoreAccess(lambda: FakeUow([]), "ledger.on_clue_accepted", ClueAccepted)
+    with captured() as out:
+        access.each([accepted(3, "req-c")], lambda uow, message: None)
+    (line,) = records(out)
+    assert (line["correlation_id"], line["event_ids"]) == ("req-c", ["e3"])
 
 
 class WorkerContext:
@@ -325,6 +336,8 @@ def test_configure_makes_warnings_and_uncaught_exceptions_json_lines():
     out = io.StringIO()
     root = logging.getLogger()
     saved = (root.handlers[:], root.level, sys.excepthook, threading.excepthook)
+    gathered = (logging._srcfile, logging.logThreads, logging.logProcesses,
+                logging.logMultiprocessing)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("always")
@@ -338,6 +351,8 @@ def test_configure_makes_warnings_and_uncaught_exceptions_json_lines():
         root.handlers[:], sys.excepthook, threading.excepthook = saved[0], *saved[2:]
         root.setLevel(saved[1])
         logging.captureWarnings(False)
+        (logging._srcfile, logging.logThreads, logging.logProcesses,
+         logging.logMultiprocessing) = gathered
     lines = records(out)
     assert {r["process"] for r in lines} == {"gateway"}
     assert any("deprecated thing" in r["event"] for r in lines)
