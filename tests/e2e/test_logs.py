@@ -164,8 +164,9 @@ def test_one_id_follows_a_clue_and_a_staff_action_and_no_secret_is_logged(stack,
     assert refused[0]["level"] == "info" and "exception" not in refused[0]
     assert [r["status"] for r in carrying(stack, "gateway", wrong_cid)] == [404]
 
-    # nothing secret anywhere, in any process's log
+    # every line of every process JSON, nothing secret anywhere
     for process in PROCESSES:
+        assert lines(stack, process), process
         text = (stack.logs / f"{process}.log").read_text(encoding="utf-8")
         assert "Traceback" not in text, process
         for secret in secrets:
