@@ -273,14 +273,15 @@ def configure(process: str, level: int = logging.INFO, stream=None) -> None:
 
 LEVEL_MARK = {"debug": "DEBUG", "info": "", "warning": "WARN ", "error": "ERROR",
               "critical": "CRIT "}
-SHOWN_ELSEWHERE = frozenset({"time", "level", "process", "pid", "logger", "event",
-                             "correlation_id", "exception"})
+NOT_AMONG_FIELDS = frozenset({"time", "level", "process", "pid", "logger", "event",
+                              "correlation_id", "exception", "event_ids", "correlation_ids"})
 
 
 def human(line: str) -> str:
     """A JSON log line as a person reads it in a terminal (``make run``): time, level,
-    logger, message, the correlation id's first 8 characters, the other fields; a traceback
-    on its own lines. Any other line as it is."""
+    logger, message, the correlation id's first 8 characters, the other fields but a
+    batch's lists of ids (the files keep them); a traceback on its own lines. Any other
+    line as it is."""
     try:
         record = json.loads(line)
     except ValueError:
@@ -289,7 +290,7 @@ def human(line: str) -> str:
         return line
     time_of_day = str(record.get("time", ""))[11:23]
     cid = record.get("correlation_id")
-    fields = " ".join(f"{k}={v}" for k, v in record.items() if k not in SHOWN_ELSEWHERE)
+    fields = " ".join(f"{k}={v}" for k, v in record.items() if k not in NOT_AMONG_FIELDS)
     text = " ".join(part for part in (
         time_of_day, LEVEL_MARK.get(record.get("level", ""), ""), f"{record.get('logger')}:",
         str(record["event"]), f"[{cid[:8]}]" if cid else "", fields) if part)
