@@ -135,6 +135,13 @@ class StoreAccess:
         return self._new_uow()
 
     def each(self, bodies: list, apply) -> list:
+        outer = logs.correlation_id()  # each message binds its own meanwhile
+        try:
+            return self._each(bodies, apply)
+        finally:
+            logs.bind(outer)
+
+    def _each(self, bodies: list, apply) -> list:
         if self.contract is None:
             ids = [b["event_id"] for b in bodies if isinstance(b, dict)
                    and isinstance(b.get("event_id"), str)]
@@ -173,7 +180,8 @@ def correlation_of(message) -> tuple[str | None, str | None]:
 def correlated(apply):
     """``apply`` with each message's correlation id bound while it runs, so that what it
     logs and the events it emits carry it. It stays bound after a failure, for the line
-    ``apply_each`` logs about that message next; ``applied`` unbinds it."""
+    ``apply_each`` logs about that message next; ``StoreAccess.each`` restores the one
+    before."""
     def apply_correlated(uow, message):
         logs.bind(correlation_of(message)[1])
         return apply(uow, message)
@@ -186,7 +194,7 @@ def applied(consumer: str, messages: list, done: list) -> None:
     ``correlation_id`` when they share one (a batch of one, as when the load is light).
     A line a message cost intake a fifth more CPU a message (``python -m bench.logs``);
     busy queues make big batches, so this costs next to nothing under load."""
-    logs.bind(None)
+    logs.bind(None)  # the line is about the batch, not its last message
     if not log.isEnabledFor(logging.INFO):
         return
     ids = [correlation_of(m) for m, ok in zip(messages, done) if ok]

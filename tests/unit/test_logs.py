@@ -226,7 +226,13 @@ def test_each_message_of_a_batch_is_applied_under_its_own_id_and_passes_it_on():
         "applied clue_accepted", 2, "ledger.on_clue_accepted")
     assert line["event_ids"] == ["e1", "e2"] and line["correlation_ids"] == ["req-a", "e2"]
     assert "correlation_id" not in line  # two ids: the line is about both
-    assert logs.correlation_id() is None
+
+
+def test_applying_a_batch_leaves_the_callers_id_as_it_was():
+    logs.bind("outer")
+    access = StoreAccess(lambda: FakeUow([]), "ledger.on_clue_accepted", ClueAccepted)
+    access.each([accepted(4, "req-d")], lambda uow, message: None)
+    assert logs.correlation_id() == "outer"
 
 
 def test_a_batch_of_one_is_logged_under_its_id():
