@@ -1,10 +1,10 @@
 """Logging for every process: one JSON object a line, carrying the correlation id of the
 request or message being handled; nothing secret in it; expected refusals without a traceback.
 
-- Rendering is structlog's (``ProcessorFormatter``): the code logs with the standard
-  library (``logging.getLogger(__name__)``, fields as ``extra={...}``) and every record,
-  ours and the libraries', becomes ``{"time", "level", "process", "pid", "logger",
-  "event", "correlation_id", …fields, "exception"?}`` on one line. Text a user sent (a
+- The code logs with the standard library (``logging.getLogger(__name__)``, fields as
+  ``extra={...}``); every record, ours and the libraries', becomes ``{"time", "level",
+  "process", "pid", "logger", "event", "correlation_id", …fields, "exception"?}`` on one
+  line (``JsonLines``, which hands it to structlog's processors). Text a user sent (a
   title, a query string) cannot start a forged line: JSON escapes every line break.
 - The correlation id lives in a context variable (``correlation_id()``, ``bind()``): the
   gateway binds a request's (``gateway.request_log``), a nameko worker the caller's
@@ -67,7 +67,7 @@ SENSITIVE_KEY = re.compile(
 
 _EDGE_L, _EDGE_R = r"(?<![0-9A-Za-z])", r"(?![0-9A-Za-z])"  # ASCII: 电话13800138000 matches
 SENSITIVE_TEXT = re.compile("|".join([
-    r"(?<=://)[^/\s:@]+:[^\s@/]+(?=@)",                          # user:password@ in a URL
+    r"(?<=://)[^/\s:@]*:[^\s@/]+(?=@)",                          # user:password@ in a URL
     _EDGE_L + r"(?i:bearer\s+)[A-Za-z0-9._~+/=-]+",              # Authorization: Bearer …
     _EDGE_L + r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*",  # a JWT
     _EDGE_L + r"whsec_[A-Za-z0-9+/=]{8,}",                        # a webhook secret
@@ -127,8 +127,8 @@ _sensitive_key = _Keys()
 def _redact_value(value, depth: int = 0):
     if isinstance(value, str):
         return redact_text(value)
-    if depth > 4:
-        return value
+    if depth > 4:  # deeper than any line of ours: scanned as text
+        return redact_text(str(value))
     if isinstance(value, dict):
         return {k: REDACTED if isinstance(k, str) and _sensitive_key[k]
                 else _redact_value(v, depth + 1) for k, v in value.items()}
