@@ -2,7 +2,11 @@
 
 Wire format is nameko's: JSON body published to the topic exchange ``{source}.events``
 with the event type as routing key. ``event_id`` is the idempotency key every consumer
-records in its inbox.
+records in its inbox. ``correlation_id`` (every event, optional, added without a version
+change: older consumers ignore it) is the id of the request or message whose handling
+published the event, taken from the logs' context (``kit.logs``) when not given: a
+consumer binds it while applying the event, so one id follows a clue or a staff action
+through every service's logs.
 """
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ from datetime import date, datetime, timezone
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from kit.logs import correlation_id
 
 
 def utcnow() -> datetime:
@@ -27,6 +33,7 @@ class Event(BaseModel):
 
     event_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
     occurred_at: datetime = Field(default_factory=utcnow)
+    correlation_id: str | None = Field(default_factory=correlation_id)
 
     @property
     def routing_key(self) -> str:

@@ -23,6 +23,7 @@ from gateway.idempotency import Idempotency
 from gateway.limits import MaxBodySize, Throttle, ThrottleByPath, ThrottlePolicy
 from gateway.metrics import Metrics, MetricsMiddleware
 from gateway.openapi import install_openapi
+from gateway.request_log import RequestLog
 from gateway.timing import ServerTiming
 from gateway.routes import accounts as accounts_api, reports as reports_api
 from gateway.routes import (
@@ -140,5 +141,6 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
                        budgets={"/api/v1/receipt": "receipts_per_client"})
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(ServerTiming)  # /workbench: Server-Timing (gateway/timing.py)
-    app.add_middleware(CatchAll)  # outermost of ours: a crash anywhere inside is answered
+    app.add_middleware(CatchAll)  # a crash anywhere inside is answered
+    app.add_middleware(RequestLog)  # outermost of ours: the correlation id, one line a request
     return app

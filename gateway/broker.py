@@ -18,6 +18,7 @@ from kombu import Connection, Consumer, Exchange, Queue
 from contracts.events import Event
 from contracts.topology import RPC_EXCHANGE, declare_all, event_exchange
 from gateway.publisher import BrokerUnavailable, LoopPublisher
+from kit import logs
 from kit.relay import Unroutable
 
 log = logging.getLogger(__name__)
@@ -84,16 +85,19 @@ class Broker:
     # RPC ----------------------------------------------------------------------
     async def call(self, service: str, method: str, *, timeout: float | None = None,
                    **kwargs):
-        correlation_id = uuid.uuid4().hex
+        correlation_id = uuid.uuid4().hex  # AMQP's: pairs the reply with this call
         future: concurrent.futures.Future = concurrent.futures.Future()
         self._pending[correlation_id] = future
+        request_id = logs.correlation_id()  # the logs': the request's, in nameko's context
+        headers = {"nameko.correlation_id": request_id} if request_id else {}
         try:
             try:
                 await self._publisher.publish({"args": [], "kwargs": kwargs},
                                               exchange=RPC_EXCHANGE,
                                               routing_key=f"{service}.{method}",
                                               reply_to=self._reply_key,
-                                              correlation_id=correlation_id)
+                                              correlation_id=correlation_id,
+                                              headers=headers)
             except Unroutable:
                 raise ServiceUnavailable(f"{service} is not running") from None
             try:

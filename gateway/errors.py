@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from gateway.broker import BrokerUnavailable, RemoteCallError, RpcTimeout, ServiceUnavailable
+from kit import logs
 from kit.errors import refusal_from_reply
 
 log = logging.getLogger("gateway.errors")
@@ -49,7 +50,8 @@ class ErrorBody(BaseModel):
 
 
 def correlation_id() -> str:
-    return uuid.uuid4().hex
+    """The request's correlation id (``gateway.request_log``), which its log lines carry."""
+    return logs.correlation_id() or uuid.uuid4().hex
 
 
 def internal_error(status: int = 500) -> tuple[str, JSONResponse]:

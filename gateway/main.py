@@ -9,21 +9,21 @@ from pydantic import ValidationError
 
 from contracts.campaign import CampaignConfigError
 from gateway.app import create_app
-from kit import amqp_reads
+from kit import amqp_reads, logs
 from kit.settings import Settings
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s gateway %(levelname)s %(message)s")
+    logs.configure("gateway")
     amqp_reads.install()
     try:
         settings = Settings()
         app = create_app(settings)
     except (CampaignConfigError, ValidationError, RuntimeError) as exc:
-        print(f"gateway: refusing to start: {exc}", file=sys.stderr)
+        logging.getLogger("gateway").critical("refusing to start: %s", exc)
         sys.exit(2)
     uvicorn.run(app, host=settings.gateway_host, port=settings.gateway_port, log_level="warning",
-                access_log=False)
+                access_log=False, log_config=None)  # uvicorn's records: our JSON lines
 
 
 if __name__ == "__main__":

@@ -1,4 +1,8 @@
-"""``make run``: the four services and the gateway in one terminal, like foreman. Stdlib only.
+"""``make run``: the four services and the gateway in one terminal, like foreman.
+
+Each process writes JSON lines (``kit.logs``); they are kept as they came in
+``$DATA_DIR/logs/<process>.log`` (``grep <id> var/logs/*.log`` follows one correlation id)
+and shown here as a person reads them (``kit.logs.human``).
 
 ``{SERVICE}_WORKERS=N`` (e.g. ``LEDGER_WORKERS=2 make run``) runs N processes of a service,
 shown as ``ledger``, ``ledger-2``, …; they compete on the same queues.
@@ -20,7 +24,9 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 
+from kit.logs import human
 from kit.settings import ROOT, SERVICES, Settings
 
 COLOURS = ("36", "33", "35", "32", "34")  # cyan, yellow, magenta, green, blue
@@ -42,6 +48,7 @@ class Child:
     name: str
     colour: str
     proc: subprocess.Popen[bytes]
+    log_file: Path | None = None
 
 
 def without_password(uri: str) -> str:
@@ -79,8 +86,17 @@ def pump(child: Child, width: int) -> None:
     if _colour:
         label = f"\033[{child.colour}m{label}\033[0m"
     assert child.proc.stdout is not None
-    for raw in iter(child.proc.stdout.readline, b""):
-        say(f"{label} {raw.decode('utf-8', 'replace').rstrip()}")
+    kept = open(child.log_file, "ab") if child.log_file else None
+    try:
+        for raw in iter(child.proc.stdout.readline, b""):
+            if kept is not None:
+                kept.write(raw)
+                kept.flush()
+            for line in human(raw.decode("utf-8", "replace").rstrip()).splitlines():
+                say(f"{label} {line}")
+    finally:
+        if kept is not None:
+            kept.close()
 
 
 def metrics_env(env: dict[str, str], service: str, n: int) -> dict[str, str]:
@@ -94,10 +110,11 @@ def metrics_env(env: dict[str, str], service: str, n: int) -> dict[str, str]:
     return dict(env, METRICS_PORT=str(port))
 
 
-def start(name: str, colour: str, args: list[str], env: dict[str, str], width: int) -> Child:
+def start(name: str, colour: str, args: list[str], env: dict[str, str], width: int,
+          log_dir: Path | None = None) -> Child:
     proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, start_new_session=True)
-    child = Child(name, colour, proc)
+    child = Child(name, colour, proc, log_dir / f"{name}.log" if log_dir else None)
     threading.Thread(target=pump, args=(child, width), daemon=True).start()
     return child
 
@@ -167,7 +184,10 @@ def main() -> int:
                 for name in SERVICES for n in range(1, settings.workers(name) + 1)]
     commands.append(("gateway", ["-m", "gateway.main"], env))
     width = max(len(name) for name, *_ in commands)
-    children = [start(name, COLOURS[i % len(COLOURS)], args, child_env, width)
+    log_dir = settings.data_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    say(f"   logs (JSON lines) in {log_dir}/<process>.log")
+    children = [start(name, COLOURS[i % len(COLOURS)], args, child_env, width, log_dir)
                 for i, (name, args, child_env) in enumerate(commands)]
     threading.Thread(target=announce_when_ready, args=(port, stop), daemon=True).start()
     died: Child | None = None

@@ -7,6 +7,11 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 
 
+HIDE = True
+"""A failed statement's error names the statement, never its values (a reporter's sealed
+contact, a clue's text, a secret): that error is logged (kit.logs)."""
+
+
 def default_url(service: str, data_dir: str | Path) -> str:
     path = Path(data_dir).resolve()
     path.mkdir(parents=True, exist_ok=True)
@@ -20,13 +25,14 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     # values_plus_batch: a deferred batch of UPDATEs (kit.deferred) goes as pages of
     # statements in one round trip each, as INSERTs already go as multi-row VALUES.
     return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size,
-                         executemany_mode="values_plus_batch")
+                         executemany_mode="values_plus_batch", hide_parameters=HIDE)
 
 
 def _sqlite_engine(url: str) -> Engine:
     # The driver's own transaction handling is switched off so that we can BEGIN IMMEDIATE:
     # a writer takes the lock at the start and never dead-locks on a lock upgrade.
-    engine = create_engine(url, connect_args={"isolation_level": None, "timeout": 30})
+    engine = create_engine(url, connect_args={"isolation_level": None, "timeout": 30},
+                           hide_parameters=HIDE)
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn, _record):

@@ -68,7 +68,7 @@ def main(argv: list[str]) -> int:
     try:
         settings = Settings()
     except ValidationError as exc:
-        print(f"{name}: refusing to start, a setting is wrong: {exc}", file=sys.stderr)
+        log.critical("refusing to start, a setting is wrong: %s", exc)
         return 2
     for problem in priority.yield_cpu(settings.service_nice):
         log.warning("could not lower the CPU priority (%s); running at the usual one", problem)

@@ -19,7 +19,7 @@ from contracts.events import (
 )
 from kit.errors import EXPECTED, Conflict, Forbidden, Invalid, NotFound
 from kit.metrics import ServiceMetrics
-from kit.nameko_ext import Store, reliable_event_handler
+from kit.nameko_ext import Correlation, Store, reliable_event_handler
 from kit.schedule import ClockProvider, Scheduler, schedule_timer
 from services.audit import metrics as audit_metrics
 from services.audit import domain, handlers, subscriptions
@@ -65,6 +65,7 @@ class AuditService:
     name = "audit"
 
     uow = Store(orm.outbox_table, orm.inbox_table)
+    correlation = Correlation()  # each worker's correlation id in the logs (kit.logs)
     campaign = Campaign()
     metrics = ServiceMetrics([audit_metrics.gauges])
     ledger = RpcProxy("ledger")

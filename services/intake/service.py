@@ -7,7 +7,7 @@ from nameko.rpc import rpc
 from contracts.events import ClueSubmitted, ProblemRegistered, ProblemTransitioned
 from kit.errors import EXPECTED, Conflict, NotFound
 from kit.metrics import ServiceMetrics
-from kit.nameko_ext import Store, reliable_event_handler
+from kit.nameko_ext import Correlation, Store, reliable_event_handler
 from services.intake import domain, handlers
 from services.intake.adapters import orm
 from kit.sealing import fernet_from
@@ -27,6 +27,7 @@ class IntakeService:
     name = "intake"
 
     uow = Store(orm.outbox_table, orm.inbox_table)
+    correlation = Correlation()  # each worker's correlation id in the logs (kit.logs)
     fernet = ContactKey()
     metrics = ServiceMetrics()
 

@@ -10,7 +10,7 @@ from nameko.rpc import rpc
 from contracts.events import ClueAccepted, ContactOpened, RecheckRecorded
 from kit.errors import EXPECTED
 from kit.metrics import ServiceMetrics
-from kit.nameko_ext import reliable_event_handler
+from kit.nameko_ext import Correlation, reliable_event_handler
 from kit.schedule import ClockProvider, Scheduler, schedule_timer
 from services.ledger import bootstrap, custody, handlers
 from services.ledger.handlers import bulletins, rechecks, records, reports, schedule, views
@@ -28,6 +28,7 @@ class LedgerService:
     name = "ledger"
 
     uow = bootstrap.store()
+    correlation = Correlation()  # each worker's correlation id in the logs (kit.logs)
     campaign = bootstrap.campaign()
     signer = bootstrap.signer()
     clock = ClockProvider()

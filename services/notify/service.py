@@ -17,7 +17,7 @@ from contracts.events import (
 )
 from kit.errors import EXPECTED, Invalid, NotFound
 from kit.metrics import ServiceMetrics, deliveries_known
-from kit.nameko_ext import Store, reliable_event_handler
+from kit.nameko_ext import Correlation, Store, reliable_event_handler
 from kit.settings import Settings
 from services.notify import domain, handlers
 from services.notify.adapters import channels, orm
@@ -74,6 +74,7 @@ class NotifyService:
     name = "notify"
 
     uow = Store(orm.outbox_table, orm.inbox_table)
+    correlation = Correlation()  # each worker's correlation id in the logs (kit.logs)
     notifier = Notifier()
     metrics = ServiceMetrics(known=[deliveries_known])
 

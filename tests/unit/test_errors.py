@@ -2,6 +2,7 @@
 record (in-process: the gateway with a stand-in broker, the ledger's refusals, logging)."""
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
@@ -220,10 +221,10 @@ def record(msg, *args, level=logging.INFO, name="gateway", exc_info=None):
 
 
 def test_user_text_cannot_start_a_forged_log_line():
-    forged = "x\n2026-12-01 00:00:00 ledger ERROR forged\r\u2028\x1b[31m"
-    message = record("unknown phase %r and %s", forged, forged).getMessage()
-    assert "\n" not in message and "\r" not in message and "\x1b" not in message
-    assert "\u2028" not in message and "\\n2026-12-01" in message
+    forged = "x\n2026-12-01 00:00:00 ledger ERROR forged\r\u2028\x85\x1b[31m"
+    line = logs.formatter("ledger").format(record("unknown phase %s", forged))
+    assert len(line.splitlines()) == 1 and "\x1b" not in line
+    assert json.loads(line)["event"] == f"unknown phase {forged}"
 
 
 def test_an_expected_refusal_is_one_info_line_without_a_traceback():
