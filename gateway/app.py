@@ -48,7 +48,8 @@ from gateway.workbench.session import WorkbenchMiddleware
 from kit.settings import Settings
 from kit import logs
 from kit.db import make_engine
-from kit.sealing import fernet_from
+from kit.sealing import fernet_from, partner_webhook_fernet
+from kit.webhooks import WebhookPolicy
 
 
 def create_app(settings: Settings | None = None, *, broker: Broker | None = None
@@ -66,7 +67,8 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
         if settings.demo_accounts:
             seed_demo_accounts(accounts, settings)
         app.state.accounts = accounts
-        app.state.partners = PartnerStore(accounts, secret_sealer(settings.secret_key))
+        app.state.partners = PartnerStore(accounts, secret_sealer(settings.secret_key),
+                                          app.state.partner_webhook_fernet)
         app.state.partners.create_schema()  # partner platforms (协作平台): keys, channels
         app.state.open311_requests = PartnerRequests(accounts.engine)
         app.state.open311_requests.create_schema()
@@ -91,6 +93,8 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
     app.state.campaign = campaign
     app.state.campaign_view = campaign.public_view()
     app.state.contact_fernet = fernet_from(settings.contact_key, settings.environment)
+    app.state.partner_webhook_fernet = partner_webhook_fernet(settings)  # 协作平台 → notify
+    app.state.webhook_policy = WebhookPolicy.of(settings)  # partners' webhook URLs
     app.state.metrics = Metrics()
     app.state.hashing = HashingSlots(settings.hashing_slots or None)
     app.state.throttle = Throttle(ThrottlePolicy(
