@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from contracts.campaign import load_campaign
 from gateway.auth.accounts import AccountStore
 from gateway.auth import directory
-from gateway.auth.demo import seed_demo_accounts
+from gateway.auth.demo import seed_demo_accounts, seed_demo_partners
 from gateway.auth.environment import warn_if_development
 from gateway.auth.guards import enforce_declared_roles
 from gateway.auth.partners import PartnerStore, secret_sealer
@@ -70,6 +70,8 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
         app.state.partners = PartnerStore(accounts, secret_sealer(settings.secret_key),
                                           app.state.partner_webhook_fernet)
         app.state.partners.create_schema()  # partner platforms (协作平台): keys, channels
+        if settings.demo_accounts:
+            seed_demo_partners(app.state.partners)
         app.state.open311_requests = PartnerRequests(accounts.engine)
         app.state.open311_requests.create_schema()
         app.state.idempotency = Idempotency(accounts.engine, settings.secret_key)

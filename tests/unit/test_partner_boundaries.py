@@ -178,3 +178,10 @@ def test_the_workbench_refuses_a_private_webhook_on_a_partners_page_and_keeps_th
         "channels": CONDUCT, "webhook_url": "https://192.168.1.20/hook", "webhook_secret": ""})
     assert page.status_code == 422 and "回调地址属于内网地址段" in page.text
     assert client.app.state.partners.get("partner-zf").webhook_url == "http://127.0.0.1:9/h"
+
+
+def test_the_demo_partner_is_given_its_own_channel(tmp_path):
+    settings = Settings(environment="development", secret_key=SECRET, data_dir=tmp_path,
+                        demo_accounts=True)
+    with TestClient(create_app(settings, broker=Broker())) as c:
+        assert c.app.state.partners.get("partner-conduct").channels == (CONDUCT,)
