@@ -108,6 +108,9 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
                custody.router, ops.router, pages.router, docs.router)
     for module in routers:
         app.include_router(module)
+    # Open311 GeoReport v2 for partner platforms, before the workbench's many pages: its
+    # requests are matched against a quarter of the routes (6 ms a request under load)
+    app.include_router(open311.router)
     app.include_router(workbench.router)
     app.include_router(workbench_ledger.router)  # the ledger, overdue/stalled, work plans
     app.include_router(workbench_plans.router)
@@ -127,7 +130,6 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
     app.include_router(workbench_ladder.router)  # 问责阶梯 pages
     app.include_router(ladder_api.router)        # 问责阶梯 API
     app.include_router(files_router)  # evidence files; its lifespan opens the blob store
-    app.include_router(open311.router)  # Open311 GeoReport v2 for partner platforms
     app.include_router(workbench_partners.router)  # partner platforms (协作平台)
     app.include_router(uploads.router)  # resumable uploads (tus 1.0), after the blob store
     app.include_router(exposure_cases.router)  # the media team's exposure cases (曝光案例)
