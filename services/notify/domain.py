@@ -347,8 +347,8 @@ def partner_webhook(link, *, unseal, check) -> PartnerWebhook:
     no webhook (the partner's inbox still gets everything)."""
     if not link.webhook_url:
         return PartnerWebhook()
-    sealed, legacy = link.webhook_secret_sealed, getattr(link, "webhook_secret", None)
-    secret = unseal(sealed) if sealed else legacy
+    sealed = link.webhook_secret_sealed
+    secret = unseal(sealed) if sealed else link.webhook_secret  # (version 1: in clear)
     if not secret:
         return PartnerWebhook(refused="webhook_secret_unreadable" if sealed else None)
     try:

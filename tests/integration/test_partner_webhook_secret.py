@@ -72,9 +72,11 @@ def test_the_published_directory_entry_carries_the_secret_sealed_for_notify_only
     assert mine, "the partner's directory entry was published"
     for body in mine:
         assert all(form not in body for form in forms_of(SECRET)), body
+    entries = [json.loads(body)["partner"] for body in mine]
+    assert all("webhook_secret" not in entry for entry in entries if entry)  # version 1's
     links = [AccountChanged.model_validate(json.loads(body)).partner for body in mine]
     sealed = [link for link in links if link and link.webhook_url]
-    assert sealed and all(link.webhook_secret is None for link in sealed)
+    assert sealed and all(link.webhook_secret_sealed for link in sealed)
 
     # notify, holding the same key, opens it to the key it signs with; no other key does
     def opened(key: Fernet, link):

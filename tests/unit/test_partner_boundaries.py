@@ -185,3 +185,18 @@ def test_the_demo_partner_is_given_its_own_channel(tmp_path):
                         demo_accounts=True)
     with TestClient(create_app(settings, broker=Broker())) as c:
         assert c.app.state.partners.get("partner-conduct").channels == (CONDUCT,)
+
+
+def test_the_partner_webhook_key_is_required_outside_development():
+    from cryptography.fernet import Fernet
+
+    from kit.sealing import partner_webhook_fernet
+
+    production = Settings(environment="production", secret_key="p" * 40,
+                          contact_key=Fernet.generate_key().decode())
+    with pytest.raises(RuntimeError, match="PARTNER_WEBHOOK_KEY"):
+        partner_webhook_fernet(production)
+    key = Fernet.generate_key().decode()
+    sealed = Fernet(key).encrypt(b"whsec_x").decode()
+    given = production.model_copy(update={"partner_webhook_key": key})
+    assert partner_webhook_fernet(given).decrypt(sealed.encode()) == b"whsec_x"

@@ -16,8 +16,9 @@ from standardwebhooks import Webhook
 from contracts.actions import SPECS, TransferOutInput, field_path, reason_of
 from contracts.campaign import load_default_campaign
 from contracts.events import (
-    SHARED_FIELDS, ClueAccepted, ClueFields, ClueSubmitted, ProblemTransitioned,
+    SHARED_FIELDS, ClueAccepted, ClueFields, ClueSubmitted, PartnerLink, ProblemTransitioned,
 )
+from kit.webhooks import BadWebhookTarget
 from contracts.vocabulary import Action
 from gateway.auth.partners import signing_secret
 from gateway.routes.problems import _to_partner
@@ -283,6 +284,30 @@ def test_the_event_maps_to_what_the_partner_rules_read():
         k: v for k, v in msg.to_message().items()
         if k not in ("channel", "clue_id", "requested_by")})
     assert notify.occurrence_of(old).requested_by is None  # an older ledger's event routes
+
+
+def test_notify_opens_a_partners_webhook_only_sealed_right_and_at_an_address_it_allows():
+    link = PartnerLink(webhook_url="https://jw.example/hook", webhook_secret_sealed="token")
+
+    def check(url):
+        if "intranet" in url:
+            raise BadWebhookTarget("webhook_url_private")
+        return url
+
+    opened = domain.partner_webhook(link, unseal={"token": "whsec_abc"}.get, check=check)
+    assert (opened.url, opened.secret, opened.refused) == (
+        "https://jw.example/hook", "whsec_abc", None)
+    assert domain.partner_webhook(link, unseal=lambda token: None, check=check) == \
+        domain.PartnerWebhook(refused="webhook_secret_unreadable")
+    private = link.model_copy(update={"webhook_url": "https://intranet.example/hook"})
+    assert domain.partner_webhook(private, unseal={"token": "whsec_abc"}.get, check=check) \
+        == domain.PartnerWebhook(refused="webhook_url_private")
+    legacy = PartnerLink(webhook_url="https://jw.example/hook", webhook_secret="whsec_old")
+    with pytest.warns(DeprecationWarning):  # a version-1 message left in a queue
+        assert domain.partner_webhook(legacy, unseal=lambda t: None, check=check).secret == \
+            "whsec_old"
+    assert domain.partner_webhook(PartnerLink(), unseal=None, check=None) == \
+        domain.PartnerWebhook()
 
 
 # --- signed with the partner's own secret -----------------------------------------------------
