@@ -32,7 +32,8 @@ PREFIX = "/open311/v2"
 FORMATS = ("json", "xml")
 MAX_REQUESTS = 1000                 # a GET requests answer holds at most this many
 WINDOW = timedelta(days=90)         # start_date .. end_date at most this far apart
-COUNTY_TZ = timezone(timedelta(hours=8), "CST")  # 北京时间: a date without an offset is local
+COUNTY_HOURS = 8                                  # 北京时间 (no summer time)
+COUNTY_TZ = timezone(timedelta(hours=COUNTY_HOURS), "CST")  # a date without an offset is local
 UNIT_TYPES = ("township", "party_department", "government_department", "school", "enterprise")
 CLUE_ID = re.compile(r"^[0-9a-f]{32}$")
 
