@@ -64,7 +64,7 @@ def seed(urls: dict[str, str], campaign, n: int, rng: random.Random) -> dict:
     gateway = make_engine(urls["gateway"])
     accounts = AccountStore(gateway)
     accounts.create_schema()
-    partners = PartnerStore(accounts, secret_sealer("bench"))
+    partners = PartnerStore(accounts, secret_sealer("bench"), secret_sealer("bench-notify"))
     partners.create_schema()
     PartnerRequests(gateway).create_schema()
     partner, key = partners.create("bench-partner", "基准测试协作平台", [CHANNEL], None, None,

@@ -20,6 +20,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from kit.logs import correlation_id
 
 
+PARTNER_ROLE = "partner"  # the role of partner platforms' accounts (协作平台)
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -120,6 +123,11 @@ class ClueSubmitted(Event):
         """The receipt's digest, from either version."""
         return self.receipt_digest or receipt_digest(self.receipt_code)
 
+    def requested_by(self) -> str | None:
+        """The partner platform whose own request this clue is (its username), if a partner
+        account submitted it (Open311 or the API): ``ClueAccepted.requested_by``."""
+        return self.submitted_by if self.submitter_role == PARTNER_ROLE else None
+
 
 class ClueAccepted(Event):
     """Intake stored a clue (线索已受理). Carries no reporter contact."""
@@ -132,6 +140,10 @@ class ClueAccepted(Event):
     submitted_at: datetime
     submitter_role: str | None = None  # as in ClueSubmitted (自查自纠 needs them)
     submitter_org: str | None = None
+    # The partner platform (协作平台, its account's username) whose own request the clue is
+    # (``ClueSubmitted.requested_by()``): the ledger keeps it on the problem, and notify
+    # pushes the problem's steps to that partner only. None for any other submitter.
+    requested_by: str | None = None
 
 
 class ProblemRegistered(Event):
@@ -175,6 +187,9 @@ class ProblemTransitioned(Event):
     # reporter's contact or receipt.
     channel: str | None = None
     clue_id: str | None = None
+    # The partner platform whose own request the problem is (``ClueAccepted.requested_by``):
+    # notify pushes each step to it, and to no other partner.
+    requested_by: str | None = None
 
     @property
     def routing_key(self) -> str:
@@ -295,6 +310,7 @@ class AccountChanged(Event):
 
     source: ClassVar[str] = "gateway"
     event_type: ClassVar[str] = "account_changed"
+    version: ClassVar[int] = 2  # the partner's webhook secret sealed (``PartnerLink``)
 
     account_id: str
     username: str
@@ -306,19 +322,32 @@ class AccountChanged(Event):
     principal_head: str | None = None
     partner: "PartnerLink | None" = None  # partner accounts only; None: unchanged
 
+    def to_message(self) -> dict:
+        body = super().to_message()
+        if body.get("partner") and body["partner"].get("webhook_secret") is None:
+            del body["partner"]["webhook_secret"]  # version 1's field, never sent
+        return body
+
 
 class PartnerLink(BaseModel):
     """A partner platform's (协作平台) settings, as notify needs them to deliver to it: the
-    channels its requests arrive on (its own requests' status changes are pushed to it) and
-    its webhook, URL and signing secret (Standard Webhooks ``whsec_…`` form). Sent by the
-    gateway, which owns them, with the partner's ``AccountChanged`` whenever they change
-    and at the gateway's start; a consumer keeps the newest (``occurred_at``)."""
+    channels it was given and its webhook, URL and signing secret (Standard Webhooks
+    ``whsec_…`` form). Sent by the gateway, which owns them, with the partner's
+    ``AccountChanged`` whenever they change and at the gateway's start; a consumer keeps the
+    newest (``occurred_at``).
+
+    Version 2 (``AccountChanged.version``): the secret travels sealed
+    (``webhook_secret_sealed``: Fernet under ``PARTNER_WEBHOOK_KEY``, which only the gateway
+    and notify hold), never in clear on the broker. ``webhook_secret`` is version 1's, read
+    from a message left in a queue across an upgrade; a version-2 producer never sets it."""
 
     model_config = ConfigDict(frozen=True)
 
     channels: tuple[str, ...] = ()
     webhook_url: str | None = None
-    webhook_secret: str | None = None
+    webhook_secret_sealed: str | None = None
+    webhook_secret: str | None = Field(None, deprecated="version 1 only: send "
+                                                         "webhook_secret_sealed")
 
 
 AccountChanged.model_rebuild()

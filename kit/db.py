@@ -55,3 +55,16 @@ def green_postgres() -> None:
     from psycogreen.eventlet import patch_psycopg
 
     patch_psycopg()
+
+
+def w3c_text(column, hours: int):
+    """PostgreSQL: a ``timestamptz`` column as W3C text at a fixed UTC offset (e.g.
+    ``2017-06-05T09:30:00+08:00``, seconds, as ``isoformat(timespec="seconds")`` writes it),
+    formatted by the server: a page of a thousand rows makes no Python datetimes (a third of
+    the gateway's CPU for an Open311 page)."""
+    from sqlalchemy import func, literal_column
+
+    sign = "+" if hours >= 0 else "-"
+    offset = f"{sign}{abs(hours):02d}:00"
+    local = func.timezone(literal_column(f"INTERVAL '{offset}'"), column)
+    return func.to_char(local, f'YYYY-MM-DD"T"HH24:MI:SS"{offset}"')

@@ -286,6 +286,8 @@ CODES: dict[str, tuple[int, str, str]] = {
     "partner_channel_unknown": (422, "only partner-platform channels may be given",
                                 "只能选择协作平台渠道"),
     "webhook_secret_required": (422, "a webhook needs a secret", "设置回调地址须同时设置签名密钥"),
+    "partner_channel_not_own": (403, "a partner platform enters clues only on its own channels",
+                                "协作平台只能在县委办公室为其指定的渠道提交线索"),
     "webhook_secret_invalid": (422, "the webhook secret must be 16-200 characters",
                                "签名密钥须为十六至二百个字符"),
     "not_a_partner": (404, "no partner platform has this name", "没有该协作平台"),

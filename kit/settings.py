@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     # Secrets: development values are public, and refused outside development.
     secret_key: str = DEV_SECRET
     contact_key: str | None = None  # Fernet key sealing reporters' contacts (gateway, intake)
+    # Fernet key sealing partner platforms' webhook secrets on their way (gateway, notify)
+    partner_webhook_key: str | None = None
     ledger_signing_key: str | None = None  # Ed25519 key signing the chain's head (ledger)
     # The services
     max_workers: int = 64   # also each consumer's prefetch, hence the largest batch

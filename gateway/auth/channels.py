@@ -33,3 +33,17 @@ def check_clue_at_door(campaign, principal: Principal, **clue) -> list[ClueProbl
         exc.detail["channel"] = clue.get("channel")
         raise exc
     return problems
+
+
+def check_partner_channel(channel: str, own_channels: tuple[str, ...]) -> None:
+    """A partner platform's account (协作平台) enters clues only on the channels the county
+    office gave it, however it signs in (its API key through Open311, a password through
+    the API): a bilingual 403 otherwise, before anything is stored."""
+    if channel in own_channels:
+        return
+    exc = problem(403, "partner_channel_not_own",
+                  f"a partner platform enters clues only on its own channels "
+                  f"({', '.join(own_channels) or 'none given yet'}), not on '{channel}'",
+                  "协作平台只能在县委办公室为其指定的渠道提交线索", "channel")
+    exc.detail["channel"] = channel
+    raise exc

@@ -65,6 +65,18 @@ def seed_demo_accounts(store: AccountStore, settings) -> list[str]:
     return created
 
 
+DEMO_PARTNER_CHANNELS = {"partner-conduct": ("partner_conduct_platform",)}
+"""The demo partner's channels (a partner account enters clues only on its own)."""
+
+
+def seed_demo_partners(partners) -> None:
+    """Give a demo partner that has no channels yet its own (``PartnerStore``)."""
+    for username, channels in DEMO_PARTNER_CHANNELS.items():
+        partner = partners.get(username)
+        if partner is not None and not partner.channels:
+            partners.configure(partner.account, list(channels), None, None, "demo")
+
+
 def demo_accounts_usable(store: AccountStore) -> list[str]:
     """Usernames of demo accounts that still sign in with their public password."""
     return [d.username for d in DEMO_ACCOUNTS

@@ -22,6 +22,9 @@ def insecure_settings(settings) -> list[str]:
     if not settings.contact_key:
         found.append("CONTACT_KEY is unset: reporters' contact details are sealed with a "
                      "public development key")
+    if not settings.partner_webhook_key:
+        found.append("PARTNER_WEBHOOK_KEY is unset: partners' webhook secrets are sealed for "
+                     "notify with a public development key")
     if settings.demo_accounts:
         found.append("DEMO_ACCOUNTS is on: accounts with public passwords exist")
     return found

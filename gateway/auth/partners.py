@@ -17,7 +17,13 @@ deliveries, so it is sealed (Fernet under a key derived from ``SECRET_KEY``), ne
 Notify signs the partner's deliveries with it: each change of channels or webhook (and every
 partner at the gateway's start) goes to notify with the partner's directory entry
 (``AccountChanged.partner``, ``links``), the secret as Standard Webhooks' key
-(``signing_secret``).
+(``signing_secret``) sealed again for notify (Fernet under ``PARTNER_WEBHOOK_KEY``, which
+only the gateway and notify hold): the broker, its vhost's readers and the directory outbox
+see a token, never the secret.
+
+The webhook URL is checked when it is set by the rule notify applies to every webhook
+target (``kit.webhooks``: https, loopback http in development only, no private address
+unless the operator allows it), and checked again where notify accepts it.
 """
 from __future__ import annotations
 
@@ -39,6 +45,7 @@ from contracts.events import PartnerLink
 from gateway.auth import admin, directory
 from gateway.auth.accounts import Account, AccountStore, accounts
 from gateway.auth.roles import Role
+from kit.webhooks import BadWebhookTarget, WebhookPolicy
 
 KEY_PREFIX = "p311_"
 metadata = MetaData()
@@ -74,9 +81,11 @@ def partner_channels(campaign) -> list:
 
 
 def check_partner(campaign, channels: list[str], webhook_url: str, webhook_secret: str,
-                  *, secret_kept: bool = False) -> list[admin.Refusal]:
+                  *, webhook_policy: WebhookPolicy, secret_kept: bool = False
+                  ) -> list[admin.Refusal]:
     """Refusals of a partner's settings (none: fine). ``secret_kept``: a secret is stored
-    already, so a URL may stand without a new one."""
+    already, so a URL may stand without a new one. ``webhook_policy`` checks the URL as
+    notify checks every webhook target (it may look the host up: call from a thread)."""
     found = []
     allowed = {c.code for c in partner_channels(campaign)}
     if not channels:
@@ -92,6 +101,12 @@ def check_partner(campaign, channels: list[str], webhook_url: str, webhook_secre
             found.append(admin.Refusal("webhook_url", "webhook_url_invalid",
                                        "the webhook URL must be an http(s) address",
                                        "回调地址格式不正确"))
+        else:
+            try:
+                webhook_policy.check(webhook_url)
+            except BadWebhookTarget as refused:
+                found.append(admin.Refusal("webhook_url", refused.reason, refused.message,
+                                           refused.message_zh))
         if not webhook_secret and not secret_kept:
             found.append(admin.Refusal("webhook_secret", "webhook_secret_required",
                                        "a webhook needs a secret (16 characters or more)",
@@ -142,10 +157,13 @@ class Partner:
 class PartnerStore:
     """Partner rows beside the account store, in the gateway's database. Blocking."""
 
-    def __init__(self, accounts_store: AccountStore, sealer: Fernet):
+    def __init__(self, accounts_store: AccountStore, sealer: Fernet, for_notify: Fernet):
+        """``sealer`` keeps secrets in the gateway's store; ``for_notify`` seals them for
+        notify (``PARTNER_WEBHOOK_KEY``)."""
         self.accounts = accounts_store
         self.engine: Engine = accounts_store.engine
         self.sealer = sealer
+        self.for_notify = for_notify
 
     def create_schema(self) -> None:
         metadata.create_all(self.engine)
@@ -220,8 +238,8 @@ class PartnerStore:
         return _partner(dict(row._mapping) if row else {}, account)
 
     def links(self, account_ids: list[str] | None = None) -> dict[str, PartnerLink]:
-        """Account id → what notify needs to deliver to the partner (the secret unsealed,
-        in the form it signs with); every partner's when ``account_ids`` is None."""
+        """Account id → what notify needs to deliver to the partner (the secret in the form
+        it signs with, sealed for notify); every partner's when ``account_ids`` is None."""
         query = select(partner_keys)
         if account_ids is not None:
             query = query.where(partner_keys.c.account_id.in_(account_ids))
@@ -238,7 +256,8 @@ class PartnerStore:
             url = row.get("webhook_url") if secret else None
             found[row["account_id"]] = PartnerLink(
                 channels=tuple(json.loads(row.get("channels") or "[]")), webhook_url=url,
-                webhook_secret=secret if url else None)
+                webhook_secret_sealed=self.for_notify.encrypt(secret.encode()).decode()
+                if url else None)
         return found
 
     def list(self) -> list[Partner]:

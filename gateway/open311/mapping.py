@@ -32,7 +32,8 @@ PREFIX = "/open311/v2"
 FORMATS = ("json", "xml")
 MAX_REQUESTS = 1000                 # a GET requests answer holds at most this many
 WINDOW = timedelta(days=90)         # start_date .. end_date at most this far apart
-COUNTY_TZ = timezone(timedelta(hours=8), "CST")  # 北京时间: a date without an offset is local
+COUNTY_HOURS = 8                                  # 北京时间 (no summer time)
+COUNTY_TZ = timezone(timedelta(hours=COUNTY_HOURS), "CST")  # a date without an offset is local
 UNIT_TYPES = ("township", "party_department", "government_department", "school", "enterprise")
 CLUE_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -297,8 +298,11 @@ def _names(campaign) -> tuple[dict, dict]:
 def request_view(record: dict, state: dict | None, campaign) -> dict:
     """``record``: the gateway's (clue_id, service_code, requested_at); ``state``: the
     ledger's narrow row of its problem, if registered."""
+    return _view(record, state, *_names(campaign))
+
+
+def _view(record: dict, state: dict | None, categories: dict, units: dict) -> dict:
     status, notes, detailed, outcome = status_of(state)
-    categories, units = _names(campaign)
     state = state or {}
     code = state.get("category") or record["service_code"]
     requested = w3c(record["requested_at"])
@@ -320,7 +324,8 @@ def requests_view(records: list[dict], states: list[dict], campaign,
     """The records (newest first) with their problems' states, those of ``statuses`` only
     (none: all). ``states`` come keyed by clue id (``clue_id``)."""
     by_clue = {s["clue_id"]: s for s in states}
-    views = (request_view(r, by_clue.get(r["clue_id"]), campaign) for r in records)
+    categories, units = _names(campaign)  # once for the page, not per request
+    views = (_view(r, by_clue.get(r["clue_id"]), categories, units) for r in records)
     return [v for v in views if not statuses or v["status"] in statuses]
 
 

@@ -15,7 +15,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 
-from gateway.open311.mapping import MAX_REQUESTS, Filters
+from gateway.open311.mapping import COUNTY_HOURS, MAX_REQUESTS, Filters
+from kit.db import w3c_text
 
 metadata = MetaData()
 
@@ -49,10 +50,14 @@ class PartnerRequests:
 
     def find(self, partner_id: str, filters: Filters) -> list[dict]:
         """The partner's records matching the filters, newest first, at most 1,000. Ids
-        override the other filters (Open311's rule); another partner's ids find nothing."""
+        override the other filters (Open311's rule); another partner's ids find nothing.
+        ``requested_at``: a datetime, or on PostgreSQL already W3C text in the county's
+        time (``mapping.w3c`` takes either)."""
         t = open311_requests
-        query = select(t.c.clue_id, t.c.service_code, t.c.requested_at).where(
-            t.c.partner_id == partner_id)
+        at = t.c.requested_at
+        if self.engine.dialect.name == "postgresql":  # W3C text, formatted by the server
+            at = w3c_text(at, COUNTY_HOURS)
+        query = select(t.c.clue_id, t.c.service_code, at).where(t.c.partner_id == partner_id)
         if filters.ids is not None:
             query = query.where(t.c.clue_id.in_(filters.ids))
         else:

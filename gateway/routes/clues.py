@@ -11,9 +11,10 @@ from typing import Annotated
 from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from contracts.events import ClueFields, ClueSubmitted, receipt_digest
-from gateway.auth.channels import check_clue_at_door
+from gateway.auth.channels import check_clue_at_door, check_partner_channel
 from gateway.auth.guards import Principal, allow
 from gateway.auth.roles import Role
 from gateway.errors import problem
@@ -169,7 +170,11 @@ async def accept_clue(state, principal: Principal, clue: ClueIn,
                       files: tuple[str, ...] = ()) -> Answer:
     """A clue the door let through: its answer (for a keyed retry, the first one given) once
     the broker has confirmed its event (again on a retry: applied once, by its id).
-    ``files``: SHA-256 of files the clue carries as provenance (an exposure case's)."""
+    ``files``: SHA-256 of files the clue carries as provenance (an exposure case's).
+    A partner platform's account only on its own channels (whichever door it came by)."""
+    if principal.role is Role.PARTNER:
+        partner = await run_in_threadpool(state.partners.get, principal.username)
+        check_partner_channel(clue.channel, partner.channels if partner else ())
     if idempotency_key is None:
         answer = Answer(clue_id or uuid.uuid4().hex, new_receipt_code())
     else:

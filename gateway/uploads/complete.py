@@ -6,7 +6,8 @@ redacted copy and indexed. Runs on a worker thread (blocking file work).
 - The original is moved into the blob store as it is (byte for byte, metadata and all):
   the **sealed** original (原件封存).
 - The **redacted** copy (脱敏副本): an image re-encoded without EXIF/XMP (location, camera
-  serial gone; ``gateway.files.redact``); an MP4/MOV video with its metadata boxes blanked
+  serial gone; ``gateway.files.redact``); an MP4/MOV video with its metadata boxes and
+  its timed-metadata and subtitle tracks' samples blanked in place
   (``gateway.uploads.mp4meta``), made after the upload's last answer (``redact_video``, or
   when a case names it first); a video whose structure cannot be walked gets no copy
   (``withheld``: only the sealed readers and the uploader see it). Documents are kept as

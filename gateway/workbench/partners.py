@@ -84,7 +84,9 @@ async def new_partner(request: Request):
     if not values["display_name"]:
         refusals.append(admin.Refusal("display_name", "invalid_input", "the name is required",
                                       "请填写平台名称"))
-    refusals += check_partner(campaign, chosen, values["webhook_url"], values["webhook_secret"])
+    refusals += await run_in_threadpool(  # the URL's host may be looked up
+        check_partner, campaign, chosen, values["webhook_url"], values["webhook_secret"],
+        webhook_policy=request.app.state.webhook_policy)
     store = _store(request)
     if not refusals and await run_in_threadpool(
             store.accounts.get_by_username, values["username"]) is not None:
@@ -128,8 +130,10 @@ async def configure_partner(username: str, request: Request):
     """Its channels and webhook (a blank secret keeps the one stored)."""
     partner = await _partner(request, username)
     values, chosen = _values(await request.form())
-    refusals = check_partner(request.app.state.campaign, chosen, values["webhook_url"],
-                             values["webhook_secret"], secret_kept=partner.has_webhook_secret)
+    refusals = await run_in_threadpool(
+        check_partner, request.app.state.campaign, chosen, values["webhook_url"],
+        values["webhook_secret"], webhook_policy=request.app.state.webhook_policy,
+        secret_kept=partner.has_webhook_secret)
     if refusals:
         return _page(request, partner, values, chosen, _errors(refusals, lang_of(request)),
                      status=422)

@@ -31,7 +31,8 @@ def accept_clue(uow: UnitOfWork, msg: ClueSubmitted, fernet) -> bool:
         )
         uow.emit(ClueAccepted(event_id=f"accepted-{msg.clue_id}", clue_id=msg.clue_id,
                               clue=fields, submitted_at=now, submitter_role=msg.submitter_role,
-                              submitter_org=msg.submitter_org))
+                              submitter_org=msg.submitter_org,
+                              requested_by=msg.requested_by()))
         uow.commit()
         return True
 

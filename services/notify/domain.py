@@ -26,9 +26,11 @@ hear two things, by webhook (signed with their own secret) and in their inbox:
   with what they need to act on it (``shared``: problem and clue id, title, description,
   category, kind, unit, reason; never the reporter's contact or receipt);
 * every lifecycle step (``problem.<name>``, whatever its rule) of a problem registered from
-  a request they submitted, i.e. whose clue came in on a channel of theirs (``channel``),
-  as Open311 status: ``service_request_id`` (the clue id), ``status`` open/closed, the
-  ledger's ``state``, the event and its time (``request_status``). No other partner hears it.
+  a request they submitted (``requested_by``: the partner account that submitted the clue,
+  carried from the gateway through intake and the ledger; never guessed from the channel,
+  which partners may share), as Open311 status: ``service_request_id`` (the clue id),
+  ``status`` open/closed, the ledger's ``state``, the event and its time
+  (``request_status``). No other partner hears it.
 
 Clock events (``escalates=True``) reach the unit; once more than ``grace`` working days past
 ``due`` also its supervising body, and past twice the grace the county office. Reminders
@@ -47,6 +49,8 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 
 from contracts.vocabulary import ClockAlert, CycleEvent as Cycle, EventName as E
+# webhook targets: one rule for all, the gateway's partner webhooks too (``kit.webhooks``)
+from kit.webhooks import BadWebhookTarget, check_webhook_url  # noqa: F401
 
 LOCAL = ZoneInfo("Asia/Shanghai")
 WORK_START, WORK_END = time(8, 30), time(17, 30)  # 工作时间
@@ -147,7 +151,7 @@ class Occurrence:
     due: date | None = None
     title: str | None = None
     # the ledger's lifecycle steps only (problem.<name>): for partner platforms
-    channel: str | None = None   # the clue's channel: its partner hears every step
+    requested_by: str | None = None  # the partner whose own request it is hears every step
     clue_id: str | None = None
     state: str | None = None     # the state the step led to
     at: str | None = None        # when (ISO)
@@ -173,8 +177,7 @@ class Directory(Protocol):
     def members(self, org_code: str) -> list[Person]: ...
     def with_role(self, role: str) -> list[Person]: ...
     def head_of(self, org_code: str) -> str | None: ...
-    def partners(self, *, username: str | None = None,
-                 channel: str | None = None) -> list[Person]: ...
+    def partners(self, *, username: str) -> list[Person]: ...
 
 
 class Registry(Protocol):
@@ -308,13 +311,12 @@ REQUEST_SUBJECT = ("您提交的问题办理状态已更新", "The status of a r
 
 
 def request_owners(occ: Occurrence, directory: Directory) -> list[str]:
-    """The partners whose requests arrive on the channel of ``occ``'s problem (its lifecycle
-    steps only; a partner's requests arrive on its first channel): they hear each step of
-    their own requests. One partner per channel keeps this exact; two partners given the same
-    first channel would each hear the other's."""
-    if not occ.channel or not occ.clue_id:
+    """The partner whose own request ``occ``'s problem is (its lifecycle steps only): the
+    account that submitted the clue, exactly; partners sharing a channel hear nothing of
+    each other's requests."""
+    if not occ.requested_by or not occ.clue_id:
         return []
-    return [p.account_id for p in directory.partners(channel=occ.channel)
+    return [p.account_id for p in directory.partners(username=occ.requested_by)
             if p.active and p.role == PARTNER_ROLE]
 
 
@@ -324,6 +326,35 @@ def request_status(occ: Occurrence) -> dict:
     return {"service_request_id": occ.clue_id, "problem_id": occ.problem_id,
             "status": "closed" if occ.state == "closed" else "open", "state": occ.state,
             "event": occ.name, "at": occ.at}
+
+
+@dataclass(frozen=True)
+class PartnerWebhook:
+    """A partner's webhook as notify will call it (none: ``url`` None), and, when the one
+    the gateway sent was dropped, why (``refused``: a ``kit.webhooks`` reason, or
+    ``webhook_secret_unreadable``)."""
+
+    url: str | None = None
+    secret: str | None = None
+    refused: str | None = None
+
+
+def partner_webhook(link, *, unseal, check) -> PartnerWebhook:
+    """The webhook of a partner's directory entry (``contracts.events.PartnerLink``): its
+    secret opened (``unseal(token)``: the secret, or None when the token does not open
+    under ``PARTNER_WEBHOOK_KEY``; a version-1 message's secret came in clear), its URL
+    checked as every webhook target is (``check(url)``: ``kit.webhooks``). Either refused:
+    no webhook (the partner's inbox still gets everything)."""
+    if not link.webhook_url:
+        return PartnerWebhook()
+    sealed = link.webhook_secret_sealed
+    secret = unseal(sealed) if sealed else link.webhook_secret  # (version 1: in clear)
+    if not secret:
+        return PartnerWebhook(refused="webhook_secret_unreadable" if sealed else None)
+    try:
+        return PartnerWebhook(check(link.webhook_url), secret)
+    except BadWebhookTarget as refused:
+        return PartnerWebhook(refused=refused.reason)
 
 
 def shared_with(occ: Occurrence) -> dict:
@@ -453,56 +484,3 @@ def smtp_outcome(code: int | None, detail: str) -> Outcome:
     if code is not None and 500 <= code < 600:
         return Outcome(False, f"SMTP {code} {detail}"[:500], permanent=True)
     return Outcome(False, f"SMTP {code or ''} {detail}".strip()[:500])
-
-
-
-# --- webhook targets ------------------------------------------------------------------------
-
-class BadWebhookTarget(ValueError):
-    """A webhook URL refused when it is configured; ``reason`` is a key of REFUSALS."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
-
-
-def check_webhook_url(url: str, *, development: bool, allow_private: bool, resolve) -> str:
-    """A webhook target as configured: https (http only to loopback, in development only),
-    and no private, link-local or loopback address unless allowed (loopback: development).
-    ``resolve(host)`` gives the host's addresses (injected: no I/O here)."""
-    import ipaddress
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("https", "http") or not parts.hostname or parts.username:
-        raise BadWebhookTarget("webhook_url_invalid")
-    if parts.scheme == "http" and not (development and _names_loopback(parts.hostname)):
-        raise BadWebhookTarget("webhook_url_not_https")  # refused before any look-up
-    try:
-        addresses = [ipaddress.ip_address(a) for a in resolve(parts.hostname)]
-    except (OSError, ValueError):
-        raise BadWebhookTarget("webhook_url_unresolvable") from None
-    if not addresses:
-        raise BadWebhookTarget("webhook_url_unresolvable")
-    loopback = all(a.is_loopback for a in addresses)
-    if parts.scheme == "http" and not (development and loopback):
-        raise BadWebhookTarget("webhook_url_not_https")
-    for address in addresses:
-        if address.is_loopback:
-            if not development:
-                raise BadWebhookTarget("webhook_url_private")
-        elif (address.is_private or address.is_link_local or address.is_reserved
-              or address.is_multicast or address.is_unspecified) and not allow_private:
-            raise BadWebhookTarget("webhook_url_private")
-    return parts.geturl()
-
-
-def _names_loopback(host: str) -> bool:
-    import ipaddress
-
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

@@ -43,15 +43,25 @@ class Context:
 
 # --- events in -------------------------------------------------------------------------------
 
-def account_changed(uow: UnitOfWork, msg: AccountChanged) -> None:
+def account_changed(uow: UnitOfWork, msg: AccountChanged,
+                    open_webhook: Callable[..., domain.PartnerWebhook] | None = None) -> None:
+    """The directory's entry; a partner's channels and webhook, its webhook opened by
+    ``open_webhook(link)`` (``domain.partner_webhook`` with the key and the URL rule:
+    required for a partner's entry), before the transaction (it may look the host up)."""
+    if msg.partner is not None and open_webhook is None:
+        raise TypeError("a partner's directory entry needs open_webhook")
+    webhook = open_webhook(msg.partner) if msg.partner is not None else None
+    if webhook is not None and webhook.refused:
+        log.warning("partner %s: its webhook is not used (%s)", msg.username, webhook.refused)
     with uow:
         try:
             uow.consume_once(msg.event_id)
         except AlreadyProcessed:
             return
         orm.upsert_account(uow.session, msg)
-        if msg.partner is not None:  # a partner platform's channels and webhook (协作平台)
-            orm.apply_partner(uow.session, msg.account_id, msg.partner, msg.occurred_at)
+        if webhook is not None:  # a partner platform's channels and webhook (协作平台)
+            orm.apply_partner(uow.session, msg.account_id, msg.partner.channels, webhook,
+                              msg.occurred_at)
         uow.commit()
 
 
@@ -60,8 +70,8 @@ def occurrence_of(msg) -> Occurrence:
     if isinstance(msg, ProblemTransitioned):
         data = msg.data or {}
         return Occurrence(msg.event_id, msg.name, problem_id=msg.problem_id, unit=msg.unit,
-                          supervisor=msg.supervisor, channel=msg.channel, clue_id=msg.clue_id,
-                          state=msg.to_state, at=msg.occurred_at.isoformat(),
+                          supervisor=msg.supervisor, requested_by=msg.requested_by,
+                          clue_id=msg.clue_id, state=msg.to_state, at=msg.occurred_at.isoformat(),
                           partner=data.get("partner") if msg.action == "transfer_out" else None,
                           shared=data.get("shared"))
     if isinstance(msg, ProblemRegistered):

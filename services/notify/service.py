@@ -2,10 +2,12 @@
 is due; RPCs for the inbox, preferences and the dead list (死信, ops replays it)."""
 from __future__ import annotations
 
+import functools
 import socket
 from dataclasses import replace
 
 import eventlet
+from cryptography.fernet import Fernet, InvalidToken
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 from nameko.timer import timer
@@ -18,22 +20,14 @@ from contracts.events import (
 from kit.errors import EXPECTED, Invalid, NotFound
 from kit.metrics import ServiceMetrics, deliveries_known
 from kit.nameko_ext import Correlation, Store, reliable_event_handler
+from kit.sealing import partner_webhook_fernet
 from kit.settings import Settings
+from kit.webhooks import WebhookPolicy
 from services.notify import domain, handlers
 from services.notify.adapters import channels, orm
 
 SWEEP_SECONDS = 0.5
 MAX_PAGE = 200
-WEBHOOK_REFUSALS = {
-    "webhook_url_invalid": ("the webhook URL is not a valid http(s) URL",
-                            "回调地址格式不正确"),
-    "webhook_url_unresolvable": ("the webhook host cannot be resolved",
-                                 "无法解析回调地址的主机名"),
-    "webhook_url_not_https": ("a webhook URL must use https (http only to this machine, "
-                              "in development)", "回调地址须使用加密传输(仅开发环境可用本机地址)"),
-    "webhook_url_private": ("the webhook address is in a private range, not allowed here",
-                            "回调地址属于内网地址段,未获允许"),
-}
 
 
 class Notifier(DependencyProvider):
@@ -56,12 +50,26 @@ class Notifier(DependencyProvider):
                                 starttls=settings.smtp_starttls, user=settings.smtp_user,
                                 password=settings.smtp_password),
             webhook=channels.Webhooks(settings.notify_webhook_timeout_seconds))
+        # every webhook target is checked by one rule (kit.webhooks), a partner's too; a
+        # partner's secret comes sealed under PARTNER_WEBHOOK_KEY (gateway.auth.partners)
+        self.webhook_policy = WebhookPolicy.of(settings, resolve=_resolve)
+        fernet = partner_webhook_fernet(settings)
+        self.open_partner_webhook = functools.partial(
+            domain.partner_webhook, unseal=functools.partial(_unseal, fernet),
+            check=self.webhook_policy.check)
 
     def get_dependency(self, worker_ctx):
         return self
 
 
 RESOLVE_SECONDS = 3.0
+
+
+def _unseal(fernet: Fernet, token: str) -> str | None:
+    try:
+        return fernet.decrypt(token.encode()).decode()
+    except (InvalidToken, ValueError):
+        return None
 
 
 def _resolve(host: str) -> list[str]:
@@ -116,7 +124,8 @@ class NotifyService:
 
     @reliable_event_handler("gateway", "account_changed", contract=AccountChanged)
     def on_account_changed(self, bodies):
-        return self.uow.each(bodies, handlers.account_changed)
+        return self.uow.each(bodies, lambda uow, msg: handlers.account_changed(
+            uow, msg, self.notifier.open_partner_webhook))
 
     @timer(interval=SWEEP_SECONDS)
     def sweep_deliveries(self):
@@ -185,13 +194,9 @@ class NotifyService:
 
     def _checked_webhook(self, url: str) -> str:
         try:
-            return domain.check_webhook_url(
-                url, development=self.notifier.development,
-                allow_private=self.notifier.settings.notify_webhook_allow_private,
-                resolve=_resolve)
+            return self.notifier.webhook_policy.check(url)
         except domain.BadWebhookTarget as exc:
-            en, zh = WEBHOOK_REFUSALS[exc.reason]
-            raise Invalid(en, zh, exc.reason, "webhook_url") from None
+            raise Invalid(exc.message, exc.message_zh, exc.reason, "webhook_url") from None
 
     # --- deliveries and the dead list (ops) -----------------------------------------------------
 

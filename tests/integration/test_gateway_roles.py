@@ -38,11 +38,15 @@ def client(amqp_uri, tmp_path_factory):
     with TestClient(create_app(settings)) as test_client:
         store = test_client.app.state.accounts
         store.hasher = FAST
-        principals = {role: store.create(f"test-{role.value}".replace("_", "-"),
-                                         "long enough password", role,
-                                         ORG_FOR_ROLE.get(role)).principal()
-                      for role in STAFF_ROLES}
-        test_client.app.state.test_principals = principals
+        made = {role: store.create(f"test-{role.value}".replace("_", "-"),
+                                   "long enough password", role, ORG_FOR_ROLE.get(role))
+                for role in STAFF_ROLES}
+        # the county office gave the partner both partner channels (a partner account
+        # enters clues only on the channels it was given)
+        test_client.app.state.partners.configure(
+            made[Role.PARTNER], [c for c, roles in STAFF_CHANNEL_USERS.items()
+                                 if Role.PARTNER in roles], None, None, "test")
+        test_client.app.state.test_principals = {r: a.principal() for r, a in made.items()}
         yield test_client
 
 

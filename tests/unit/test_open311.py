@@ -3,6 +3,7 @@ the filters of GET requests (the 90-day rule), the ledger's states as requests, 
 and the partner key rules."""
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta, timezone
 
@@ -14,6 +15,7 @@ from gateway.open311 import mapping
 from gateway.open311.mapping import Open311Error
 from gateway.routes.clues import ClueIn
 from kit.settings import ROOT
+from kit.webhooks import REFUSALS, WebhookPolicy
 from services.ledger.handlers.views import problem_states
 from tests.fakes.ledger import FakeLedgerUnitOfWork
 
@@ -227,16 +229,55 @@ def test_a_key_is_256_random_bits_and_only_its_digest_is_kept():
     assert partners.key_digest(first) != first and len(partners.key_digest(first)) == 64
 
 
+HOSTS = {"jw.example.org": ["93.184.216.34"], "x.example.org": ["93.184.216.34"],
+         "intranet.example.org": ["10.1.2.3"], "127.0.0.1": ["127.0.0.1"],
+         "metadata.example.org": ["169.254.169.254"]}
+
+
+def policy(development=False, allow_private=False):
+    def resolve(host):
+        if host not in HOSTS:
+            raise OSError("unknown host")
+        return HOSTS[host]
+    return WebhookPolicy(development=development, allow_private=allow_private, resolve=resolve)
+
+
 def test_a_partner_gets_partner_platform_channels_and_a_webhook_with_a_secret():
     ok = partners.check_partner(CAMPAIGN, ["partner_discipline_platform"],
-                                "https://jw.example.org/hook", "s" * 16)
+                                "https://jw.example.org/hook", "s" * 16, webhook_policy=policy())
     assert ok == []
-    codes = {r.code for r in partners.check_partner(CAMPAIGN, ["letter"], "ftp://x", "")}
+    codes = {r.code for r in partners.check_partner(CAMPAIGN, ["letter"], "ftp://x", "",
+                                                    webhook_policy=policy())}
     assert codes == {"partner_channel_unknown", "webhook_url_invalid", "webhook_secret_required"}
-    assert {r.code for r in partners.check_partner(CAMPAIGN, [], "", "")} == {
+    assert {r.code for r in partners.check_partner(CAMPAIGN, [], "", "",
+                                                   webhook_policy=policy())} == {
         "partner_channels_required"}
     assert partners.check_partner(CAMPAIGN, ["partner_conduct_platform"],
-                                  "https://x.example.org", "", secret_kept=True) == []
+                                  "https://x.example.org", "", secret_kept=True,
+                                  webhook_policy=policy()) == []
+
+
+@pytest.mark.parametrize("url, development, allow_private, refused", [
+    ("https://intranet.example.org/hook", False, False, "webhook_url_private"),
+    ("https://metadata.example.org/hook", True, False, "webhook_url_private"),
+    ("https://intranet.example.org/hook", False, True, None),   # the operator allows it
+    ("http://jw.example.org/hook", False, False, "webhook_url_not_https"),
+    ("http://127.0.0.1:9/hook", False, False, "webhook_url_not_https"),
+    ("https://127.0.0.1:9/hook", False, False, "webhook_url_private"),
+    ("http://127.0.0.1:9/hook", True, False, None),              # loopback in development
+    ("https://nowhere.example.org/hook", False, False, "webhook_url_unresolvable"),
+])
+def test_a_partners_webhook_url_is_checked_as_notify_checks_every_webhook(
+        url, development, allow_private, refused):
+    found = partners.check_partner(CAMPAIGN, ["partner_discipline_platform"], url, "s" * 16,
+                                   webhook_policy=policy(development, allow_private))
+    if refused is None:
+        assert found == []
+        return
+    [refusal] = found
+    assert (refusal.field, refusal.code) == ("webhook_url", refused)
+    assert refusal.message == REFUSALS[refused][0] and refusal.message_zh == REFUSALS[refused][1]
+    assert re.search(r"[\u4e00-\u9fff]", refusal.message_zh)  # in both languages
 
 
 # ── the ledger's read of many problems ───────────────────────────────────────────────────────

@@ -15,7 +15,10 @@ from standardwebhooks import Webhook
 
 from contracts.actions import SPECS, TransferOutInput, field_path, reason_of
 from contracts.campaign import load_default_campaign
-from contracts.events import SHARED_FIELDS, ClueAccepted, ClueFields, ProblemTransitioned
+from contracts.events import (
+    SHARED_FIELDS, ClueAccepted, ClueFields, ClueSubmitted, PartnerLink, ProblemTransitioned,
+)
+from kit.webhooks import BadWebhookTarget
 from contracts.vocabulary import Action
 from gateway.auth.partners import signing_secret
 from gateway.routes.problems import _to_partner
@@ -101,10 +104,11 @@ def ledger_store():
     return FakeLedgerStore()
 
 
-def _registered(store, channel=DISCIPLINE):
-    clue = ClueAccepted(event_id="accepted-1", clue_id="clue-1", clue=ClueFields(
+def _registered(store, channel=DISCIPLINE, requested_by=None, n=1):
+    clue = ClueAccepted(event_id=f"accepted-{n}", clue_id=f"clue-{n}", clue=ClueFields(
         channel=channel, title="某局干部吃拿卡要", description="办事时索要好处,群众反映强烈",
-        subject_unit=SCHOOL, category="c7_livelihood_services"), submitted_at=utcnow())
+        subject_unit=SCHOOL, category="c7_livelihood_services"), submitted_at=utcnow(),
+        requested_by=requested_by)
     return ledger.register_problem(FakeLedgerUnitOfWork(store), clue, CAMPAIGN)
 
 
@@ -142,6 +146,22 @@ def test_a_transfer_elsewhere_shares_nothing_and_every_step_names_its_channel(le
     assert "shared" not in event.data and "partner" not in event.data
 
 
+def test_a_partners_request_carries_its_partner_from_submission_to_every_step(ledger_store):
+    submitted = ClueSubmitted(clue_id="clue-7", receipt_digest="0" * 64, clue=ClueFields(
+        channel=DISCIPLINE, title="t", description="d"), submitted_by="partner-jw",
+        submitter_role="partner")
+    assert submitted.requested_by() == "partner-jw"
+    assert ClueSubmitted.model_validate({**submitted.to_message(), "submitter_role": "media"}
+                                        ).requested_by() is None  # only a partner requests
+    pid = _registered(ledger_store, requested_by="partner-jw", n=7)
+    assert ledger_store.history.entries[-1].content["data"]["requested_by"] == "partner-jw"
+    _act(ledger_store, pid, "dispatch", respond_days=5)
+    assert ledger_store.outbox[-1].requested_by == "partner-jw"
+    other = _registered(ledger_store, n=8)  # on the same channel, by someone else
+    _act(ledger_store, other, "dispatch", respond_days=5)
+    assert ledger_store.outbox[-1].requested_by is None
+
+
 # --- the receipt: where it went --------------------------------------------------------------
 
 def test_the_receipt_names_the_partner_it_went_to_and_never_the_reason():
@@ -164,8 +184,8 @@ def test_a_free_text_transfer_keeps_the_standard_words():
 # --- notify: who hears it --------------------------------------------------------------------
 
 class Directory:
-    def __init__(self, people, channels):
-        self.people, self.channels = people, channels
+    def __init__(self, people):
+        self.people = people
 
     def members(self, org):
         return [p for p in self.people if p.org_code == org]
@@ -176,11 +196,8 @@ class Directory:
     def head_of(self, org):
         return None
 
-    def partners(self, *, username=None, channel=None):
-        found = [p for p in self.people if p.role == "partner"]
-        if username is not None:
-            return [p for p in found if p.display_name == username]
-        return [p for p in found if self.channels.get(p.account_id, (None,))[0] == channel]
+    def partners(self, *, username):
+        return [p for p in self.people if p.role == "partner" and p.display_name == username]
 
 
 PEOPLE = [Person("h1", "unit_handler", SCHOOL), Person("county", "county_office",
@@ -189,7 +206,7 @@ PEOPLE = [Person("h1", "unit_handler", SCHOOL), Person("county", "county_office"
           Person("jw", "partner", None, display_name="partner-jw"),
           Person("zf", "partner", None, display_name="partner-zf"),
           Person("old", "partner", None, active=False, display_name="partner-old")]
-DIRECTORY = Directory(PEOPLE, {"jw": (DISCIPLINE,), "zf": (CONDUCT,), "old": (DISCIPLINE,)})
+DIRECTORY = Directory(PEOPLE)
 
 
 def notices(name, **fields):
@@ -203,8 +220,8 @@ SHARED = {"problem_id": "p1", "clue_id": "c1", "title": "吃拿卡要", "descrip
 
 
 def test_a_transfer_reaches_the_partner_named_with_the_case_and_the_county_office():
-    heard = notices("transferred", partner="partner-jw", shared=SHARED, channel="letter",
-                    clue_id="c1", state="closed")
+    heard = notices("transferred", partner="partner-jw", shared=SHARED, clue_id="c1",
+                    state="closed")
     assert set(heard) == {"county", "jw"}
     assert heard["jw"].data == {"transferred": SHARED}
     assert heard["county"].data is None
@@ -217,26 +234,39 @@ def test_a_transfer_to_a_disabled_or_unknown_partner_reaches_no_partner():
 
 def test_every_step_of_a_partners_own_request_is_pushed_to_it_alone():
     at = datetime(2026, 12, 2, 2, 0, tzinfo=timezone.utc).isoformat()
-    heard = notices("dispatched", channel=DISCIPLINE, clue_id="c1", state="dispatched", at=at)
-    assert set(heard) == {"h1", "jw"}  # not partner-zf (another channel), not the disabled one
+    heard = notices("dispatched", requested_by="partner-jw", clue_id="c1", state="dispatched",
+                    at=at)
+    assert set(heard) == {"h1", "jw"}  # not partner-zf (another partner)
     assert heard["jw"].data == {"service_request_id": "c1", "problem_id": "p1",
                                 "status": "open", "state": "dispatched",
                                 "event": "dispatched", "at": at}
     # a step no staff rule names still reaches the partner (e.g. 中止计时)
-    assert set(notices("suspended", channel=DISCIPLINE, clue_id="c1", state="dispatched")) == {
-        "jw"}
-    closed = notices("struck_off", channel=DISCIPLINE, clue_id="c1", state="closed")
+    assert set(notices("suspended", requested_by="partner-jw", clue_id="c1",
+                       state="dispatched")) == {"jw"}
+    closed = notices("struck_off", requested_by="partner-jw", clue_id="c1", state="closed")
     assert closed["jw"].data["status"] == "closed"
 
 
-def test_a_problem_from_another_channel_or_a_scheduled_event_reaches_no_partner():
-    assert "jw" not in notices("dispatched", channel="letter", clue_id="c1", state="dispatched")
+def test_two_partners_sharing_a_channel_each_hear_only_their_own_requests():
+    # both partners were given the same (first) channel: ownership is the submitter, exact
+    for owner, other in (("jw", "zf"), ("zf", "jw")):
+        heard = notices("dispatched", requested_by=f"partner-{owner}", clue_id=f"c-{owner}",
+                        state="dispatched")
+        assert owner in heard and other not in heard
+        assert heard[owner].data["service_request_id"] == f"c-{owner}"
+
+
+def test_a_problem_no_partner_requested_or_a_scheduled_event_reaches_no_partner():
+    assert not {"jw", "zf"} & set(notices("dispatched", clue_id="c1", state="dispatched"))
     assert not {"jw", "zf"} & set(notices("problem_overdue", due=date(2026, 11, 1)))
+    # a disabled partner's own request: it hears nothing
+    assert "old" not in notices("dispatched", requested_by="partner-old", clue_id="c1",
+                                state="dispatched")
 
 
 def test_a_partners_own_request_transferred_to_another_partner_reaches_both_their_way():
-    heard = notices("transferred", partner="partner-zf", shared=SHARED, channel=DISCIPLINE,
-                    clue_id="c1", state="closed")
+    heard = notices("transferred", partner="partner-zf", shared=SHARED,
+                    requested_by="partner-jw", clue_id="c1", state="closed")
     assert heard["zf"].data == {"transferred": SHARED}
     assert heard["jw"].data["status"] == "closed" and "transferred" not in heard["jw"].data
 
@@ -245,14 +275,39 @@ def test_the_event_maps_to_what_the_partner_rules_read():
     msg = ProblemTransitioned(
         name="transferred", problem_id="p1", action="transfer_out", from_state="dispatched",
         to_state="closed", unit=SCHOOL, actor="county", actor_role="county_office",
-        history_seq=3, channel=DISCIPLINE, clue_id="c1",
+        history_seq=3, channel=DISCIPLINE, clue_id="c1", requested_by="partner-jw",
         data={"partner": "partner-zf", "to": "x", "reason": "y", "shared": SHARED})
     occ = notify.occurrence_of(msg)
-    assert (occ.partner, occ.channel, occ.clue_id, occ.state, occ.shared) == (
-        "partner-zf", DISCIPLINE, "c1", "closed", SHARED)
-    old = ProblemTransitioned.model_validate({k: v for k, v in msg.to_message().items()
-                                              if k not in ("channel", "clue_id")})
-    assert notify.occurrence_of(old).channel is None  # an older ledger's event still routes
+    assert (occ.partner, occ.requested_by, occ.clue_id, occ.state, occ.shared) == (
+        "partner-zf", "partner-jw", "c1", "closed", SHARED)
+    old = ProblemTransitioned.model_validate({
+        k: v for k, v in msg.to_message().items()
+        if k not in ("channel", "clue_id", "requested_by")})
+    assert notify.occurrence_of(old).requested_by is None  # an older ledger's event routes
+
+
+def test_notify_opens_a_partners_webhook_only_sealed_right_and_at_an_address_it_allows():
+    link = PartnerLink(webhook_url="https://jw.example/hook", webhook_secret_sealed="token")
+
+    def check(url):
+        if "intranet" in url:
+            raise BadWebhookTarget("webhook_url_private")
+        return url
+
+    opened = domain.partner_webhook(link, unseal={"token": "whsec_abc"}.get, check=check)
+    assert (opened.url, opened.secret, opened.refused) == (
+        "https://jw.example/hook", "whsec_abc", None)
+    assert domain.partner_webhook(link, unseal=lambda token: None, check=check) == \
+        domain.PartnerWebhook(refused="webhook_secret_unreadable")
+    private = link.model_copy(update={"webhook_url": "https://intranet.example/hook"})
+    assert domain.partner_webhook(private, unseal={"token": "whsec_abc"}.get, check=check) \
+        == domain.PartnerWebhook(refused="webhook_url_private")
+    legacy = PartnerLink(webhook_url="https://jw.example/hook", webhook_secret="whsec_old")
+    with pytest.warns(DeprecationWarning):  # a version-1 message left in a queue
+        assert domain.partner_webhook(legacy, unseal=lambda t: None, check=check).secret == \
+            "whsec_old"
+    assert domain.partner_webhook(PartnerLink(), unseal=None, check=None) == \
+        domain.PartnerWebhook()
 
 
 # --- signed with the partner's own secret -----------------------------------------------------

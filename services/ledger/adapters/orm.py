@@ -46,6 +46,7 @@ problems = Table(
     Column("version", Integer, nullable=False, default=0),
     Column("registered_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("requested_by", String(64)),  # the partner platform whose own request it is
     Index("ix_problems_unit_state", "unit", "state"),
     Index("ix_problems_supervisor_state", "supervisor", "state"),
     Index("ix_problems_state_due", "state", "due_on"),

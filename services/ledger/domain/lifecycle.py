@@ -83,6 +83,7 @@ class Problem:
     severity_decision: str | None = None
     details: dict = field(default_factory=dict)  # findings, evidence, checks, flags, notes
     version: int = 0
+    requested_by: str | None = None        # the partner platform whose own request it is
 
     @property
     def is_open(self) -> bool:

@@ -9,7 +9,8 @@ from services.ledger.domain.lifecycle import Problem
 
 def register(*, clue_id: str, channel: str, title: str, description: str, unit: str | None,
              category: str | None, kind: str | None, self_found: bool,
-             now: datetime) -> Problem:
+             now: datetime, requested_by: str | None = None) -> Problem:
+    """``requested_by``: the partner platform whose own request the clue was (协作平台)."""
     return Problem(id=problem_id_for(clue_id), clue_id=clue_id, channel=channel, title=title,
                    description=description, unit=unit, category=category, kind=kind,
-                   registered_at=now, self_found=self_found)
+                   registered_at=now, self_found=self_found, requested_by=requested_by)

@@ -46,7 +46,7 @@ def act(uow: LedgerUnitOfWork, campaign, *, problem_id: str, action: str, actor:
             supervisor=supervisor, category=problem.category,
             actor=actor.username, actor_role=actor.role, history_seq=seq,
             data=_event_data(problem, change), channel=problem.channel,
-            clue_id=problem.clue_id))
+            clue_id=problem.clue_id, requested_by=problem.requested_by))
         uow.commit()
         return view(problem, ctx.today, rules=ctx.rules)
 

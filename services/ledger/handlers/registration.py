@@ -27,7 +27,7 @@ def register_problem(uow: LedgerUnitOfWork, msg: ClueAccepted, campaign) -> str 
             kind=clue.kind, self_found=severity.is_self_found(
                 clue.channel, campaign, subject_unit=clue.subject_unit,
                 submitter_role=msg.submitter_role, submitter_org=msg.submitter_org),
-            now=utcnow())
+            now=utcnow(), requested_by=msg.requested_by)
         clock = timers.start_clock(problem, None, problem.registered_at.astimezone(LOCAL_TZ)
                                    .date(), rules_of(campaign))
         suggestions = _duplicate_suggestions(uow, problem, campaign)
@@ -39,7 +39,9 @@ def register_problem(uow: LedgerUnitOfWork, msg: ClueAccepted, campaign) -> str 
                            at=problem.registered_at, state=state,
                            data={"clue_id": msg.clue_id, "channel": clue.channel,
                                  "unit": problem.unit, "duplicate_suggestions": suggestions,
-                                 **clock, **({"files": list(clue.files)} if clue.files else {})})
+                                 **clock, **({"files": list(clue.files)} if clue.files else {}),
+                                 **({"requested_by": msg.requested_by} if msg.requested_by
+                                    else {})})
         uow.emit(ProblemRegistered(
             event_id=f"registered-{problem.id}", problem_id=problem.id, clue_id=msg.clue_id,
             unit=problem.unit, category=problem.category, kind=problem.kind,

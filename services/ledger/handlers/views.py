@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from contracts.listing import ProblemSort
 from services.ledger.adapters.uow import LedgerUnitOfWork
-from services.ledger.adapters.views import STATE_COLUMNS
+from services.ledger.adapters.views import COUNTY_HOURS, STATE_COLUMNS
 from services.ledger.domain import severity, timers
 from services.ledger.domain.access import NotPermitted, visible_units
 from services.ledger.domain.actions import Actor, InvalidInput
@@ -179,7 +179,7 @@ def _brief(row) -> dict:
 
 MAX_STATES = 1000
 """The most problems ``problem_states`` reads in one call (Open311's page of requests)."""
-COUNTY_OFFSET = timezone(timedelta(hours=8))
+COUNTY_OFFSET = timezone(timedelta(hours=COUNTY_HOURS))
 """Asia/Shanghai keeps no summer time: a fixed offset converts a thousand times faster."""
 
 
@@ -201,7 +201,10 @@ def problem_states(uow: LedgerUnitOfWork, *, clue_ids: list[str],
             "rows": [[*row[:at], _county_time(row[at]), *row[at + 1:]] for row in rows]}
 
 
-def _county_time(at: datetime) -> str:
-    """W3C, in the county's time (as Open311 shows it: the gateway passes it on as is)."""
+def _county_time(at: datetime | str) -> str:
+    """W3C, in the county's time (as Open311 shows it: the gateway passes it on as is);
+    text is already so (PostgreSQL formats it, ``adapters.views.states_by_clue``)."""
+    if isinstance(at, str):
+        return at
     aware = at if at.tzinfo else at.replace(tzinfo=timezone.utc)  # SQLite keeps UTC, naive
     return aware.astimezone(COUNTY_OFFSET).isoformat(timespec="seconds")

@@ -42,7 +42,7 @@ org_heads = Table(
     Column("changed_at", DateTime(timezone=True), nullable=False),
 )
 
-partner_links = Table(  # partner platforms (协作平台): the channels their requests arrive on
+partner_links = Table(  # partner platforms (协作平台): their channels, the newest entry's time
     "partner_links", metadata,
     Column("account_id", String(64), primary_key=True),
     Column("channels", JSON, nullable=False),
@@ -169,25 +169,26 @@ def upsert_account(session, msg) -> bool:
     return True
 
 
-def apply_partner(session, account_id: str, link, occurred_at: datetime) -> bool:
-    """A partner's channels and webhook as the gateway sent them (``PartnerLink``); an older
-    message changes nothing. Its webhook becomes its notification preference, signed with
-    its own secret; a new URL is enabled again (a 410 disabled the old one)."""
+def apply_partner(session, account_id: str, channels, webhook, occurred_at: datetime) -> bool:
+    """A partner's channels and webhook (``domain.PartnerWebhook``: opened and checked) as
+    the gateway sent them; an older message changes nothing. Its webhook becomes its
+    notification preference, signed with its own secret; a new URL is enabled again (a 410
+    disabled the old one)."""
     held = session.execute(select(partner_links.c.changed_at).where(
         partner_links.c.account_id == account_id)).scalar_one_or_none()
     if held is not None and aware(held) > occurred_at:
         return False
-    row = {"channels": list(link.channels), "changed_at": occurred_at}
+    row = {"channels": list(channels), "changed_at": occurred_at}
     session.execute(insert_new(session, partner_links), {"account_id": account_id, **row})
     session.execute(update(partner_links).where(partner_links.c.account_id == account_id)
                     .values(**row))
     prefs, _ = preferences_of(session, [account_id])[account_id]
-    url = link.webhook_url if link.webhook_secret else None
+    url = webhook.url if webhook.secret else None
     changes = {"webhook_url": url}
     if url != prefs.webhook_url:
         changes["webhook_disabled"] = False
     save_preferences(session, account_id, replace(prefs, **changes),
-                     link.webhook_secret if url else None)
+                     webhook.secret if url else None)
     return True
 
 
@@ -220,21 +221,13 @@ class SqlDirectory:
                 select(directory).where(directory.c.role == role))]
         return self._members[key]
 
-    def partners(self, *, username: str | None = None, channel: str | None = None
-                 ) -> list[Person]:
-        """Active partner accounts: the one named ``username``, or those whose requests
-        arrive on ``channel`` (their first channel: Open311 files a partner's requests
-        there, ``gateway.auth.partners.Partner.channel``)."""
-        if username is not None:
-            return [_person(r) for r in self.session.execute(select(directory).where(
-                directory.c.username == username, directory.c.role == "partner",
-                directory.c.active.is_(True)))]
-        key = f"partner-channel:{channel}"
+    def partners(self, *, username: str) -> list[Person]:
+        """The active partner account named ``username`` (none, or one)."""
+        key = f"partner:{username}"
         if key not in self._members:
-            rows = self.session.execute(select(directory, partner_links.c.channels).join(
-                partner_links, partner_links.c.account_id == directory.c.account_id).where(
-                directory.c.role == "partner", directory.c.active.is_(True)))
-            self._members[key] = [_person(r) for r in rows if (r.channels or [None])[0] == channel]
+            self._members[key] = [_person(r) for r in self.session.execute(select(
+                directory).where(directory.c.username == username,
+                                 directory.c.role == "partner", directory.c.active.is_(True)))]
         return self._members[key]
 
     def head_of(self, org_code: str) -> str | None:
