@@ -28,7 +28,8 @@ def free_port() -> int:
 
 class Stack:
     def __init__(self, *, amqp_uri: str, data_dir: Path, database_urls: dict[str, str] | None = None,
-                 extra_env: dict[str, str] | None = None):
+                 extra_env: dict[str, str] | None = None,
+                 process_env: dict[str, dict[str, str]] | None = None):
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.data_dir = Path(data_dir)
@@ -43,6 +44,7 @@ class Stack:
                     "LOGIN_RATE_PER_CLIENT": "100000/minute", **(extra_env or {})}
         for service, url in (database_urls or {}).items():
             self.env[f"{service.upper()}_DATABASE_URL"] = url
+        self.process_env = process_env or {}  # one process's own settings, e.g. through a proxy
         self.procs: dict[str, subprocess.Popen] = {}
 
     def command(self, name: str) -> list[str]:
@@ -55,7 +57,8 @@ class Stack:
         process of one service runs beside the first under a label of its own."""
         label = label or name
         log = open(self.logs / f"{label}.log", "ab")
-        self.procs[label] = subprocess.Popen(self.command(name), cwd=ROOT, env=self.env,
+        env = {**self.env, **self.process_env.get(label, {})}
+        self.procs[label] = subprocess.Popen(self.command(name), cwd=ROOT, env=env,
                                             stdout=log, stderr=subprocess.STDOUT,
                                             start_new_session=True)
         log.close()
