@@ -9,7 +9,7 @@ from pathlib import Path
 
 import eventlet
 from nameko.extensions import DependencyProvider
-from nameko.rpc import RpcProxy, rpc
+from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
 from contracts.campaign import load_campaign
@@ -18,7 +18,7 @@ from contracts.events import (
     RecheckRecorded, ReportCycleEvent, SpotCheckConcluded,
 )
 from kit.errors import EXPECTED, Conflict, Forbidden, Invalid, NotFound
-from kit.nameko_ext import Store, reliable_event_handler
+from kit.nameko_ext import Store, reliable_event_handler, rpc
 from kit.schedule import ClockProvider, Scheduler, schedule_timer
 from services.audit import domain, handlers
 from services.audit import round_handlers as rounds

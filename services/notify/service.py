@@ -7,7 +7,6 @@ from dataclasses import replace
 
 import eventlet
 from nameko.extensions import DependencyProvider
-from nameko.rpc import rpc
 from nameko.timer import timer
 
 from contracts.campaign import load_campaign
@@ -16,7 +15,7 @@ from contracts.events import (
     ProblemTransitioned, ReportCycleEvent, WorkPlanFiled,
 )
 from kit.errors import EXPECTED, Invalid, NotFound
-from kit.nameko_ext import Store, reliable_event_handler
+from kit.nameko_ext import Store, reliable_event_handler, rpc
 from kit.settings import Settings
 from services.notify import domain, handlers
 from services.notify.adapters import channels, orm
