@@ -46,9 +46,9 @@ def dead_letters(amqp_uri: str, take: bool = False) -> list:
     return found
 
 
-def run_fault(fs, name: str, strike, *, extra=None, poison: int = 0) -> None:
+def run_fault(fs, name: str, strike, *, extra=None, poison: int = 0) -> list:
     """Start a flow, ``strike()`` once a third of it is accepted (it returns when the fault
-    is healed), measure the recovery, count, report, assert."""
+    is healed), measure the recovery, count, report, assert; answer the dead letters taken."""
     stack = fs.stack
     stack.wait_ready(120)
     flow = Flow(stack.base_url, fs.effects, name, clues=CLUES).start()
