@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 export PYTHONPATH := $(CURDIR)
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-unit bench bench-audit migrate clean
+.PHONY: help run test test-unit faults bench bench-audit migrate clean
 
 help: ## list the targets
 	@echo "make <target>:"
@@ -23,13 +23,16 @@ $(VENV_STAMP): requirements.txt
 run: $(VENV_STAMP) ## start the four services and the gateway (needs RabbitMQ; Ctrl-C stops)
 	exec env DEMO_ACCOUNTS=$${DEMO_ACCOUNTS:-1} $(PY) -m infra.run  # exec: a SIGTERM to make reaches it
 
-test: $(VENV_STAMP) ## run all tests (PYTEST_ARGS="-k ..." to narrow)
+test: $(VENV_STAMP) ## run all tests but the fault suite (PYTEST_ARGS="-k ..." to narrow)
 	bash infra/ensure_browser.sh
 	bash infra/ensure_pdf.sh
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest --ignore=tests/faults $(PYTEST_ARGS)
 
 test-unit: $(VENV_STAMP) ## run the unit tests only (no broker, no database)
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+faults: $(VENV_STAMP) ## the fault suite (tests/faults): kill, freeze, cut, poison mid-flow; prints a report
+	$(PY) -m pytest tests/faults $(PYTEST_ARGS)
 
 bench: $(VENV_STAMP) ## run the benchmarks (bench/clues.py, bench/audit.py); prints figures
 	$(PY) -m bench.clues

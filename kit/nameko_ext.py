@@ -12,11 +12,12 @@ import amqp
 import eventlet
 from eventlet.event import Event as GreenEvent
 from kombu import Connection
+from kombu.exceptions import OperationalError as KombuOperationalError
 from nameko.events import EventHandler
 from nameko.exceptions import ContainerBeingKilled
 from nameko.extensions import DependencyProvider
 from nameko.messaging import Consumer, QueueConsumer
-from nameko.rpc import Rpc
+from nameko.rpc import Rpc, RpcConsumer
 from pydantic import ValidationError
 from sqlalchemy.orm import sessionmaker
 
@@ -463,3 +464,32 @@ class ReliableEventHandler(EventHandler):
 
 
 reliable_event_handler = ReliableEventHandler.decorator
+
+
+class ReplyTolerantRpcConsumer(RpcConsumer):
+    """nameko's RPC consumer, except that an answer the broker cannot take does not kill the
+    service. nameko lets the container die when sending a reply fails ("for another
+    victim"), and with it every consumer of the process, which then never reconnects: the
+    fault suite's cut broker connection left the ledger running without a single consumer.
+    Here the request goes back to its queue instead (or, its channel gone too, the broker
+    takes it back itself) and is answered again once the connection is back, as nameko
+    would have had another process do; the caller, meanwhile, has timed out and retries."""
+
+    def handle_result(self, message, result, exc_info):
+        try:
+            return super().handle_result(message, result, exc_info)
+        except (KombuOperationalError, amqp.exceptions.ConnectionError, OSError) as exc:
+            log.warning("could not send an RPC reply (%s); the request is requeued", exc)
+            try:
+                self.requeue_message(message)
+            except Exception:  # noqa: BLE001 - its channel is gone: the broker requeues it
+                pass
+            return result, exc_info
+
+
+class ReplyTolerantRpc(Rpc):
+    rpc_consumer = ReplyTolerantRpcConsumer()
+
+
+rpc = ReplyTolerantRpc.decorator
+"""``@rpc`` for the services: nameko's, on ``ReplyTolerantRpcConsumer``."""

@@ -93,7 +93,12 @@ def main(argv: list[str]) -> int:
     runner.start()
     log.info("%s started", name)
     runner_thread = eventlet.spawn(runner.wait)
-    stopping.wait()
+    # a container that died (nameko kills it on an error it deems fatal) consumes nothing
+    # ever again: exit then, non-zero, for the supervisor to restart the process
+    runner_thread.link(lambda _thread: stopping.ready() or stopping.send(False))
+    if stopping.wait() is False:
+        log.error("%s: the service container died; exiting", name)
+        return 1
     stopped = False
     with eventlet.Timeout(20, False):
         runner.stop()  # finishes running workers; unacked messages return to the queue

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import eventlet
 from nameko.extensions import DependencyProvider
-from nameko.rpc import RpcProxy, rpc
+from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
 from contracts.campaign import load_campaign
@@ -19,7 +19,7 @@ from contracts.events import (
 )
 from kit.errors import EXPECTED, Conflict, Forbidden, Invalid, NotFound
 from kit.metrics import ServiceMetrics
-from kit.nameko_ext import Correlation, Store, reliable_event_handler
+from kit.nameko_ext import Correlation, Store, reliable_event_handler, rpc
 from kit.schedule import ClockProvider, Scheduler, schedule_timer
 from services.audit import metrics as audit_metrics
 from services.audit import domain, handlers, subscriptions

@@ -9,7 +9,6 @@ from dataclasses import replace
 import eventlet
 from cryptography.fernet import Fernet, InvalidToken
 from nameko.extensions import DependencyProvider
-from nameko.rpc import rpc
 from nameko.timer import timer
 
 from contracts.campaign import load_campaign
@@ -19,7 +18,7 @@ from contracts.events import (
 )
 from kit.errors import EXPECTED, Invalid, NotFound
 from kit.metrics import ServiceMetrics, deliveries_known
-from kit.nameko_ext import Correlation, Store, reliable_event_handler
+from kit.nameko_ext import Correlation, Store, reliable_event_handler, rpc
 from kit.sealing import partner_webhook_fernet
 from kit.settings import Settings
 from kit.webhooks import WebhookPolicy

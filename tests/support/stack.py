@@ -28,7 +28,8 @@ def free_port() -> int:
 
 class Stack:
     def __init__(self, *, amqp_uri: str, data_dir: Path, database_urls: dict[str, str] | None = None,
-                 extra_env: dict[str, str] | None = None, metrics: bool = False):
+                 extra_env: dict[str, str] | None = None, metrics: bool = False,
+                 process_env: dict[str, dict[str, str]] | None = None):
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.data_dir = Path(data_dir)
@@ -43,6 +44,7 @@ class Stack:
                     "LOGIN_RATE_PER_CLIENT": "100000/minute", **(extra_env or {})}
         for service, url in (database_urls or {}).items():
             self.env[f"{service.upper()}_DATABASE_URL"] = url
+        self.process_env = process_env or {}  # one process's own settings, e.g. through a proxy
         self.procs: dict[str, subprocess.Popen] = {}
         self.metrics = metrics  # each service process serves /metrics on a port of its own
         self.metrics_ports: dict[str, int] = {}
@@ -56,7 +58,7 @@ class Stack:
         """Start ``name``'s process, known as ``label`` (default: the name): a second
         process of one service runs beside the first under a label of its own."""
         label = label or name
-        env = self.env
+        env = {**self.env, **self.process_env.get(label, {})}
         if self.metrics and name != "gateway":
             port = self.metrics_ports.setdefault(label, free_port())
             env = {**env, "METRICS_PORT": str(port)}
