@@ -1,5 +1,5 @@
 """``python -m infra.backup create DIR | verify DIR | restore DIR [--replace] |
-reconcile [--receipts FILE] [--redrive URL]``
+reconcile [--receipts FILE] [--redrive URL [--answers FILE]]``
 
 Reads the stores' settings as the services do (DATA_DIR, ``*_DATABASE_URL``, BLOB_STORE).
 Prints JSON; exit 0 on success, 1 when refused (the message bilingual, nothing changed),
@@ -34,9 +34,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     rec.add_argument("--redrive", metavar="URL",
                      help="the gateway to submit missing clues to again")
     rec.add_argument("--token", help="a bearer token to submit them with (staff clues)")
+    rec.add_argument("--answers", type=Path,
+                     help="write the re-driven clues' new receipt codes here (owner-only)")
     args = parser.parse_args(argv)
     if args.command == "reconcile" and args.redrive and not args.receipts:
         parser.error("--redrive needs --receipts")
+    if args.command == "reconcile" and args.answers and not args.redrive:
+        parser.error("--answers needs --redrive")
     return args
 
 
@@ -61,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
             from kit.settings import Settings
 
             result = {"ok": True, **reconcile.reconcile(
-                Settings(), args.receipts, args.redrive, args.token).to_dict()}
+                Settings(), args.receipts, args.redrive, args.token, args.answers).to_dict()}
     except (operations.Refused, StoreError) as exc:
         print(str(exc), file=sys.stderr)
         print(json.dumps({"ok": False, "problem": str(exc)}, ensure_ascii=False, indent=2))

@@ -26,9 +26,13 @@ take the ledger's events, the ledger takes intake's, intake the gateway's). Each
 consistent in itself; across stores the later one can only hold *more* of the clue's path
 than the one it feeds, never less, so what a downstream store lacks is re-driven from the
 store upstream of it (``infra.backup.reconcile``)."""
-FOLDERS = ("blobs", "uploads")
-"""Folders under DATA_DIR copied after every database: a row refers to a blob only after
-the blob was stored (``gateway.files``), so every blob a copied row names is in the copy."""
+BEFORE_DATABASES = ("uploads",)
+"""Folders under DATA_DIR copied before the databases' snapshots: an unfinished resumable
+upload's partial file then holds at most the bytes its copied row claims, and a restarted
+gateway cuts the row back to what the file holds (``UploadStore.reconciled``)."""
+AFTER_DATABASES = ("blobs",)
+"""Folders copied after every database: a row refers to a blob only after the blob was
+stored (``gateway.files``), so every blob a copied row names is in the copy."""
 
 
 @dataclass(frozen=True)

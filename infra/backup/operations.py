@@ -13,7 +13,7 @@ from pathlib import Path
 
 from infra.backup import stores
 from infra.backup.manifest import (
-    FOLDERS, MANIFEST, STORE_ORDER, Entry, Manifest, StoreInfo, check, digest_file, files_under,
+    AFTER_DATABASES, BEFORE_DATABASES, MANIFEST, STORE_ORDER, Entry, Manifest, StoreInfo, check, digest_file, files_under,
     refusal,
 )
 from kit.settings import Settings
@@ -36,6 +36,10 @@ def create(target: Path, settings: Settings | None = None) -> Manifest:
                       f"{target} 非空,备份须写入新目录")
     target.mkdir(parents=True, exist_ok=True)
     created_at = _now()
+    data_dir = Path(settings.data_dir)
+    infos, files, notes = [], [], []
+    for folder in BEFORE_DATABASES:
+        _copy_folder(data_dir, target, folder, infos, files, notes)
     snapshots = []
     try:
         for store in STORE_ORDER:  # every snapshot opened before any is copied
@@ -45,30 +49,32 @@ def create(target: Path, settings: Settings | None = None) -> Manifest:
             opened.close()
         raise
     ledger_head = snapshots[STORE_ORDER.index("ledger")].chain_head()
-    infos, files, notes = [], [], []
     for snap in snapshots:
         path = target / f"{snap.store}{snap.suffix}"
         snap.write(path)
         infos.append(StoreInfo(snap.store, snap.kind, path.name))
         files.append(_entry(target, path, snap.store))
-    data_dir = Path(settings.data_dir)
-    if settings.blob_store != "folder":
-        notes.append(f"BLOB_STORE={settings.blob_store}: the blobs are not in this backup; "
-                     "back up the bucket with its own tools")
-    for folder in FOLDERS:
+    for folder in AFTER_DATABASES:
         if folder == "blobs" and settings.blob_store != "folder":
+            notes.append(f"BLOB_STORE={settings.blob_store}: the blobs are not in this "
+                         "backup; back up the bucket with its own tools")
             continue
-        infos.append(StoreInfo(folder, stores.FOLDER, folder))
-        for copy in stores.copy_folder(data_dir / folder, target / folder):
-            entry = _entry(target, copy, folder)
-            if folder == "blobs" and copy.name != entry.sha256:
-                notes.append(f"blob {copy.name} does not match its name on disk (damaged "
-                             "before the backup)")
-            files.append(entry)
+        _copy_folder(data_dir, target, folder, infos, files, notes)
     manifest = Manifest(created_at=created_at, finished_at=_now(), stores=infos, files=files,
                         ledger_head=ledger_head, notes=notes)
     _write_durably(target / MANIFEST, manifest.to_json())
     return manifest
+
+
+def _copy_folder(data_dir: Path, target: Path, folder: str, infos: list, files: list,
+                 notes: list) -> None:
+    infos.append(StoreInfo(folder, stores.FOLDER, folder))
+    for copy in stores.copy_folder(data_dir / folder, target / folder):
+        entry = _entry(target, copy, folder)
+        if folder == "blobs" and copy.name != entry.sha256:
+            notes.append(f"blob {copy.name} does not match its name on disk (damaged before "
+                         "the backup)")
+        files.append(entry)
 
 
 def _entry(root: Path, path: Path, store: str) -> Entry:

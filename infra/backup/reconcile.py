@@ -18,7 +18,9 @@ Two gaps, two remedies:
    their own Idempotency-Key: a keyed clue's id is derived from key and body
    (``gateway.idempotency``), so the re-driven clue has the id the client holds and is
    registered once. Its receipt code is the first one only if the gateway's copy still
-   remembered the key; otherwise the answer carries a new code (reported).
+   remembered the key; otherwise the answer carries a new code (counted in the report;
+   the new codes go only to ``--answers FILE``, written owner-only, for the client to hand
+   on: a receipt code is never printed).
 
 Not reconciled (reported in the README): staff actions after the backup (the ledger's
 chain ends at the backup's head; they are redone), and other events than the clue's path.
@@ -26,6 +28,7 @@ chain ends at the backup's head; they are redone), and other events than the clu
 from __future__ import annotations
 
 import json
+import os
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -100,7 +103,8 @@ class Report:
                 "requeued_clue_ids": self.requeued_accepted,
                 "requeued_problem_ids": self.requeued_registered,
                 "receipts": self.receipts, "missing": self.missing,
-                "redriven": self.redriven,
+                "redriven": [{k: v for k, v in r.items() if k != "receipt_code"}
+                             for r in self.redriven],
                 "receipt_codes_changed": sum(1 for r in self.redriven
                                              if r.get("receipt_kept") is False)}
 
@@ -228,6 +232,7 @@ def redrive(base_url: str, receipt: Receipt, token: str | None = None) -> dict:
     if reply.status_code == 202:
         answer = reply.json()
         result["same_clue_id"] = answer["clue_id"] == receipt.clue_id
+        result["receipt_code"] = answer["receipt_code"]  # kept out of the printed report
         if receipt.receipt_code is not None:
             result["receipt_kept"] = answer["receipt_code"] == receipt.receipt_code
     else:
@@ -235,8 +240,18 @@ def redrive(base_url: str, receipt: Receipt, token: str | None = None) -> dict:
     return result
 
 
+def write_answers(path: Path, redriven: list[dict]) -> None:
+    """The re-driven clues' answers (clue id, receipt code), a JSON line each, owner-only."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        for r in redriven:
+            if "receipt_code" in r:
+                f.write(json.dumps({"clue_id": r["clue_id"],
+                                    "receipt_code": r["receipt_code"]}) + "\n")
+
+
 def reconcile(settings, receipts_file: Path | None = None, redrive_url: str | None = None,
-              token: str | None = None) -> Report:
+              token: str | None = None, answers_file: Path | None = None) -> Report:
     stores = Stores(settings)
     report = Report()
     try:
@@ -254,6 +269,8 @@ def reconcile(settings, receipts_file: Path | None = None, redrive_url: str | No
             report.receipts, report.missing = len(receipts), [r.clue_id for r in missing]
             if redrive_url:
                 report.redriven = [redrive(redrive_url, r, token) for r in missing]
+                if answers_file is not None:
+                    write_answers(Path(answers_file), report.redriven)
     finally:
         stores.dispose()
     return report

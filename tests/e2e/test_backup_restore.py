@@ -8,6 +8,8 @@ Run on SQLite (the default stores) and on PostgreSQL (a database per service, pg
 """
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import os
 import shutil
@@ -166,6 +168,8 @@ def test_a_backup_taken_mid_flow_restores_the_chain_and_misses_no_accepted_clue(
                 client.submit(number)
             urls = store_urls(stack)
             wait_until(lambda: len(registered(urls)) >= BEFORE)
+            evidence = png(), stack.token("county", "dev-county-2017!")
+            stored = upload(stack, *evidence)
             published = head(stack)
             client.keep_submitting()
             wait_until(lambda: len(client.accepted) >= BEFORE + 20)
@@ -178,6 +182,7 @@ def test_a_backup_taken_mid_flow_restores_the_chain_and_misses_no_accepted_clue(
             stack.stop_all()
     accepted = dict(client.accepted)
     assert made["ledger_head"]["seq"] >= published["seq"]
+    assert stored in {Path(f).name for f in backup_files(backup, "blobs")}
     print(f"\nbackup: {made['files']} files, {made['bytes']} bytes, {made['stores']}; "
           f"{len(accepted)} clues accepted, {at_backup} by the backup's end")
 
@@ -193,6 +198,7 @@ def test_a_backup_taken_mid_flow_restores_the_chain_and_misses_no_accepted_clue(
         assert "does not match its manifest" in message and "备份与清单不符" in message
         targets = store_urls(stack)
         assert not any(stores_tables(targets).values()), "a refused restore changed a store"
+        assert not (stack.data_dir / "blobs").exists()
 
         # ── restored into empty stores; refused the second time (no longer empty) ────────
         code, restored, _ = backup_cli(env, "restore", str(backup))
@@ -215,14 +221,22 @@ def test_a_backup_taken_mid_flow_restores_the_chain_and_misses_no_accepted_clue(
         # ── started again; reconcile re-drives what the backup missed ────────────────────
         try:
             stack.start_all()
+            answers = tmp_path / "answers.jsonl"
             code, report, _ = backup_cli(env, "reconcile", "--receipts", str(receipts),
-                                         "--redrive", stack.base_url)
+                                         "--redrive", stack.base_url, "--answers", str(answers))
             assert code == 0, report
             print(f"reconcile: {report['receipts']} receipts, {len(report['missing'])} "
                   f"missing and re-driven, requeued {report['requeued']}, "
                   f"{report['receipt_codes_changed']} receipt code(s) changed")
             assert report["missing"], "the drill took no clue after the backup"
             assert all(r["status"] == 202 and r["same_clue_id"] for r in report["redriven"])
+            new_codes = [json.loads(line) for line in answers.read_text().splitlines()]
+            assert sorted(a["clue_id"] for a in new_codes) == sorted(report["missing"])
+            assert oct(answers.stat().st_mode & 0o777) == "0o600"
+            assert all(code_of(a) not in json.dumps(report) for a in new_codes)
+            followed = httpx.post(f"{stack.base_url}/api/v1/receipts/lookup", timeout=10,
+                                  json={"receipt_code": new_codes[0]["receipt_code"]})
+            assert followed.status_code == 200, followed.text
             restored_urls = store_urls(stack)
             wait_until(lambda: set(registered(restored_urls)) >= set(accepted))
             clues = registered(restored_urls)
@@ -234,10 +248,42 @@ def test_a_backup_taken_mid_flow_restores_the_chain_and_misses_no_accepted_clue(
             # a second reconcile finds nothing left to do
             code, second, _ = backup_cli(env, "reconcile", "--receipts", str(receipts))
             assert code == 0 and second["missing"] == []
+            county = stack.token("county", "dev-county-2017!")
+            again = httpx.get(f"{stack.base_url}/api/v1/files/{stored}", timeout=30,
+                              params={"copy": "original"},
+                              headers={"Authorization": f"Bearer {county}"})
+            assert again.status_code == 200 and again.content == evidence[0]
             verdict = ops_verify(stack, published)
             assert verdict["ok"] is True and verdict["published"]["extended"] is True, verdict
         finally:
             stack.stop_all()
+
+
+def png() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (32, 24), "teal").save(out, "PNG")
+    return out.getvalue()
+
+
+def upload(stack: Stack, content: bytes, token: str) -> str:
+    reply = httpx.post(f"{stack.base_url}/api/v1/files", content=content, timeout=60,
+                       headers={"X-Filename": "evidence.png",
+                                "Authorization": f"Bearer {token}"})
+    assert reply.status_code == 201, reply.text
+    digest = hashlib.sha256(content).hexdigest()
+    assert digest in reply.text
+    return digest
+
+
+def backup_files(backup: Path, store: str) -> list[str]:
+    manifest = json.loads((backup / "manifest.json").read_text())
+    return [f["path"] for f in manifest["files"] if f["store"] == store]
+
+
+def code_of(answer: dict) -> str:
+    return answer["receipt_code"]
 
 
 def made_file(made: dict, store: str) -> str:
