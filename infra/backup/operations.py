@@ -8,6 +8,7 @@ per service and the gateway, ``blobs/`` and ``uploads/`` as under DATA_DIR, and
 from __future__ import annotations
 
 import os
+import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -34,7 +35,18 @@ def create(target: Path, settings: Settings | None = None) -> Manifest:
     if target.exists() and any(target.iterdir()):
         raise Refused(f"{target} is not empty; a backup goes to a new folder / "
                       f"{target} 非空,备份须写入新目录")
+    made_here = not target.exists()
     target.mkdir(parents=True, exist_ok=True)
+    try:
+        return _create(target, settings)
+    except BaseException:
+        # a backup without its manifest is none (restore refuses it); leave no half of one
+        if made_here:
+            shutil.rmtree(target, ignore_errors=True)
+        raise
+
+
+def _create(target: Path, settings: Settings) -> Manifest:
     created_at = _now()
     data_dir = Path(settings.data_dir)
     infos, files, notes = [], [], []
@@ -139,7 +151,7 @@ def restore(backup: Path, settings: Settings | None = None, *, replace: bool = F
             destination = data_dir / info.store / relative
             destination.parent.mkdir(parents=True, exist_ok=True)
             part = destination.with_name(destination.name + ".restoring")
-            stores.shutil.copyfile(backup / entry.path, part)
+            shutil.copyfile(backup / entry.path, part)
             os.replace(part, destination)
     return manifest
 

@@ -256,7 +256,8 @@ def reconcile(settings, receipts_file: Path | None = None, redrive_url: str | No
     report = Report()
     try:
         clue_rows = clue_gaps(stores)
-        requeue(stores, "intake", [accepted_event(r, _submitters(stores)) for r in clue_rows])
+        submitters = _submitters(stores) if clue_rows else {}
+        requeue(stores, "intake", [accepted_event(r, submitters) for r in clue_rows])
         report.requeued_accepted = sorted(r.id for r in clue_rows)
         problem_rows = problem_gaps(stores)
         requeue(stores, "ledger", [registered_event(r) for r in problem_rows])

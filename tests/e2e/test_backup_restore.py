@@ -298,7 +298,7 @@ def stores_tables(urls: dict[str, str]) -> dict[str, int]:
 
 def ops_verify(stack: Stack, published: dict) -> dict:
     token = stack.token("ops", "dev-ops-2017!")
-    reply = httpx.get(f"{stack.base_url}/api/v1/ledger/verify", timeout=60,
+    reply = httpx.get(f"{stack.base_url}/api/v1/ledger/verify", timeout=180,  # gateway: 120
                       params={"seq": published["seq"], "head": published["hash"]},
                       headers={"Authorization": f"Bearer {token}"})
     assert reply.status_code == 200, reply.text
