@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 export PYTHONPATH := $(CURDIR)
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-unit faults bench bench-audit migrate clean
+.PHONY: help run test test-unit faults bench bench-audit migrate clean backup restore
 
 help: ## list the targets
 	@echo "make <target>:"
@@ -43,6 +43,13 @@ bench-audit: $(VENV_STAMP) ## the spot-check round benchmark alone (bench/audit.
 
 migrate: $(VENV_STAMP) ## bring every service's database to the latest migration
 	$(PY) -c "from infra.run import migrate_all; migrate_all()"
+
+backup: $(VENV_STAMP) ## back up every store and the blobs to BACKUP=dir (default backups/<time>)
+	$(PY) -m infra.backup create $${BACKUP:-backups/$$(date -u +%Y%m%dT%H%M%SZ)}
+
+restore: $(VENV_STAMP) ## verify BACKUP=dir, then restore it into empty stores (REPLACE=1 overwrites)
+	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=dir / 用法: make restore BACKUP=目录"; exit 2; }
+	$(PY) -m infra.backup restore "$(BACKUP)" $(if $(REPLACE),--replace,)
 
 clean: ## remove local data (var/); keeps .venv
 	rm -rf var/
