@@ -493,3 +493,90 @@ class ReplyTolerantRpc(Rpc):
 
 rpc = ReplyTolerantRpc.decorator
 """``@rpc`` for the services: nameko's, on ``ReplyTolerantRpcConsumer``."""
+
+
+# --- metrics (kit.metrics holds the definitions; this is their nameko shell, kept here so
+# the gateway, which counts with kit.metrics too, never imports nameko and eventlet) -------
+
+class ServiceMetrics(DependencyProvider):
+    """Times every RPC call, registers the service's gauges, and serves ``/metrics`` on
+    ``METRICS_PORT`` (0 or unset: not served; the counters still count) at
+    ``METRICS_HOST``."""
+
+    def __init__(self, gauges=(), known=()):
+        self.gauges = list(gauges)
+        self.known = list(known)  # create known series at 0 (e.g. ``deliveries_known``)
+        self._started: dict = {}
+
+    def setup(self):
+        stores = [d for d in self.container.dependencies if isinstance(d, Store)]
+        self.service = self.container.service_name
+        for create in self.known:
+            create()
+        self.store = stores[0] if stores else None
+
+    def start(self):
+        config = dict(self.container.config)
+        queues = sorted({e.queue.name for e in self.container.entrypoints
+                         if type(e).__name__ == "ReliableEventHandler"})
+        sources = ([metrics.queue_gauges(config["AMQP_URI"], queues)]
+                   if queues and config.get("AMQP_URI") else [])
+        if self.store is not None:  # its session factory exists once every setup ran
+            sources += [metrics.from_store(self.store.session_factory, gauges, config) for gauges in
+                        (metrics.outbox_gauges(self.service, self.store.outbox.table), *self.gauges)]
+        metrics.SCRAPE_GAUGES.sources[id(self)] = sources
+        port = int(self.container.config.get("METRICS_PORT") or 0)
+        if port:
+            host = self.container.config.get("METRICS_HOST") or "127.0.0.1"
+            try:
+                self._listener = _listen(host, port)
+            except OSError as exc:  # the service still works; Prometheus shows it down
+                log.warning("metrics: cannot listen on %s:%s (%s); not serving /metrics",
+                            host, port, exc)
+                return
+            self._server = self.container.spawn_managed_thread(self._serve,
+                                                               identifier="metrics-http")
+            log.info("metrics on http://%s:%s/metrics", host, port)
+
+    def _serve(self):
+        import eventlet.wsgi
+
+        eventlet.wsgi.server(self._listener, metrics.make_wsgi_app(metrics.REGISTRY), log_output=False)
+
+    def stop(self):
+        metrics.SCRAPE_GAUGES.sources.pop(id(self), None)
+        server = getattr(self, "_server", None)
+        if server is not None:
+            server.kill()
+            self._listener.close()
+            self._server = None
+
+    def kill(self):
+        self.stop()
+
+    def worker_setup(self, worker_ctx):
+        if isinstance(worker_ctx.entrypoint, Rpc):
+            self._started[worker_ctx] = time.perf_counter()
+
+    def worker_result(self, worker_ctx, result=None, exc_info=None):
+        started = self._started.pop(worker_ctx, None)
+        if started is None:
+            return
+        entrypoint = worker_ctx.entrypoint
+        if exc_info is None:
+            outcome = "ok"
+        elif isinstance(exc_info[1], tuple(entrypoint.expected_exceptions or ())):
+            outcome = "refused"
+        else:
+            outcome = "error"
+        metrics.RPC_SECONDS.labels(self.service, entrypoint.method_name, outcome).observe(
+            time.perf_counter() - started)
+
+    def worker_teardown(self, worker_ctx):
+        self._started.pop(worker_ctx, None)
+
+
+def _listen(host: str, port: int):
+    import eventlet
+
+    return eventlet.listen((host, port))

@@ -33,3 +33,14 @@ def new_database(request, tmp_path):
 @pytest.fixture
 def database_url(new_database):
     return new_database("store")
+
+
+def pytest_collection_modifyitems(config, items):
+    """For pytest-xdist's ``--dist loadgroup`` (``make test`` runs two workers): a module's
+    tests stay together on one worker (its module-scoped stack starts once), and the modules
+    on the session's shared workbench stack run on one worker, in their usual order (they see
+    each other's problems in that stack)."""
+    for item in items:
+        shared = "shared_workbench_stack" in getattr(item, "fixturenames", ())
+        item.add_marker(pytest.mark.xdist_group(
+            "shared-workbench" if shared else item.module.__name__))

@@ -18,8 +18,7 @@ from contracts.events import (
     RecheckRecorded, ReportCycleEvent, SpotCheckConcluded,
 )
 from kit.errors import EXPECTED, Conflict, Forbidden, Invalid, NotFound
-from kit.metrics import ServiceMetrics
-from kit.nameko_ext import Correlation, Store, reliable_event_handler, rpc
+from kit.nameko_ext import Correlation, ServiceMetrics, Store, reliable_event_handler, rpc
 from kit.schedule import ClockProvider, Scheduler, schedule_timer
 from services.audit import metrics as audit_metrics
 from services.audit import domain, handlers, subscriptions

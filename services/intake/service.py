@@ -5,8 +5,7 @@ from nameko.extensions import DependencyProvider
 
 from contracts.events import ClueSubmitted, ProblemRegistered, ProblemTransitioned
 from kit.errors import EXPECTED, Conflict, NotFound
-from kit.metrics import ServiceMetrics
-from kit.nameko_ext import Correlation, Store, reliable_event_handler, rpc
+from kit.nameko_ext import Correlation, ServiceMetrics, Store, reliable_event_handler, rpc
 from services.intake import domain, handlers
 from services.intake.adapters import orm
 from kit.sealing import fernet_from

@@ -8,8 +8,7 @@ import eventlet
 
 from contracts.events import ClueAccepted, ContactOpened, RecheckRecorded
 from kit.errors import EXPECTED
-from kit.metrics import ServiceMetrics
-from kit.nameko_ext import Correlation, reliable_event_handler, rpc
+from kit.nameko_ext import Correlation, ServiceMetrics, reliable_event_handler, rpc
 from kit.schedule import ClockProvider, Scheduler, schedule_timer
 from services.ledger import bootstrap, custody, handlers
 from services.ledger.handlers import bulletins, rechecks, records, reports, schedule, views

@@ -17,8 +17,8 @@ from contracts.events import (
     ProblemTransitioned, ReportCycleEvent, WorkPlanFiled,
 )
 from kit.errors import EXPECTED, Invalid, NotFound
-from kit.metrics import ServiceMetrics, deliveries_known
-from kit.nameko_ext import Correlation, Store, reliable_event_handler, rpc
+from kit.metrics import deliveries_known
+from kit.nameko_ext import Correlation, ServiceMetrics, Store, reliable_event_handler, rpc
 from kit.sealing import partner_webhook_fernet
 from kit.settings import Settings
 from kit.webhooks import WebhookPolicy
