@@ -35,6 +35,7 @@ def database_url(new_database):
     return new_database("store")
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own, which reads the marks into node ids
 def pytest_collection_modifyitems(config, items):
     """For pytest-xdist's ``--dist loadgroup`` (``make test`` runs two workers): a module's
     tests stay together on one worker (its module-scoped stack starts once), and the modules
