@@ -11,8 +11,7 @@ import httpx
 import pytest
 
 from tests.support.notify_sinks import WebhookReceiver, wait_for
-from tests.support.stack import Stack
-from tests.support.workbench import PASSWORDS, SCHOOL, Staff
+from tests.support.workbench import PASSWORDS, SCHOOL, Staff, workbench_stack
 
 pytestmark = pytest.mark.e2e
 PROCESSES = ("gateway", "intake", "ledger", "notify", "audit")
@@ -30,13 +29,8 @@ def receiver():
 
 @pytest.fixture(scope="module")
 def stack(amqp_uri, tmp_path_factory):
-    running = Stack(amqp_uri=amqp_uri, data_dir=tmp_path_factory.mktemp("stack"),
-                    extra_env={"LOGIN_RATE_PER_ACCOUNT": "100000/minute"})
-    try:
-        running.start_all()
-        yield running
-    finally:
-        running.stop_all()
+    """A stack of its own: the test reads every line its processes wrote."""
+    yield from workbench_stack(amqp_uri, tmp_path_factory)
 
 
 def lines(stack, process: str) -> list[dict]:
