@@ -4,9 +4,10 @@
 PY          := .venv/bin/python
 VENV_STAMP  := .venv/.installed
 PYTEST_ARGS ?=
-# pytest-xdist processes for make test; 0 (the default): one process. Grouping modules by
-# worker (tests/conftest.py, --dist loadgroup) does not take effect with pytest 9.2 yet.
-TEST_WORKERS ?= 0
+# pytest-xdist processes for make test (0: one process). A module's tests stay on one
+# worker, in order, and the modules on the shared workbench stack share one (--dist
+# loadgroup; tests/conftest.py writes the group into the node id, as pytest 9.2 needs).
+TEST_WORKERS ?= 2
 export PYTHONPATH := $(CURDIR)
 
 .DEFAULT_GOAL := help

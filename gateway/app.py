@@ -47,7 +47,7 @@ from gateway.workbench import accountability as workbench_ladder
 from gateway.routes import accountability as ladder_api
 from gateway.workbench.session import WorkbenchMiddleware
 from kit.settings import Settings
-from kit import logs
+from kit import heap, logs
 from kit.db import make_engine
 from kit.sealing import fernet_from, partner_webhook_fernet
 from kit.webhooks import WebhookPolicy
@@ -83,6 +83,7 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
         directory.announce_all(  # the account directory (notify) catches up
             accounts, app.state.partners.links())
         relay = directory.DirectoryRelay(accounts.engine, app.state.broker).start()
+        heap.freeze_startup_heap()  # full GC passes skip what start made (kit/heap.py)
         try:
             yield
         finally:

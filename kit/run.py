@@ -24,7 +24,7 @@ from nameko.runners import ServiceRunner  # noqa: E402
 from pydantic import ValidationError  # noqa: E402
 
 from contracts.topology import declare_all, retire_all  # noqa: E402
-from kit import amqp_reads, logs, priority  # noqa: E402
+from kit import amqp_reads, heap, logs, priority  # noqa: E402
 from kit.db import green_postgres  # noqa: E402
 from kit.migrate import upgrade  # noqa: E402
 from kit.settings import SERVICES, Settings  # noqa: E402
@@ -91,6 +91,7 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
     runner.start()
+    heap.freeze_startup_heap()  # full GC passes skip what start made (kit/heap.py)
     log.info("%s started", name)
     runner_thread = eventlet.spawn(runner.wait)
     # a container that died (nameko kills it on an error it deems fatal) consumes nothing

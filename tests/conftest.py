@@ -2,6 +2,11 @@ from __future__ import annotations
 
 import pytest
 
+try:  # pytest >= 9.2
+    from _pytest.nodeid import NodeId
+except ImportError:  # older pytest: xdist's own suffix works
+    NodeId = None
+
 from tests.support.infra import Databases, broker_vhost, postgres_server
 
 
@@ -41,7 +46,14 @@ def pytest_collection_modifyitems(config, items):
     tests stay together on one worker (its module-scoped stack starts once), and the modules
     on the session's shared workbench stack run on one worker, in their usual order (they see
     each other's problems in that stack)."""
+    grouping = bool(getattr(config.option, "loadgroup", False))
     for item in items:
         shared = "shared_workbench_stack" in getattr(item, "fixturenames", ())
-        item.add_marker(pytest.mark.xdist_group(
-            "shared-workbench" if shared else item.module.__name__))
+        group = "shared-workbench" if shared else item.module.__name__
+        item.add_marker(pytest.mark.xdist_group(group))
+        if grouping and NodeId is not None and isinstance(getattr(item, "_id", None), NodeId):
+            # pytest 9.2 keeps a node's id in ``_id``; xdist 3.8's worker still writes the
+            # group into ``_nodeid``, which pytest no longer reads, so the scheduler never
+            # saw a group and split modules between workers. Write the suffix xdist means
+            # to write ("<nodeid>@<group>", split from the right by its scheduler).
+            item._id = NodeId.parse(f"{item.nodeid}@{group}")
