@@ -53,6 +53,14 @@ from kit.sealing import fernet_from, partner_webhook_fernet
 from kit.webhooks import WebhookPolicy
 
 
+NO_OPENTELEMETRY = {"tracing": False, "metrics": False, "logs": False,
+                    "operation_spans": False}
+"""FastAPI 0.16x's own OpenTelemetry hooks, off: this platform's metrics are Prometheus's
+(gateway/metrics.py) and its traces the correlation id in the JSON logs (kit/logs.py). On,
+FastAPI asked OpenTelemetry's API for its three providers on every request, unconfigured
+as they are: 4% of the gateway's CPU for a clue (py-spy, bench.clues' closed loop)."""
+
+
 def create_app(settings: Settings | None = None, *, broker: Broker | None = None
                ) -> FastAPI:
     """Build the app; the campaign file is validated here, before anything is served."""
@@ -92,7 +100,8 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
             app.state.idempotency.close()
 
     app = FastAPI(title="不作为、乱作为、慢作为问题专项清理 · Accountability campaign",
-                  version="1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
+                  version="1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  telemetry=NO_OPENTELEMETRY)
     app.state.settings = settings
     app.state.campaign = campaign
     app.state.campaign_view = campaign.public_view()
