@@ -30,7 +30,7 @@ run: $(VENV_STAMP) ## start the four services and the gateway (needs RabbitMQ; C
 test: $(VENV_STAMP) ## run all tests but the fault suite (PYTEST_ARGS="-k ..." to narrow)
 	bash infra/ensure_browser.sh
 	bash infra/ensure_pdf.sh
-	$(PY) -m pytest $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadgroup,) --ignore=tests/faults $(PYTEST_ARGS)
+	$(PY) -m pytest $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder,) --ignore=tests/faults $(PYTEST_ARGS)
 
 test-unit: $(VENV_STAMP) ## run the unit tests only (no broker, no database)
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
