@@ -52,6 +52,29 @@ def test_a_clue_is_observed_and_its_channel_kept_once(uow):
             problem_id_for("own"): True}
 
 
+def test_a_batch_writes_each_problems_first_channel_once_and_reads_it_back(uow):
+    """remember_channel's rows wait for the batch's flush (one multi-row INSERT ... ON
+    CONFLICT DO NOTHING): a second clue of one problem in the same batch, or in a later
+    one, keeps the first channel; a read in the same transaction sees the rows."""
+    def accepted(event_id, channel, role, org, unit=SCHOOL):
+        return ClueAccepted(event_id=event_id, clue_id="same", submitted_at=NOW,
+                            submitter_role=role, submitter_org=org,
+                            clue=ClueFields(channel=channel, title="t", description="d",
+                                            subject_unit=unit))
+    own = accepted("acc-1", "self_inspection", "unit_handler", SCHOOL)
+    public = accepted("acc-2", "online_survey", None, None)
+    pid = problem_id_for("same")
+    with uow() as u:  # one transaction, as apply_each runs a batch
+        subscriptions.clue_accepted(u, own, LADDER)
+        subscriptions.clue_accepted(u, public, LADDER)
+        assert ladder_store.found_by_unit(u.session, [pid]) == {pid: True}  # read back
+        u.commit()
+    subscriptions.clue_accepted(uow(), accepted("acc-3", "online_survey", None, None), LADDER)
+    assert count(uow, ladder_store.problem_channels) == 1
+    with uow() as u:
+        assert ladder_store.found_by_unit(u.session, [pid]) == {pid: True}
+
+
 def test_a_transition_feeds_the_population_and_ends_the_overdue_watch_once(uow):
     with uow() as u:
         ladder_store.watch_overdue(u.session, "p1", SCHOOL, date(2017, 8, 28), "拖延")
