@@ -38,9 +38,11 @@ test-unit: $(VENV_STAMP) ## run the unit tests only (no broker, no database)
 faults: $(VENV_STAMP) ## the fault suite (tests/faults): kill, freeze, cut, poison mid-flow; prints a report
 	$(PY) -m pytest tests/faults $(PYTEST_ARGS)
 
-bench: $(VENV_STAMP) ## run the benchmarks (bench/clues.py, bench/audit.py); prints figures
+bench: $(VENV_STAMP) ## run the benchmarks (clues, audit, open311, upload in bench/); prints figures
 	$(PY) -m bench.clues
 	$(PY) -m bench.audit
+	$(PY) -m bench.open311
+	$(PY) -m bench.upload
 
 bench-audit: $(VENV_STAMP) ## the spot-check round benchmark alone (bench/audit.py)
 	$(PY) -m bench.audit
