@@ -61,9 +61,12 @@ FastAPI asked OpenTelemetry's API for its three providers on every request, unco
 as they are: 4% of the gateway's CPU for a clue (py-spy, bench.clues' closed loop)."""
 
 
-def create_app(settings: Settings | None = None, *, broker: Broker | None = None
-               ) -> FastAPI:
-    """Build the app; the campaign file is validated here, before anything is served."""
+def create_app(settings: Settings | None = None, *, broker: Broker | None = None,
+               freeze_heap: bool = False) -> FastAPI:
+    """Build the app; the campaign file is validated here, before anything is served.
+    ``freeze_heap``: the serving process (gateway/main.py) freezes its start-up objects out
+    of full GC passes once started (kit/heap.py); an app built in a test process must not,
+    or every object the test process holds then would never be collected."""
     settings = settings or Settings()
     logs.install()
     campaign = load_campaign(settings.campaign_file)
@@ -91,7 +94,8 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
         directory.announce_all(  # the account directory (notify) catches up
             accounts, app.state.partners.links())
         relay = directory.DirectoryRelay(accounts.engine, app.state.broker).start()
-        heap.freeze_startup_heap()  # full GC passes skip what start made (kit/heap.py)
+        if freeze_heap:
+            heap.freeze_startup_heap()  # full GC passes skip what start made (kit/heap.py)
         try:
             yield
         finally:

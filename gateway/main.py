@@ -18,7 +18,7 @@ def main() -> None:
     amqp_reads.install()
     try:
         settings = Settings()
-        app = create_app(settings)
+        app = create_app(settings, freeze_heap=True)  # this process serves it
     except (CampaignConfigError, ValidationError, RuntimeError) as exc:
         logging.getLogger("gateway").critical("refusing to start: %s", exc)
         sys.exit(2)

@@ -10,7 +10,8 @@ p50 of 80 ms). ``gc.freeze()`` moves what exists at that moment to the permanent
 generation, which no pass walks; later passes see only what was made since. Nothing made
 at start is ever freed anyway, so nothing is lost; a cycle made after start is collected
 as before. Called once, when the process is ready to serve: the gateway at the end of its
-lifespan's start, a service after its container started.
+lifespan's start (only when it serves: gateway/main.py asks for it, a test process
+building apps must not), a service after its container started.
 """
 from __future__ import annotations
 
