@@ -6,6 +6,8 @@ transaction as the effect, so a redelivered message changes nothing.
 """
 from __future__ import annotations
 
+import functools
+
 import json
 from datetime import datetime, timezone
 
@@ -43,8 +45,10 @@ def add_outbox_and_inbox(metadata: MetaData) -> tuple[Table, Table]:
     return outbox, inbox
 
 
+@functools.lru_cache(maxsize=None)
 def _insert_new(table: Table, dialect: str):
-    """INSERT ... ON CONFLICT DO NOTHING, in the dialect's own words."""
+    """INSERT ... ON CONFLICT DO NOTHING, in the dialect's own words; built once per table
+    and dialect (the same object each call, as ``kit.deferred`` groups rows by statement)."""
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:

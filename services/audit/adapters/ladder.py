@@ -239,18 +239,12 @@ def mark_chained(session, step_id: str, seq: int, digest: str) -> None:
 
 # ── what the triggers remember ────────────────────────────────────────────────────────────
 
-_REMEMBER: dict[str, object] = {}  # dialect -> INSERT ... ON CONFLICT DO NOTHING, built once
-
-
 def remember_channel(session, problem_id: str, channel: str, self_found: bool) -> None:
     """The channel a problem first came by (a second clue of it changes nothing). Written
     with the batch's other rows (``kit.deferred``: one multi-row INSERT ... ON CONFLICT DO
     NOTHING at the flush; ``found_by_unit`` reads them back after it): a SELECT and an INSERT
     per clue had been over half of audit's time on PostgreSQL."""
-    dialect = session.get_bind().dialect.name
-    statement = _REMEMBER.get(dialect)
-    if statement is None:
-        statement = _REMEMBER[dialect] = _insert_new(problem_channels, dialect)
+    statement = _insert_new(problem_channels, session.get_bind().dialect.name)
     deferred.defer(session, statement, {"problem_id": problem_id, "channel": channel,
                                         "self_found": self_found})
 
