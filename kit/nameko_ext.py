@@ -25,7 +25,7 @@ from contracts.events import ALL_EVENTS
 from contracts.topology import DLX_NAME, subscription
 from kit import logs, metrics
 from kit.db import make_engine
-from kit.relay import BatchPublisher, relay_once
+from kit.relay import RELAY_BATCH, BatchPublisher, relay_once, relay_sessions
 from kit.store import Inbox, Outbox
 from kit.uow import UnitOfWork, apply_each, consumer_name
 
@@ -36,7 +36,8 @@ class Store(DependencyProvider):
     """Injects units of work on the service's own database (its outbox and inbox tables).
 
     Also relays the outbox: a green thread publishes committed events, woken after
-    every commit and polling once a second in case another process wrote them.
+    every commit that emitted some and polling once a second in case another process
+    wrote them. A commit during a relay pass wakes the next pass at once.
     """
 
     def __init__(self, outbox_table, inbox_table, poll_interval: float = 1.0,
@@ -52,6 +53,7 @@ class Store(DependencyProvider):
         config = self.container.config
         self.engine = make_engine(config["DATABASE_URL"])
         self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
+        self.relay_sessions = relay_sessions(config["DATABASE_URL"], self.engine)
         self.publisher = BatchPublisher(config["AMQP_URI"], heartbeat=0)
 
     def start(self):
@@ -72,14 +74,14 @@ class Store(DependencyProvider):
     def _relay_forever(self):
         while self._running:
             try:
-                moved = relay_once(self.session_factory, self.outbox, self.publisher)
+                moved = relay_once(self.relay_sessions, self.outbox, self.publisher)
             except Exception as exc:  # noqa: BLE001 - keep relaying after broker trouble
                 log.warning("outbox relay: %s; retrying", exc)
                 self.publisher.close()
                 eventlet.sleep(1.0)
                 continue
-            if moved:
-                continue
+            if moved >= RELAY_BATCH:
+                continue  # a full batch: more may wait; a partial one emptied the outbox
             with eventlet.Timeout(self.poll_interval, False):
                 self._wake.wait()
             self._wake = GreenEvent()

@@ -13,9 +13,11 @@ from contextlib import contextmanager
 
 import amqp
 from kombu import Connection
+from sqlalchemy.orm import sessionmaker
 
 from contracts.topology import event_exchange
 from kit import metrics
+from kit.db import make_engine
 from kit.store import Outbox
 
 log = logging.getLogger(__name__)
@@ -145,9 +147,15 @@ class BatchPublisher:
                 for item, tag in zip(items, tags)]
 
 
+RELAY_BATCH = 500
+
+
 def relay_once(session_factory, outbox: Outbox, publisher: BatchPublisher,
-               batch: int = 500) -> int:
+               batch: int = RELAY_BATCH) -> int:
     """Publish up to ``batch`` pending events; remove those the broker confirmed.
+
+    ``session_factory`` may be an autocommit one (``autocommit_sessions``): the read and
+    the delete are one statement each and need no transaction of their own.
 
     Raises Unroutable when some had no queue to go to: they stay in the outbox."""
     with session_factory() as session:
@@ -171,3 +179,15 @@ def relay_once(session_factory, outbox: Outbox, publisher: BatchPublisher,
         raise Unroutable(f"{len(rows) - len(done)} event(s) were not routed or confirmed; "
                          "they stay in the outbox")
     return len(done)
+
+
+def relay_sessions(url: str, engine) -> sessionmaker:
+    """Sessions for the relay: on PostgreSQL a connection of its own in autocommit, which
+    spares the BEGIN and COMMIT round trips around its one-statement read and delete (with
+    the test of every checkout that ``kit.db`` no longer makes, its three transactions a
+    relayed batch were half a quiet service's statements). SQLite keeps the service's
+    ``engine`` and its transactions: the engine begins them itself (``BEGIN IMMEDIATE``,
+    ``kit.db``), which autocommit would leave open."""
+    if engine.dialect.name == "postgresql":
+        engine = make_engine(url, pool_size=1, autocommit=True)
+    return sessionmaker(engine, expire_on_commit=False)
