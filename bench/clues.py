@@ -440,7 +440,8 @@ def report(results: dict, args) -> str:
     one, two = results["backends"].get("postgresql"), results["backends"].get("postgresql x2")
     if one and two:
         lines += ["", "a second process of every service (PostgreSQL, x2 against x1): "
-                  f"accepted/s {two['accepted_per_s'] / one['accepted_per_s']:+.0%} - 100%, "
+                  f"accepted/s {fmt(two['accepted_per_s'])} vs {fmt(one['accepted_per_s'])} "
+                  f"({two['accepted_per_s'] / one['accepted_per_s'] - 1:+.0%}), "
                   f"registered/s {fmt(two['registered_per_s'])} vs "
                   f"{fmt(one['registered_per_s'])}, p99 at {r_} "
                   f"{fmt(two['e2e_p99_ms'])} vs {fmt(one['e2e_p99_ms'])} ms"]
