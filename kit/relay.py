@@ -154,7 +154,7 @@ def relay_once(session_factory, outbox: Outbox, publisher: BatchPublisher,
                batch: int = RELAY_BATCH) -> int:
     """Publish up to ``batch`` pending events; remove those the broker confirmed.
 
-    ``session_factory`` may be an autocommit one (``autocommit_sessions``): the read and
+    ``session_factory`` may be an autocommit one (``relay_sessions``): the read and
     the delete are one statement each and need no transaction of their own.
 
     Raises Unroutable when some had no queue to go to: they stay in the outbox."""
