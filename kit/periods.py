@@ -10,6 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Protocol
+from zoneinfo import ZoneInfo
+
+COUNTY_TZ = ZoneInfo("Asia/Shanghai")
+"""The county's own clock (北京时间): days, weeks, months and deadlines are counted in it.
+Its one home; modules that name it otherwise import it under their name."""
 
 
 class Workdays(Protocol):

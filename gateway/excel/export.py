@@ -30,16 +30,15 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 import xlsxwriter
 from fastapi.responses import StreamingResponse
 
 from gateway.errors import problem
+from kit.periods import COUNTY_TZ as LOCAL_TZ  # as the ledger counts days
 
 Cell = str | int | float | date | datetime | None
 Format = Literal["xlsx", "csv"]
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")  # the county's own clock, as the ledger counts days
 MAX_ROWS = 1_048_574    # an xlsx sheet's rows less the two header rows
 MAX_RUNNING = 2         # exports written at once by one gateway process
 CHUNK = 64 * 1024

@@ -7,7 +7,6 @@ shown beside its field, in the reader's language, with nothing changed."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
@@ -20,10 +19,9 @@ from gateway.routes.reports import ReportIn
 from gateway.workbench.guards import allow
 from gateway.workbench.pages import PREFIX, PageRoute, lang_of, principal_in, render
 from kit.errors import refusal_from_reply
-from kit.periods import iso_week, week_bounds, weeks_between
+from kit.periods import COUNTY_TZ, iso_week, week_bounds, weeks_between
 
 router = APIRouter(prefix=f"{PREFIX}/reports", include_in_schema=False, route_class=PageRoute)
-COUNTY_TZ = ZoneInfo("Asia/Shanghai")
 FIGURES = ("found", "rectified", "cleaned_up", "held_accountable")
 OVERVIEW = (Role.SUPERVISOR, Role.COUNTY_OFFICE, Role.SPOT_CHECK)
 

@@ -10,7 +10,6 @@ closed rounds' figures."""
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
@@ -29,9 +28,9 @@ from gateway.workbench.guards import allow
 from gateway.workbench.pages import PREFIX, PageRoute, lang_of, principal_in, render
 from gateway.workbench.attachments import ACCEPT
 from kit.errors import refusal_from_reply
+from kit.periods import COUNTY_TZ
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False, route_class=PageRoute)
-COUNTY_TZ = ZoneInfo("Asia/Shanghai")
 TEAM = (Role.SPOT_CHECK, Role.COUNTY_OFFICE)
 UNITS = (Role.UNIT_HANDLER, Role.SUPERVISOR)
 KIND_LABELS = {"spot_check": ("查否复查与零报告抽查", "Unfounded closures and zero reports"),

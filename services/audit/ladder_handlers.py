@@ -9,7 +9,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from contracts.clue_rules import Submitter, reports_itself
 from contracts.events import (
@@ -20,12 +19,12 @@ from contracts.vocabulary import (
     LADDER_STEP_LABELS, ClockAlert, CycleEvent, LadderStep, LadderTrigger, ProposalStatus,
     RecheckVerdict,
 )
+from kit.periods import COUNTY_TZ as LOCAL
 from kit.uow import AlreadyProcessed, UnitOfWork
 from services.audit import ladder as rules
 from services.audit.adapters import ladder as store
 from services.audit.ladder import Facts, LadderRefused, Proposal, Reader
 
-LOCAL = ZoneInfo("Asia/Shanghai")
 WRONG = (RecheckVerdict.WRONG.value, RecheckVerdict.NOT_PRODUCED.value)
 
 

@@ -9,11 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
 from contracts.vocabulary import RecheckVerdict, ReopenSource, Stratum
-
-COUNTY_TZ = ZoneInfo("Asia/Shanghai")
+from kit.periods import COUNTY_TZ
 
 CLOSURE_STRATA = (Stratum.ORDINARY, Stratum.HIGH_SEVERITY)
 ZERO_STRATA = (Stratum.ZERO_REPORT, Stratum.ZERO_CONTRADICTED)

@@ -44,15 +44,14 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Protocol
-from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
 from contracts.vocabulary import ClockAlert, CycleEvent as Cycle, EventName as E
+from kit.periods import COUNTY_TZ as LOCAL
 # webhook targets: one rule for all, the gateway's partner webhooks too (``kit.webhooks``)
 from kit.webhooks import BadWebhookTarget, check_webhook_url  # noqa: F401
 
-LOCAL = ZoneInfo("Asia/Shanghai")
 WORK_START, WORK_END = time(8, 30), time(17, 30)  # 工作时间
 DIGEST_AT = WORK_START  # the daily digest (每日汇总) goes out when the working day starts
 

@@ -80,3 +80,19 @@ def test_clocks_are_injectable(tmp_path):
     assert file_clock.now() == at(date(2017, 10, 9), 8, 31)
     with pytest.raises(RuntimeError):
         clock_from({"SCHEDULE_CLOCK_FILE": str(path), "ENVIRONMENT": "production"})
+
+
+def test_the_county_clock_has_one_home():
+    """``kit.periods.COUNTY_TZ`` is the only place that makes the county's time zone (a
+    migration keeps its own copy: migrations never change with the code)."""
+    from pathlib import Path
+
+    from kit.periods import COUNTY_TZ
+
+    root = Path(__file__).resolve().parents[2]
+    spelled = [str(path.relative_to(root)) for top in ("contracts", "gateway", "kit", "services")
+               for path in (root / top).rglob("*.py")
+               if '"Asia/Shanghai"' in path.read_text(encoding="utf-8")
+               and "migrations" not in path.parts]
+    assert spelled == ["kit/periods.py"]
+    assert str(COUNTY_TZ) == "Asia/Shanghai"
