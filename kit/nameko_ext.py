@@ -53,7 +53,7 @@ class Store(DependencyProvider):
         config = self.container.config
         self.engine = make_engine(config["DATABASE_URL"])
         self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
-        self.relay_sessions = relay_sessions(config["DATABASE_URL"], self.engine)
+        self.relay_sessions = relay_sessions(self.engine)
         self.publisher = BatchPublisher(config["AMQP_URI"], heartbeat=0)
 
     def start(self):

@@ -17,6 +17,12 @@ COUNTY_TZ = ZoneInfo("Asia/Shanghai")
 Its one home; modules that name it otherwise import it under their name."""
 
 
+def county_today(now: datetime | None = None) -> date:
+    """The county's date now, or at the aware moment ``now`` (from 16:00 UTC a day ahead
+    of the UTC date)."""
+    return (now or datetime.now(COUNTY_TZ)).astimezone(COUNTY_TZ).date()
+
+
 class Workdays(Protocol):
     def is_workday(self, day: date) -> bool: ...
 

@@ -181,7 +181,7 @@ def relay_once(session_factory, outbox: Outbox, publisher: BatchPublisher,
     return len(done)
 
 
-def relay_sessions(url: str, engine) -> sessionmaker:
+def relay_sessions(engine) -> sessionmaker:
     """Sessions for the relay: on PostgreSQL a connection of its own in autocommit, which
     spares the BEGIN and COMMIT round trips around its one-statement read and delete (with
     the test of every checkout that ``kit.db`` no longer makes, its three transactions a
@@ -189,5 +189,5 @@ def relay_sessions(url: str, engine) -> sessionmaker:
     ``engine`` and its transactions: the engine begins them itself (``BEGIN IMMEDIATE``,
     ``kit.db``), which autocommit would leave open."""
     if engine.dialect.name == "postgresql":
-        engine = make_engine(url, pool_size=1, autocommit=True)
+        engine = make_engine(engine.url, pool_size=1, autocommit=True)
     return sessionmaker(engine, expire_on_commit=False)

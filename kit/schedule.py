@@ -28,7 +28,7 @@ from sqlalchemy import Column, DateTime, MetaData, String, Table, func, select
 from sqlalchemy.orm import Session
 
 from kit.periods import WorkingDaily, Workdays, iso_week, week_bounds, weeks_between
-from kit.store import _insert_new
+from kit.store import insert_new
 
 __all__ = ["Clock", "SystemClock", "ManualClock", "FileClock", "clock_from", "WorkingDaily",
            "Workdays", "iso_week", "week_bounds", "weeks_between", "add_schedule_claims",
@@ -108,7 +108,7 @@ class Claims:
 
     def __init__(self, table: Table):
         self.table = table
-        self._claim = {dialect: _insert_new(table, dialect).returning(table.c.period)
+        self._claim = {dialect: insert_new(table, dialect).returning(table.c.period)
                        for dialect in ("postgresql", "sqlite")}
 
     def claim(self, session: Session, job: str, period: str, by: str, at: datetime) -> bool:

@@ -7,7 +7,6 @@ transaction as the effect, so a redelivered message changes nothing.
 from __future__ import annotations
 
 import functools
-
 import json
 from datetime import datetime, timezone
 
@@ -46,7 +45,7 @@ def add_outbox_and_inbox(metadata: MetaData) -> tuple[Table, Table]:
 
 
 @functools.lru_cache(maxsize=None)
-def _insert_new(table: Table, dialect: str):
+def insert_new(table: Table, dialect: str):
     """INSERT ... ON CONFLICT DO NOTHING, in the dialect's own words; built once per table
     and dialect (the same object each call, as ``kit.deferred`` groups rows by statement)."""
     if dialect == "postgresql":
@@ -54,6 +53,11 @@ def _insert_new(table: Table, dialect: str):
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
     return dialect_insert(table).on_conflict_do_nothing()
+
+
+def insert_new_in(session: Session, table: Table):
+    """``insert_new`` in the session's dialect."""
+    return insert_new(table, session.get_bind().dialect.name)
 
 
 # Statements are built once and given their values at execution: building ``.values()``
@@ -90,7 +94,7 @@ class Inbox:
         self._seen = select(table.c.message_id).where(
             table.c.consumer == bindparam("c"), table.c.message_id == bindparam("m"))
         self._insert = insert(table)
-        self._claim = {dialect: _insert_new(table, dialect).returning(table.c.message_id)
+        self._claim = {dialect: insert_new(table, dialect).returning(table.c.message_id)
                        for dialect in ("postgresql", "sqlite")}
 
     def seen(self, session: Session, consumer: str, message_id: str) -> bool:

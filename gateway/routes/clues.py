@@ -19,6 +19,7 @@ from gateway.auth.guards import Principal, allow
 from gateway.auth.roles import Role
 from gateway.errors import problem
 from gateway.idempotency import Answer, Idempotency, KeyReused, StoreUnavailable, scope_of
+from kit.periods import county_today
 from kit.sealing import seal
 
 router = APIRouter(prefix="/api/v1", tags=["clues 线索"])
@@ -204,7 +205,7 @@ def refuse_unacceptable(clue: ClueIn, campaign, principal: Principal) -> None:
     problems = check_clue_at_door(
         campaign, principal, channel=clue.channel, subject_unit=clue.subject_unit,
         category=clue.category, kind=clue.kind, occurred_on=clue.occurred_on,
-        anonymous=clue.anonymous, has_contact=has_contact, today=date.today(),
+        anonymous=clue.anonymous, has_contact=has_contact, today=county_today(),
         has_identity=bool(clue.reporter and clue.reporter.name))
     if problems:
         first = problems[0]

@@ -6,7 +6,7 @@ The ledger decides scope and the rules (``services/ledger/domain/reports.py``); 
 shown beside its field, in the reader's language, with nothing changed."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
@@ -19,7 +19,7 @@ from gateway.routes.reports import ReportIn
 from gateway.workbench.guards import allow
 from gateway.workbench.pages import PREFIX, PageRoute, lang_of, principal_in, render
 from kit.errors import refusal_from_reply
-from kit.periods import COUNTY_TZ, iso_week, week_bounds, weeks_between
+from kit.periods import county_today, iso_week, week_bounds, weeks_between
 
 router = APIRouter(prefix=f"{PREFIX}/reports", include_in_schema=False, route_class=PageRoute)
 FIGURES = ("found", "rectified", "cleaned_up", "held_accountable")
@@ -30,10 +30,6 @@ def ended_weeks(campaign, today: date) -> list[str]:
     """The campaign's weeks that have ended by ``today``, latest first."""
     info = campaign.campaign
     return [w for w in weeks_between(info.start, info.end) if week_bounds(w)[1] < today][::-1]
-
-
-def today() -> date:
-    return datetime.now(COUNTY_TZ).date()
 
 
 def names(campaign) -> dict[str, str]:
@@ -55,7 +51,7 @@ async def unit_page(request: Request, principal, *, status: int = 200, errors=No
     call = request.app.state.broker.call
     mine = await call("ledger", "list_reports", actor=actor(principal), unit=principal.org_code)
     measures = await call("ledger", "list_institutions", actor=actor(principal))
-    weeks = ended_weeks(campaign, today())
+    weeks = ended_weeks(campaign, county_today())
     return render(request, "reports_unit.html", status=status, principal=principal,
                   weeks=weeks, mine=mine["items"], errors=errors or [],
                   values=values or {"period": weeks[0] if weeks else "", "kind": "weekly"},
@@ -127,8 +123,9 @@ async def register_measure(request: Request):
 
 async def overview(request: Request, principal, *, forwarded: bool = False):
     campaign = request.app.state.campaign
-    weeks = ended_weeks(campaign, today())
-    chosen = request.query_params.get("period") or (weeks[0] if weeks else iso_week(today()))
+    weeks = ended_weeks(campaign, county_today())
+    chosen = request.query_params.get("period") or (
+        weeks[0] if weeks else iso_week(county_today()))
     if chosen not in weeks:
         chosen = weeks[0] if weeks else chosen
     call = request.app.state.broker.call
@@ -154,7 +151,7 @@ async def forward(request: Request):
     principal = principal_in(request)
     form = await request.form()
     period = str(form.get("period") or "")
-    if period not in ended_weeks(request.app.state.campaign, today()):
+    if period not in ended_weeks(request.app.state.campaign, county_today()):
         return await overview(request, principal)
     await request.app.state.broker.call("ledger", "forward_report_summary",
                                         actor=actor(principal), period=period)

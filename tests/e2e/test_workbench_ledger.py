@@ -18,9 +18,7 @@ import httpx
 import pytest
 
 from gateway.auth.roles import STAFF_ROLES, Role
-# the county's date, by which the pages count days (from 16:00 UTC it is a day ahead of
-# the machine's UTC date: counting from that failed these tests every evening)
-from gateway.workbench.reports import today as county_today
+from kit.periods import county_today  # the pages count days by the county's date
 from tests.e2e.test_pages import SHOTS, browser_session
 from tests.support.workbench import (
     ONE_PER_ROLE, PASSWORDS, POLICE, SCHOOL, Staff, api, dispatch, file_clue, let_days_pass,

@@ -101,7 +101,7 @@ def test_the_relay_reads_and_deletes_outside_a_transaction_on_postgresql(pg_data
         outbox.add(session, an_event())
         session.commit()
     statements = []
-    sessions = relay_sessions(url, engine)
+    sessions = relay_sessions(engine)
     relay_engine = sessions.kw["bind"]
     assert relay_engine is not engine  # a connection of its own, never switched back
 

@@ -14,6 +14,7 @@ from contracts.campaign import load_campaign
 from gateway.auth.principal import Principal
 from gateway.auth.roles import Role
 from gateway.excel import clue_import
+from kit.periods import county_today
 from kit.settings import DEFAULT_CAMPAIGN_FILE
 
 COUNTY = Principal("1", "county", Role.COUNTY_OFFICE, "org_county_office")
@@ -59,7 +60,7 @@ def test_the_template_has_chinese_titles_codes_hints_and_the_callers_channels(ca
 
 
 def test_filled_rows_are_checked_like_form_clues_and_each_refusal_names_row_and_column(campaign):
-    tomorrow = date.today() + timedelta(days=1)
+    tomorrow = county_today() + timedelta(days=1)  # the door counts by the county's date
     data = filled(clue_import.template(campaign, COUNTY), [
         GOOD,
         ["questionnaire", "学校乱收费", "家长座谈反映学校收取资料费", "org_sch_yanshan_high"],
@@ -82,7 +83,7 @@ def test_filled_rows_are_checked_like_form_clues_and_each_refusal_names_row_and_
 
 
 def test_the_door_rules_apply_per_row_unit_channel_date_and_role(campaign):
-    tomorrow = date.today() + timedelta(days=1)
+    tomorrow = county_today() + timedelta(days=1)  # the door counts by the county's date
     data = filled(clue_import.template(campaign, COUNTY), [
         ["实地走访", "窗口办事推诿", "走访中群众反映窗口推诿", "无此单位", None, None, None, tomorrow],
         ["特邀监督员", "窗口办事推诿", "走访中群众反映窗口推诿"],

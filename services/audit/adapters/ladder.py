@@ -17,7 +17,7 @@ from sqlalchemy import (
 from contracts.vocabulary import LadderStep, LadderTrigger, ProposalStatus
 from kit import deferred
 from kit.schedule import Claims, add_schedule_claims
-from kit.store import _insert_new
+from kit.store import insert_new_in
 from services.audit.adapters.orm import metadata
 from services.audit.ladder import Facts, Person, Proposal, StepRecord
 
@@ -244,9 +244,8 @@ def remember_channel(session, problem_id: str, channel: str, self_found: bool) -
     with the batch's other rows (``kit.deferred``: one multi-row INSERT ... ON CONFLICT DO
     NOTHING at the flush; ``found_by_unit`` reads them back after it): a SELECT and an INSERT
     per clue had been over half of audit's time on PostgreSQL."""
-    statement = _insert_new(problem_channels, session.get_bind().dialect.name)
-    deferred.defer(session, statement, {"problem_id": problem_id, "channel": channel,
-                                        "self_found": self_found})
+    deferred.defer(session, insert_new_in(session, problem_channels),
+                   {"problem_id": problem_id, "channel": channel, "self_found": self_found})
 
 
 def found_by_unit(session, problem_ids) -> dict[str, bool]:

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from kit.store import _insert_new
+from kit.store import insert_new
 from services.ledger.adapters.orm import (
     CLOCK_RUNS, PROGRESS_CLOCK_RUNS, clock_alerts, forwarded_summaries, institutions,
     problem_clues, problems, reports,
@@ -121,7 +121,7 @@ class ReportRepository:
         if not marks:
             return set()
         dialect = self.session.get_bind().dialect.name
-        statement = _insert_new(clock_alerts, dialect).returning(clock_alerts.c.problem_id)
+        statement = insert_new(clock_alerts, dialect).returning(clock_alerts.c.problem_id)
         fresh = set()
         for mark in marks:   # one statement each: RETURNING of a multi-row upsert varies
             if self.session.execute(statement, mark).first() is not None:

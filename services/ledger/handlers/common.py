@@ -2,11 +2,12 @@
 unit, the domain context of an action, and loading a problem the actor may see."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
+from kit.periods import county_today
 from services.ledger.adapters.orm import utcnow
 from services.ledger.adapters.uow import LedgerUnitOfWork
-from services.ledger.domain import LOCAL_TZ, severity
+from services.ledger.domain import severity
 from services.ledger.domain.access import may_see
 from services.ledger.domain.actions import Actor, Context
 from services.ledger.domain.lifecycle import Problem
@@ -20,8 +21,7 @@ class ProblemNotFound(Exception):
     pass
 
 
-def local_today() -> date:
-    return datetime.now(LOCAL_TZ).date()
+local_today = county_today  # the ledger's name for it
 
 
 def supervisor_code(campaign, unit: str | None) -> str | None:

@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 
 from kit import deferred
-from kit.store import add_outbox_and_inbox
+from kit.store import add_outbox_and_inbox, insert_new_in
 from services.notify.domain import Person, Preferences
 
 metadata = MetaData()
@@ -122,27 +122,6 @@ def aware(moment: datetime | None) -> datetime | None:
     return moment
 
 
-def _insert_new(table: Table, dialect: str):
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    return dialect_insert(table).on_conflict_do_nothing()
-
-
-# built once: deferred writes group rows by statement object (kit.deferred)
-_INSERT_NEW: dict = {}
-
-
-def insert_new(session, table: Table):
-    """INSERT … ON CONFLICT DO NOTHING, in the session's dialect."""
-    dialect = "postgresql" if session.get_bind().dialect.name == "postgresql" else "sqlite"
-    key = (table.name, dialect)
-    if key not in _INSERT_NEW:
-        _INSERT_NEW[key] = _insert_new(table, dialect)
-    return _INSERT_NEW[key]
-
-
 # --- the directory ---------------------------------------------------------------------------
 
 def upsert_account(session, msg) -> bool:
@@ -153,14 +132,14 @@ def upsert_account(session, msg) -> bool:
     held = session.execute(select(directory.c.changed_at).where(
         directory.c.account_id == msg.account_id)).scalar_one_or_none()
     if held is None:
-        session.execute(insert_new(session, directory), row)
+        session.execute(insert_new_in(session, directory), row)
     elif aware(held) <= msg.occurred_at:
         session.execute(update(directory).where(directory.c.account_id == msg.account_id)
                         .values(**row))
     else:
         return False
     if msg.principal_head and msg.org_code:
-        session.execute(insert_new(session, org_heads), {
+        session.execute(insert_new_in(session, org_heads), {
             "org_code": msg.org_code, "account_id": msg.principal_head,
             "changed_at": msg.occurred_at})
         session.execute(update(org_heads).where(and_(
@@ -179,7 +158,7 @@ def apply_partner(session, account_id: str, channels, webhook, occurred_at: date
     if held is not None and aware(held) > occurred_at:
         return False
     row = {"channels": list(channels), "changed_at": occurred_at}
-    session.execute(insert_new(session, partner_links), {"account_id": account_id, **row})
+    session.execute(insert_new_in(session, partner_links), {"account_id": account_id, **row})
     session.execute(update(partner_links).where(partner_links.c.account_id == account_id)
                     .values(**row))
     prefs, _ = preferences_of(session, [account_id])[account_id]
@@ -271,13 +250,13 @@ def save_preferences(session, account_id: str, prefs: Preferences,
                      webhook_secret: str | None) -> None:
     row = {**{f: getattr(prefs, f) for f in PREF_FIELDS}, "webhook_secret": webhook_secret,
            "updated_at": utcnow()}
-    session.execute(insert_new(session, preferences), {"account_id": account_id, **row})
+    session.execute(insert_new_in(session, preferences), {"account_id": account_id, **row})
     session.execute(update(preferences).where(preferences.c.account_id == account_id)
                     .values(**row))
 
 
 def mark_preference(session, account_id: str, **values) -> None:
-    session.execute(insert_new(session, preferences), {
+    session.execute(insert_new_in(session, preferences), {
         "account_id": account_id, **{f: getattr(Preferences(), f) for f in PREF_FIELDS},
         "updated_at": utcnow()})
     session.execute(update(preferences).where(preferences.c.account_id == account_id)
@@ -288,7 +267,7 @@ def mark_preference(session, account_id: str, **values) -> None:
 
 def add_notices(session, rows: list[dict]) -> None:
     """Written at the commit with the batch's other items, one statement (kit.deferred)."""
-    statement = insert_new(session, notices)
+    statement = insert_new_in(session, notices)
     for row in rows:
         deferred.defer(session, statement, row)
 
@@ -329,7 +308,7 @@ def notice_count(session) -> int:
 def claim_deliveries(session, rows: list[dict]) -> None:
     """Claim (event, account, channel) rows; one already there stays as it is. Written
     at the commit with the batch's other claims, one statement (kit.deferred)."""
-    statement = insert_new(session, deliveries)
+    statement = insert_new_in(session, deliveries)
     for row in rows:
         deferred.defer(session, statement, row)
 
