@@ -200,13 +200,13 @@ def requeue(stores: Stores, store: str, events: list) -> None:
     """Put ``events`` in ``store``'s outbox (once: the outbox's event ids are unique)."""
     if not events:
         return
-    from kit.store import _insert_new
+    from kit.store import insert_new
 
     table = _outbox_table(store)
     engine = stores.engines[store]
     now = datetime.now(timezone.utc)
     with engine.begin() as conn:
-        conn.execute(_insert_new(table, engine.dialect.name), [
+        conn.execute(insert_new(table, engine.dialect.name), [
             {"event_id": e.event_id, "source": e.source, "event_type": e.routing_key,
              "body": e.to_message(), "created_at": now} for e in events])
 
